@@ -1,0 +1,187 @@
+/*
+ * skiff_native: the few system calls Node has no binding for.
+ *
+ * Every function returns 0 (or a value) on success and -errno on failure;
+ * the JavaScript wrapper (src/lib/util/native.ts) turns a negative result
+ * into a Node-style error with .code, .errno and .syscall. Nothing here
+ * keeps state, allocates long-lived memory or touches threads.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+
+#define MAX_PATH 8192
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "skiff_native: bad arguments"); return NULL; } } while (0)
+
+static napi_value make_int(napi_env env, int64_t v) {
+  napi_value out;
+  napi_create_int64(env, v, &out);
+  return out;
+}
+
+/* Reads a string argument into a malloc'd buffer; caller frees. NULL on error (exception set). */
+static char *get_string(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len > MAX_PATH) {
+    napi_throw_type_error(env, NULL, "skiff_native: expected a string");
+    return NULL;
+  }
+  char *buf = malloc(len + 1);
+  if (!buf) { napi_throw_error(env, NULL, "skiff_native: out of memory"); return NULL; }
+  napi_get_value_string_utf8(env, v, buf, len + 1, &len);
+  return buf;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_type_error(env, NULL, "skiff_native: too few arguments");
+    return -1;
+  }
+  return 0;
+}
+
+/* mknod(path, mode, major, minor) */
+static napi_value js_mknod(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (get_args(env, info, 4, argv)) return NULL;
+  uint32_t mode, maj, min;
+  CHECK(napi_get_value_uint32(env, argv[1], &mode));
+  CHECK(napi_get_value_uint32(env, argv[2], &maj));
+  CHECK(napi_get_value_uint32(env, argv[3], &min));
+  char *path = get_string(env, argv[0]);
+  if (!path) return NULL;
+  int r = mknod(path, (mode_t)mode, makedev(maj, min));
+  int e = errno;
+  free(path);
+  return make_int(env, r == 0 ? 0 : -e);
+}
+
+/* lsetxattr(path, name, buffer) */
+static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv)) return NULL;
+  void *data; size_t len;
+  CHECK(napi_get_buffer_info(env, argv[2], &data, &len));
+  char *path = get_string(env, argv[0]);
+  if (!path) return NULL;
+  char *name = get_string(env, argv[1]);
+  if (!name) { free(path); return NULL; }
+  int r = lsetxattr(path, name, data, len, 0);
+  int e = errno;
+  free(path); free(name);
+  return make_int(env, r == 0 ? 0 : -e);
+}
+
+/* lgetxattr(path, name) -> Buffer | -errno */
+static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  char *path = get_string(env, argv[0]);
+  if (!path) return NULL;
+  char *name = get_string(env, argv[1]);
+  if (!name) { free(path); return NULL; }
+  ssize_t n = lgetxattr(path, name, NULL, 0);
+  napi_value out = NULL;
+  if (n < 0) {
+    out = make_int(env, -errno);
+  } else {
+    char *buf = malloc(n > 0 ? (size_t)n : 1);
+    ssize_t m = buf ? lgetxattr(path, name, buf, (size_t)n) : -1;
+    if (m < 0) out = make_int(env, buf ? -errno : -ENOMEM);
+    else { void *dst; napi_create_buffer_copy(env, (size_t)m, buf, &dst, &out); }
+    free(buf);
+  }
+  free(path); free(name);
+  return out;
+}
+
+/* llistxattr(path) -> Buffer (NUL-separated names) | -errno */
+static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  char *path = get_string(env, argv[0]);
+  if (!path) return NULL;
+  ssize_t n = llistxattr(path, NULL, 0);
+  napi_value out = NULL;
+  if (n < 0) {
+    out = make_int(env, -errno);
+  } else {
+    char *buf = malloc(n > 0 ? (size_t)n : 1);
+    ssize_t m = buf ? llistxattr(path, buf, (size_t)n) : -1;
+    if (m < 0) out = make_int(env, buf ? -errno : -ENOMEM);
+    else { void *dst; napi_create_buffer_copy(env, (size_t)m, buf, &dst, &out); }
+    free(buf);
+  }
+  free(path);
+  return out;
+}
+
+/* mount(source, target, fstype, flags, data) */
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (get_args(env, info, 5, argv)) return NULL;
+  int64_t flags;
+  CHECK(napi_get_value_int64(env, argv[3], &flags));
+  char *src = get_string(env, argv[0]);
+  char *tgt = src ? get_string(env, argv[1]) : NULL;
+  char *fst = tgt ? get_string(env, argv[2]) : NULL;
+  char *data = fst ? get_string(env, argv[4]) : NULL;
+  napi_value out = NULL;
+  if (data) {
+    int r = mount(src, tgt, fst[0] ? fst : NULL, (unsigned long)flags, data[0] ? data : NULL);
+    out = make_int(env, r == 0 ? 0 : -errno);
+  }
+  free(src); free(tgt); free(fst); free(data);
+  return out;
+}
+
+/* umount2(target, flags) */
+static napi_value js_umount2(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  int32_t flags;
+  CHECK(napi_get_value_int32(env, argv[1], &flags));
+  char *tgt = get_string(env, argv[0]);
+  if (!tgt) return NULL;
+  int r = umount2(tgt, flags);
+  int e = errno;
+  free(tgt);
+  return make_int(env, r == 0 ? 0 : -e);
+}
+
+/* flock(fd, operation): LOCK_SH=1, LOCK_EX=2, LOCK_NB=4, LOCK_UN=8 */
+static napi_value js_flock(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  int32_t fd, op;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[1], &op));
+  int r;
+  do { r = flock(fd, op); } while (r != 0 && errno == EINTR && !(op & LOCK_NB));
+  return make_int(env, r == 0 ? 0 : -errno);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
+    {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},
+    {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
+    {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
+    {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
+    {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
+    {"flock", NULL, js_flock, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

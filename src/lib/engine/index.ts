@@ -1,0 +1,25 @@
+/**
+ * The engine facade: the one object commands talk to. It wires the services
+ * (images, layers, and later containers, volumes, networks) over one Paths
+ * object. Services are created on first use so a command pays only for what
+ * it touches.
+ */
+import {Paths} from '../state/paths';
+
+export interface EngineOptions {
+  root?: string;
+  runroot?: string;
+  storageDriver?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class Engine {
+  readonly paths: Paths;
+  readonly storageDriver: string;
+
+  constructor(opts: EngineOptions = {}) {
+    const env = opts.env ?? process.env;
+    this.paths = new Paths({root: opts.root, runroot: opts.runroot, env});
+    this.storageDriver = opts.storageDriver || env.SKIFF_STORAGE_DRIVER || 'overlay';
+  }
+}

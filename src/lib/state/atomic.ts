@@ -1,0 +1,63 @@
+/**
+ * Atomic files: write a temp file in the same directory, fsync it, rename it
+ * over the target (runc's saveState pattern). A reader sees the old file or
+ * the new one, never a torn one; a writer killed midway leaves only a
+ * *.tmp-* file, which nothing reads and the next cleanup removes.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {randomBytes} from 'node:crypto';
+
+export interface AtomicOptions {
+  mode?: number;
+  /** fsync the data before rename (default true). Off for scratch files. */
+  fsync?: boolean;
+}
+
+export function tempName(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+export function isTempName(name: string): boolean {
+  return /\.tmp-\d+-[0-9a-f]{8}$/.test(name);
+}
+
+export function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicOptions = {}): void {
+  const tmp = tempName(target);
+  const fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o644);
+  try {
+    fs.writeFileSync(fd, data);
+    if (opts.fsync !== false) fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, {force: true});
+    throw err;
+  }
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    fs.rmSync(tmp, {force: true});
+    throw err;
+  }
+}
+
+export function writeJsonAtomic(target: string, value: unknown, opts: AtomicOptions = {}): void {
+  writeFileAtomic(target, JSON.stringify(value, null, 1) + '\n', opts);
+}
+
+/** Parsed JSON, or undefined when the file does not exist. */
+export function readJsonIfExists<T>(file: string): T | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return JSON.parse(text) as T;
+}
+
+export function ensureDir(dir: string, mode = 0o700): void {
+  fs.mkdirSync(dir, {recursive: true, mode});
+}

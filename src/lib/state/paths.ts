@@ -1,0 +1,116 @@
+/**
+ * Every location skiff reads or writes, in one place. Nothing else in the
+ * code spells /var/lib, /run or /etc/containers: it asks a Paths object.
+ *
+ * Built from the global --root/--runroot flags, then the SKIFF_ROOT /
+ * SKIFF_RUNROOT environment, then the defaults: rootful /var/lib/skiff and
+ * /run/skiff; rootless $XDG_DATA_HOME/skiff (~/.local/share/skiff) and
+ * $XDG_RUNTIME_DIR/skiff (falling back to /tmp/skiff-run-UID when the runtime
+ * dir is unset, as podman does).
+ *
+ * Store locks live under root/locks, not runroot: they protect data in root,
+ * so two invocations that share a root but name different runroots still
+ * exclude each other.
+ */
+import * as path from 'node:path';
+import * as os from 'node:os';
+import {invalidInput} from '../util/errors';
+
+export interface PathOptions {
+  root?: string;
+  runroot?: string;
+  uid?: number;
+  env?: NodeJS.ProcessEnv;
+  home?: string;
+}
+
+export class Paths {
+  readonly root: string;
+  readonly runroot: string;
+  readonly rootless: boolean;
+  /** Where per-user containers config lives (registries.conf, auth.json, certs.d). */
+  readonly configHome: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly uid: number;
+
+  constructor(opts: PathOptions = {}) {
+    const env = opts.env ?? process.env;
+    const uid = opts.uid ?? process.getuid?.() ?? 0;
+    const home = opts.home ?? env.HOME ?? os.homedir();
+    this.env = env;
+    this.uid = uid;
+    this.rootless = uid !== 0;
+    this.configHome = env.XDG_CONFIG_HOME || path.join(home, '.config');
+    const root = opts.root || env.SKIFF_ROOT || (this.rootless ? path.join(env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'skiff') : '/var/lib/skiff');
+    const runroot = opts.runroot || env.SKIFF_RUNROOT || (this.rootless ? (env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'skiff') : `/tmp/skiff-run-${uid}`) : '/run/skiff');
+    for (const [flag, v] of [['--root', root], ['--runroot', runroot]] as const) {
+      if (!path.isAbsolute(v)) throw invalidInput(`${flag} must be an absolute path: "${v}"`);
+    }
+    this.root = path.normalize(root);
+    this.runroot = path.normalize(runroot);
+  }
+
+  // --- root: persistent store -------------------------------------------------
+  get blobsDir(): string { return path.join(this.root, 'blobs', 'sha256'); }
+  blob(hex: string): string { return path.join(this.blobsDir, hex); }
+  get layersDir(): string { return path.join(this.root, 'layers'); }
+  layerDir(chainHex: string): string { return path.join(this.layersDir, chainHex); }
+  layerDiff(chainHex: string): string { return path.join(this.layersDir, chainHex, 'diff'); }
+  layerRecord(chainHex: string): string { return path.join(this.layersDir, chainHex, 'layer.json'); }
+  get imagesDir(): string { return path.join(this.root, 'images'); }
+  get imagesIndex(): string { return path.join(this.imagesDir, 'images.json'); }
+  get containersDir(): string { return path.join(this.root, 'containers'); }
+  get volumesDir(): string { return path.join(this.root, 'volumes'); }
+  get networksDir(): string { return path.join(this.root, 'networks'); }
+  /** Scratch space on the store's filesystem, so finished work can be renamed into place. */
+  get tmpDir(): string { return path.join(this.root, 'tmp'); }
+  get locksDir(): string { return path.join(this.root, 'locks'); }
+  lockFile(name: string): string { return path.join(this.locksDir, `${name}.lock`); }
+
+  // --- runroot: volatile state -------------------------------------------------
+  get runContainersDir(): string { return path.join(this.runroot, 'containers'); }
+
+  // --- configuration (read-only for skiff, except auth.json) --------------------
+  /** registries.conf: CONTAINERS_REGISTRIES_CONF wins; else the user's file (rootless), else the system one. */
+  registriesConfFiles(): string[] {
+    if (this.env.CONTAINERS_REGISTRIES_CONF) return [this.env.CONTAINERS_REGISTRIES_CONF];
+    const files = ['/etc/containers/registries.conf'];
+    if (this.rootless) files.push(path.join(this.configHome, 'containers', 'registries.conf'));
+    return files;
+  }
+
+  registriesConfDropInDirs(): string[] {
+    if (this.env.CONTAINERS_REGISTRIES_CONF) return [];
+    const dirs = ['/etc/containers/registries.conf.d'];
+    if (this.rootless) dirs.push(path.join(this.configHome, 'containers', 'registries.conf.d'));
+    return dirs;
+  }
+
+  /** auth.json default: REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json as podman. */
+  defaultAuthFile(): string {
+    if (this.env.REGISTRY_AUTH_FILE) return this.env.REGISTRY_AUTH_FILE;
+    if (this.env.XDG_RUNTIME_DIR) return path.join(this.env.XDG_RUNTIME_DIR, 'containers', 'auth.json');
+    if (!this.rootless) return '/run/containers/0/auth.json';
+    return path.join(this.configHome, 'containers', 'auth.json');
+  }
+
+  /** Credentials podman also reads, lowest priority last. */
+  fallbackAuthFiles(): string[] {
+    const home = this.env.HOME ?? os.homedir();
+    return [
+      path.join(this.configHome, 'containers', 'auth.json'),
+      path.join(this.env.DOCKER_CONFIG || path.join(home, '.docker'), 'config.json'),
+      path.join(home, '.dockercfg'),
+    ];
+  }
+
+  /** certs.d directories searched for HOST[:PORT]/ CA files, in order. */
+  certsDirs(): string[] {
+    const dirs: string[] = [];
+    if (this.rootless) dirs.push(path.join(this.configHome, 'containers', 'certs.d'));
+    dirs.push('/etc/containers/certs.d', '/etc/docker/certs.d');
+    return dirs;
+  }
+
+  get userId(): number { return this.uid; }
+}
