@@ -1,0 +1,21 @@
+/**
+ * Benchmark driver: extract one uncompressed layer tar into a directory.
+ * Usage: node --import tsx bench/unpack-one.ts LAYER.tar DEST [overlay|apply]
+ *        node ... bench/unpack-one.ts --startup-only
+ * (bench/unpack.sh runs it against GNU tar under hyperfine.)
+ */
+import * as fs from 'node:fs';
+import {extractLayer} from '../src/lib/storage/unpack';
+
+async function main(): Promise<void> {
+  const [file, dest, mode] = process.argv.slice(2);
+  if (file === '--startup-only') return; // the same process start-up and module load, no extraction
+  if (!file || !dest) throw new Error('usage: unpack-one.ts LAYER.tar DEST [overlay|apply]');
+  const r = await extractLayer(fs.createReadStream(file, {highWaterMark: 1 << 20}), dest, {whiteouts: mode === 'apply' ? 'apply' : 'overlay'});
+  if (process.env.UNPACK_VERBOSE) process.stderr.write(`${r.entries} entries, ${r.bytes} bytes\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Error: ${(err as Error).message}\n`);
+  process.exitCode = 125;
+});

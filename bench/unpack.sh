@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Layer extraction speed: skiff's extractLayer vs GNU tar on the same
+# uncompressed layer and the same disk, under hyperfine. Prints the ratio
+# (skiff / tar, medians and means) per layer, whole-process and net of
+# Node's start-up (inside the CLI the extractor runs in an already-started
+# process); the target is <= 1.1. This VM's disk is noisy: use RUNS=15+.
+#
+#   bench/unpack.sh [WORKDIR]        (default /var/tmp/skiff-bench-unpack; run as root)
+#
+# Layers: (a) ~50 MB with ~1.5k files (a slice of /usr/lib), (b) many small
+# files (~30k+ entries from /usr/share and /usr/lib). Override with
+# LAYER_A=/path/a.tar LAYER_B=/path/b.tar.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+WORK=${1:-/var/tmp/skiff-bench-unpack}
+RUNS=${RUNS:-10}
+mkdir -p "$WORK"
+
+command -v hyperfine >/dev/null || { echo "hyperfine is required" >&2; exit 1; }
+
+make_layer_a() { # ~50 MB, ~1.5k files: /usr/lib files of 12-160 KiB, by path, until 50 MB
+  local out=$1 list=$WORK/a.list
+  (cd / && find usr/lib -xdev -type f -size +12k -size -160k -printf '%s %p\n' 2>/dev/null || true) |
+    sort -k2 | awk '{ if (s + $1 <= 50000000) { s += $1; print $2 } }' >"$list"
+  tar -C / --numeric-owner -cf "$out" -T "$list"
+}
+make_layer_b() { # many small files (~29k entries, ~120 MB)
+  tar -C / --numeric-owner -cf "$1" usr/share/man usr/share/zoneinfo usr/share/mime usr/share/perl5 usr/lib/node_modules 2>/dev/null || true
+}
+
+A=${LAYER_A:-$WORK/layer-a.tar}
+B=${LAYER_B:-$WORK/layer-b.tar}
+[ -s "$A" ] || make_layer_a "$A"
+[ -s "$B" ] || make_layer_b "$B"
+
+# Bundle the driver once so the figures measure extraction, not tsx's TypeScript loader.
+npx esbuild --bundle --platform=node --target=node20 --log-level=error "$ROOT/bench/unpack-one.ts" --outfile="$WORK/unpack-one.js"
+cp "$ROOT/native/build/Release/skiff_native.node" "$WORK/skiff_native.node"
+DRIVER="node $WORK/unpack-one.js"
+
+for layer in "$A" "$B"; do
+  name=$(basename "$layer" .tar)
+  files=$(tar -tf "$layer" | wc -l)
+  size=$(du -m "$layer" | cut -f1)
+  echo "== $name: $files entries, $size MB"
+  out=$WORK/$name.json
+  # Every run gets a fresh directory and nothing is deleted until the end:
+  # on this ext4 (mounted with discard) freeing blocks between runs costs
+  # more than the runs themselves and lands in whichever run comes next.
+  # `sync` in --prepare flushes the previous run's writeback before timing.
+  hyperfine --warmup 1 --runs "$RUNS" --export-json "$out" \
+    --prepare "d=\$(mktemp -d $WORK/run.XXXXXX) && echo \$d >$WORK/cur && sync" \
+    -n "tar -xf" "tar --numeric-owner -xpf $layer -C \$(cat $WORK/cur)" \
+    -n "skiff" "$DRIVER $layer \$(cat $WORK/cur)" \
+    -n "node start-up" "$DRIVER --startup-only" >/dev/null
+  rm -rf "$WORK"/run.*
+  node -e '
+    const r = require(process.argv[1]).results;
+    const get = (n) => r.find((x) => x.command === n);
+    const t = get("tar -xf"), s = get("skiff"), n = get("node start-up");
+    const ms = (x) => (x.median * 1000).toFixed(0) + " ms (mean " + (x.mean * 1000).toFixed(0) + " ± " + (x.stddev * 1000).toFixed(0) + ")";
+    console.log("  tar -xf:        " + ms(t) + "\n  skiff:          " + ms(s) + "\n  node start-up:  " + ms(n));
+    console.log("  ratio (median, whole process):     " + (s.median / t.median).toFixed(2) + "x   (mean: " + (s.mean / t.mean).toFixed(2) + "x)");
+    console.log("  ratio (median, net of start-up):   " + ((s.median - n.median) / t.median).toFixed(2) + "x");
+  ' "$out"
+done
