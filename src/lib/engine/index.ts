@@ -1,10 +1,11 @@
 /**
  * The engine facade: the one object commands talk to. It wires the services
- * (images, layers, and later containers, volumes, networks) over one Paths
- * object. Services are created on first use so a command pays only for what
- * it touches.
+ * (images, and later containers, volumes, networks) over one Paths object.
+ * Services are created on first use so a command pays only for what it
+ * touches.
  */
 import {Paths} from '../state/paths';
+import {ImageService} from '../image/service';
 
 export interface EngineOptions {
   root?: string;
@@ -16,10 +17,15 @@ export interface EngineOptions {
 export class Engine {
   readonly paths: Paths;
   readonly storageDriver: string;
+  private _images?: ImageService;
 
   constructor(opts: EngineOptions = {}) {
     const env = opts.env ?? process.env;
     this.paths = new Paths({root: opts.root, runroot: opts.runroot, env});
     this.storageDriver = opts.storageDriver || env.SKIFF_STORAGE_DRIVER || 'overlay';
+  }
+
+  get images(): ImageService {
+    return (this._images ??= new ImageService(this.paths));
   }
 }

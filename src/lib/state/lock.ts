@@ -5,9 +5,11 @@
  * - One lock file per resource under root/locks/: `images` (the store-wide
  *   image index and names), `containers` (container names), `container-<id>`,
  *   `layer-<chain-id>`, `network-<name>`.
- * - Order: images → containers → container-<id> → layer-<chain> → network-*.
+ * - Order: layer-<chain> → images → containers → container-<id> → network-*.
  *   Take them in that order only; never wait for a lock of an earlier rank
- *   while holding a later one.
+ *   while holding a later one. (A pull pins its layers, then records the
+ *   image under `images`; removal holds `images` and only *tries* layer
+ *   locks, never waits for them, so it cannot deadlock with a pull.)
  * - Critical sections are short and decide from disk: re-read state after the
  *   lock is taken. The one long hold is `layer-<chain>` in exclusive mode, held
  *   by the single process that is downloading and unpacking that layer; anyone
@@ -42,6 +44,8 @@ export interface LockOptions {
 export interface Lock {
   readonly file: string;
   readonly mode: LockMode;
+  /** Exclusive → shared, without letting go (other readers may then join). */
+  downgrade(): void;
   release(): void;
 }
 
@@ -57,12 +61,20 @@ function openLockFile(file: string): number {
   }
 }
 
-function makeLock(file: string, fd: number, mode: LockMode): Lock {
+function makeLock(file: string, fd: number, initial: LockMode): Lock {
   held.set(file, fd);
   let released = false;
+  let mode = initial;
   return {
     file,
-    mode,
+    get mode() {
+      return mode;
+    },
+    downgrade() {
+      if (released || mode === 'shared') return;
+      flock(fd, LOCK.SH);
+      mode = 'shared';
+    },
     release() {
       if (released) return;
       released = true;

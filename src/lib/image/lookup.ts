@@ -1,0 +1,92 @@
+/**
+ * Finding a local image from what a user typed: a full or prefix ID, a full
+ * name, a short name ("busybox" finds localhost/busybox:latest, then the
+ * search registries' copies, then any registry's busybox:latest), or a name
+ * with a digest. Pure over a list of records.
+ */
+import type {ImageRecord} from './store';
+import {parseReference, refName, refString, withDefaultTag, type ImageReference} from './reference';
+import {invalidInput, notFound, SkiffError} from '../util/errors';
+
+const HEX = /^(?:sha256:)?([0-9a-f]{3,64})$/;
+
+export interface LookupOptions {
+  /** unqualified-search-registries, in order. */
+  searchRegistries?: string[];
+}
+
+/** Split "name[:tag][@digest]" of a short name into its repository part. */
+function shortRepo(input: string): string {
+  let s = input.replace(/^docker:\/\//, '');
+  const at = s.indexOf('@');
+  if (at >= 0) s = s.slice(0, at);
+  const colon = s.lastIndexOf(':');
+  if (colon > s.lastIndexOf('/')) s = s.slice(0, colon);
+  return s;
+}
+
+function nameParts(name: string): {domain: string; path: string; tag: string} {
+  const slash = name.indexOf('/');
+  const domain = name.slice(0, slash);
+  const rest = name.slice(slash + 1);
+  const colon = rest.lastIndexOf(':');
+  return {domain, path: rest.slice(0, colon), tag: rest.slice(colon + 1)};
+}
+
+export function findById(images: ImageRecord[], input: string): ImageRecord | undefined {
+  const m = HEX.exec(input);
+  if (!m) return undefined;
+  const hex = m[1];
+  const hits = images.filter((i) => i.id.startsWith(hex));
+  if (hits.length > 1 && hex.length < 64) throw new SkiffError('conflict', `image ID prefix "${hex}" is ambiguous: matches ${hits.length} images`);
+  return hits[0];
+}
+
+/** Returns the record or undefined; throws only on malformed input or ambiguity. */
+export function findImage(images: ImageRecord[], input: string, opts: LookupOptions = {}): ImageRecord | undefined {
+  if (!input) throw invalidInput('image name must not be empty');
+  const byId = findById(images, input);
+  if (byId) return byId;
+  let parsed: {ref: ImageReference; shortName: boolean};
+  try {
+    parsed = parseReference(input);
+  } catch (err) {
+    if (HEX.test(input)) return undefined;
+    throw err;
+  }
+  const {ref, shortName} = parsed;
+  if (ref.digest) {
+    const want = `${refName(ref)}@${ref.digest}`;
+    const exact = images.find((i) => i.repoDigests.includes(want) || (i.digest === ref.digest && i.repoDigests.some((d) => d.startsWith(refName(ref) + '@'))));
+    if (exact || !shortName) return exact;
+    const repo = shortRepo(input);
+    return images.find((i) => (i.digest === ref.digest || i.manifestDigest === ref.digest) && i.repoDigests.some((d) => {
+      const p = d.slice(d.indexOf('/') + 1, d.indexOf('@'));
+      return p === repo || p === `library/${repo}`;
+    }));
+  }
+  const full = refString(withDefaultTag(ref));
+  const exact = images.find((i) => i.names.includes(full));
+  if (exact || !shortName) return exact;
+  // Short name: localhost first, then the search registries, then any registry.
+  const repo = shortRepo(input);
+  const tag = withDefaultTag(ref).tag!;
+  const order = ['localhost', ...(opts.searchRegistries ?? [])];
+  const matches: Array<{img: ImageRecord; rank: number}> = [];
+  for (const img of images) {
+    for (const n of img.names) {
+      const p = nameParts(n);
+      if (p.tag !== tag || (p.path !== repo && !(p.domain === 'docker.io' && p.path === `library/${repo}`))) continue;
+      const rank = order.indexOf(p.domain);
+      matches.push({img, rank: rank < 0 ? order.length : rank});
+    }
+  }
+  matches.sort((a, b) => a.rank - b.rank);
+  return matches[0]?.img;
+}
+
+export function getImage(images: ImageRecord[], input: string, opts: LookupOptions = {}): ImageRecord {
+  const img = findImage(images, input, opts);
+  if (!img) throw notFound(`${input}: image not known`);
+  return img;
+}

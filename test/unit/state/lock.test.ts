@@ -1,0 +1,77 @@
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {spawn} from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {lockFile, tryLockFile} from '../../../src/lib/state/lock';
+import {isSkiffError} from '../../../src/lib/util/errors';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-lock-'));
+
+/** A child process that takes `file` in `mode`, prints "held", then sleeps. */
+function holder(file: string, mode: 'shared' | 'exclusive') {
+  const code = `
+    const {lockFile} = require(${JSON.stringify(path.resolve(__dirname, '../../../src/lib/state/lock.ts'))});
+    lockFile(${JSON.stringify(file)}, {mode: ${JSON.stringify(mode)}}).then(() => { process.stdout.write('held\\n'); setInterval(() => {}, 1000); });
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], {stdio: ['ignore', 'pipe', 'inherit']});
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d) => String(d).includes('held') && resolve());
+    child.on('exit', (c) => reject(new Error(`holder exited ${c}`)));
+  });
+  return {child, ready};
+}
+
+test('a lock held by a process killed with SIGKILL is free at once', async () => {
+  const file = path.join(tmp(), 'x.lock');
+  const h = holder(file, 'exclusive');
+  await h.ready;
+  assert.equal(tryLockFile(file), undefined, 'held by the child');
+  h.child.kill('SIGKILL');
+  await new Promise((r) => h.child.on('exit', r));
+  const t0 = Date.now();
+  const lock = await lockFile(file, {timeoutMs: 5000});
+  assert.ok(Date.now() - t0 < 2000, 'acquired without a staleness wait');
+  lock.release();
+});
+
+test('shared holders coexist; exclusive waits for them; timeout is a typed error', async () => {
+  const file = path.join(tmp(), 'y.lock');
+  const h = holder(file, 'shared');
+  await h.ready;
+  const mine = tryLockFile(file, 'shared');
+  assert.ok(mine, 'two shared holders');
+  mine!.release();
+  let waited = false;
+  await assert.rejects(lockFile(file, {mode: 'exclusive', timeoutMs: 150, onWait: () => (waited = true)}), (e) => isSkiffError(e, 'lock-timeout'));
+  assert.ok(waited);
+  h.child.kill('SIGKILL');
+  await new Promise((r) => h.child.on('exit', r));
+  const ex = await lockFile(file, {mode: 'exclusive', timeoutMs: 2000});
+  ex.release();
+});
+
+test('taking a lock twice in one process is an error, not a deadlock', async () => {
+  const file = path.join(tmp(), 'z.lock');
+  const a = await lockFile(file);
+  await assert.rejects(lockFile(file), (e) => isSkiffError(e, 'internal'));
+  assert.equal(tryLockFile(file), undefined);
+  a.release();
+  a.release(); // idempotent
+  const b = tryLockFile(file);
+  assert.ok(b);
+  b!.release();
+});
+
+test('downgrade lets shared holders in without releasing', async () => {
+  const file = path.join(tmp(), 'd.lock');
+  const ex = await lockFile(file, {mode: 'exclusive'});
+  ex.downgrade();
+  assert.equal(ex.mode, 'shared');
+  const h = holder(file, 'shared');
+  await h.ready; // would hang if still exclusive
+  h.child.kill('SIGKILL');
+  await new Promise((r) => h.child.on('exit', r));
+  ex.release();
+});
