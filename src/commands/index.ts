@@ -2,10 +2,42 @@
  * Every command, by oclif id ("image:ls" is `skiff image ls`). This map is
  * the explicit command strategy's target (package.json oclif.commands), and
  * src/cli/main.ts dispatches straight from it without a command search.
+ * podman's aliases (images = image ls = image list) are entries of their own
+ * pointing at the same class.
  */
 import type {SkiffCommand} from '../cli/base';
 import Version from './version';
+import Pull from './pull';
+import Images from './images';
+import Rmi from './rmi';
+import Tag from './tag';
+import Untag from './untag';
+import Inspect from './inspect';
+import ImageInspect from './image/inspect';
+import ImageExists from './image/exists';
+import ImagePrune from './image/prune';
+import Info from './info';
+import Login from './login';
+import Logout from './logout';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
+  pull: Pull,
+  images: Images,
+  rmi: Rmi,
+  tag: Tag,
+  untag: Untag,
+  inspect: Inspect,
+  info: Info,
+  login: Login,
+  logout: Logout,
+  'image:pull': Pull,
+  'image:ls': Images,
+  'image:list': Images,
+  'image:rm': Rmi,
+  'image:tag': Tag,
+  'image:untag': Untag,
+  'image:inspect': ImageInspect,
+  'image:exists': ImageExists,
+  'image:prune': ImagePrune,
 };

@@ -1,0 +1,62 @@
+import {Flags} from '@oclif/core';
+import {SkiffCommand} from '../cli/base';
+import {toYaml} from '../cli/yaml';
+import {VERSION, BUILT} from '../lib/version';
+import {goArch, goOs} from '../lib/util/platform';
+import {cgroupMode, detectRuntimes, distribution, findBinary, binaryVersion, hostBasics} from '../lib/runtime/host';
+import {loadRegistriesConf} from '../lib/image/registries-conf';
+import {messageOf} from '../lib/util/errors';
+
+export default class Info extends SkiffCommand {
+  static override summary = 'Display skiff and host information';
+  static override flags = {
+    format: Flags.string({char: 'f', description: "change the output format to 'json' or a Go template"}),
+  };
+
+  async run(): Promise<void> {
+    const {flags} = await this.parseArgs(Info);
+    const engine = await this.engine(flags);
+    const mode = cgroupMode();
+    const runtimes = detectRuntimes(mode);
+    const chosen = runtimes.find((r) => r.usable);
+    const conmon = findBinary('conmon');
+    let search: string[] = [];
+    let registriesError: string | undefined;
+    try {
+      search = loadRegistriesConf(engine.paths).unqualifiedSearchRegistries;
+    } catch (err) {
+      registriesError = messageOf(err);
+    }
+    const images = engine.images.list();
+    const info = {
+      host: {
+        arch: goArch(),
+        os: goOs(),
+        ...hostBasics(),
+        distribution: distribution(),
+        cgroupVersion: mode === 'v2' ? 'v2' : 'v1',
+        cgroupLayout: mode,
+        rootless: engine.paths.rootless,
+        ociRuntime: chosen ? {name: chosen.name, path: chosen.path, version: chosen.version} : {name: 'none', path: '', version: ''},
+        ociRuntimes: Object.fromEntries(runtimes.map((r) => [r.name, {path: r.path ?? '', version: r.version ?? '', usable: r.usable, ...(r.reason ? {reason: r.reason} : {})}])),
+        conmon: {path: conmon ?? '', version: conmon ? binaryVersion(conmon) : 'not installed'},
+        defaultNetwork: 'none (containers get --network none or host until the bridge network lands)',
+      },
+      store: {
+        graphDriverName: engine.storageDriver,
+        graphRoot: engine.paths.root,
+        runRoot: engine.paths.runroot,
+        imageStore: {number: images.length},
+        configFiles: engine.paths.registriesConfFiles(),
+      },
+      registries: {search, ...(registriesError ? {error: registriesError} : {})},
+      version: {Version: VERSION, Built: BUILT, NodeVersion: process.version, OsArch: `${goOs()}/${goArch()}`},
+    };
+    if (flags.format) {
+      const {renderOne} = await import('../cli/output');
+      this.out(renderOne(info, flags.format));
+      return;
+    }
+    process.stdout.write(toYaml(info));
+  }
+}
