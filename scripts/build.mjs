@@ -1,13 +1,23 @@
-// Builds dist/: the native addon, then one CommonJS bundle of the CLI.
+// Builds dist/: the native addon, one CommonJS bundle of the CLI
+// (dist/skiff.js), and a V8 startup snapshot of that bundle (dist/skiff.blob,
+// plus dist/skiff.blob.stamp naming the Node binary that built it, which
+// bin/skiff checks before using the blob). See bench/README.md.
+//   node scripts/build.mjs                 everything
+//   node scripts/build.mjs --no-snapshot   skip the snapshot (bin/skiff falls back to the bundle)
+//   node scripts/build.mjs --snapshot-only rebuild the snapshot for the current Node binary
 import {build} from 'esbuild';
-import {execFileSync} from 'node:child_process';
-import {copyFileSync, mkdirSync, readFileSync, existsSync, statSync} from 'node:fs';
+import {execFileSync, spawnSync} from 'node:child_process';
+import {copyFileSync, mkdirSync, readFileSync, existsSync, statSync, rmSync, writeFileSync, renameSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-mkdirSync(join(root, 'dist'), {recursive: true});
+const dist = join(root, 'dist');
+mkdirSync(dist, {recursive: true});
+const args = new Set(process.argv.slice(2));
+
+if (!args.has('--snapshot-only')) {
 
 // Native addon (mknod, xattrs, mount, flock): node-gyp against the local Node headers.
 const addon = join(root, 'native', 'build', 'Release', 'skiff_native.node');
@@ -20,7 +30,41 @@ if (!existsSync(addon) || statNewer(src, addon)) {
 }
 copyFileSync(addon, join(root, 'dist', 'skiff_native.node'));
 
+// The parts of package.json oclif reads at run time: embedded, so neither the
+// snapshot nor the single binary needs the file (or a build-time path).
+const pjson = {name: pkg.name, version: pkg.version, type: pkg.type, bin: pkg.bin, oclif: pkg.oclif};
+
+// Heavy packages kept out of the main bundle and its snapshot (see
+// src/lib/util/vendor.ts): each becomes dist/vendor/NAME.js, and the main
+// bundle's imports of it become a call to the vendor loader.
+const VENDORED = ['undici'];
+for (const name of VENDORED) {
+  await build({
+    stdin: {contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root, loader: 'js'},
+    outfile: join(root, 'dist', 'vendor', `${name}.js`),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minifySyntax: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+}
+const vendorPlugin = {
+  name: 'skiff-vendor',
+  setup(b) {
+    const filter = new RegExp(`^(${VENDORED.join('|')})$`);
+    b.onResolve({filter}, (a) => ({path: a.path, namespace: 'skiff-vendor'}));
+    b.onLoad({filter: /.*/, namespace: 'skiff-vendor'}, (a) => ({
+      contents: `module.exports = globalThis.__skiffVendor(${JSON.stringify(a.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
+  plugins: [vendorPlugin],
   entryPoints: [join(root, 'src', 'cli', 'main.ts')],
   outfile: join(root, 'dist', 'skiff.js'),
   bundle: true,
@@ -35,8 +79,49 @@ await build({
   define: {
     __SKIFF_VERSION__: JSON.stringify(pkg.version),
     __SKIFF_BUILT__: JSON.stringify(new Date().toISOString()),
+    __SKIFF_PJSON__: JSON.stringify(pjson),
   },
 });
+}
+
+if (!args.has('--no-snapshot')) buildSnapshot();
+else for (const f of ['skiff.blob', 'skiff.blob.stamp']) rmSync(join(dist, f), {force: true});
+
+/**
+ * dist/skiff.blob from dist/skiff.js, then the stamp bin/skiff compares with
+ * `stat -L -c '%d %i %s %Y' NODE BLOB BUNDLE` before using the blob: device,
+ * inode, size and mtime of the exact Node binary that built it, and the sizes
+ * of the blob and the bundle. The same command writes it, so the formats match.
+ */
+function buildSnapshot() {
+  const blob = join(dist, 'skiff.blob');
+  const stamp = `${blob}.stamp`;
+  const bundle = join(dist, 'skiff.js');
+  rmSync(stamp, {force: true});
+  const tmp = `${blob}.tmp`;
+  const r = spawnSync(process.execPath, ['--snapshot-blob', tmp, '--build-snapshot', join(root, 'scripts', 'snapshot-entry.cjs')], {
+    // A neutral environment: whatever a module reads while loading is kept in
+    // the snapshot, so it must see the defaults, never the builder's shell
+    // (DEBUG, FORCE_COLOR, CI, a TTY). bin/skiff falls back to the plain
+    // bundle when a variable that would change those defaults is set.
+    cwd: '/',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {PATH: process.env.PATH ?? '/usr/bin:/bin', SKIFF_SNAPSHOT_BUNDLE: bundle, ...(process.env.SKIFF_SNAPSHOT_TRACE ? {SKIFF_SNAPSHOT_TRACE: process.env.SKIFF_SNAPSHOT_TRACE} : {})},
+    encoding: 'utf8',
+  });
+  // The builder notes that it is experimental; anything else is shown.
+  const noise = /ExperimentalWarning: .*snapshot|--trace-warnings|^\s*$/;
+  const rest = `${r.stderr ?? ''}`.split('\n').filter((l) => !noise.test(l));
+  if (rest.length) process.stderr.write(rest.join('\n') + '\n');
+  if (r.status !== 0) {
+    rmSync(tmp, {force: true});
+    throw new Error(`building the startup snapshot failed (exit ${r.status ?? r.signal})`);
+  }
+  renameSync(tmp, blob);
+  const fp = execFileSync('stat', ['-L', '-c', '%d %i %s %Y', process.execPath, blob, bundle], {encoding: 'utf8'}).trim().split('\n');
+  const [node, b, js] = fp.map((l) => l.split(' '));
+  writeFileSync(stamp, `${node.join(' ')} ${b[2]} ${js[2]}\n${process.execPath}\n`);
+}
 
 function statNewer(a, b) {
   return statSync(a).mtimeMs > statSync(b).mtimeMs;

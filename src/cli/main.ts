@@ -1,15 +1,45 @@
 /**
  * Entry point. Dispatches straight to the command class (no oclif command
  * search), moving global flags that precede the command after it.
+ *
+ * Three ways in, one code path (see bench/README.md):
+ * - `node dist/skiff.js ARGS` (bin/skiff's fallback): runs main() below.
+ * - `node --snapshot-blob dist/skiff.blob -- /abs/dist/skiff.js ARGS`
+ *   (bin/skiff's fast path): the bundle was evaluated when the snapshot was
+ *   built (scripts/snapshot-entry.cjs), Node calls snapshotMain().
+ * - the single binary (scripts/build-sea.mjs): calls seaMain().
+ * Nothing here may depend on the build machine: the dist directory comes
+ * from process.argv[1] at run time, package.json is embedded by the bundler.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import type {Config, Interfaces} from '@oclif/core';
 import {COMMANDS} from '../commands';
 import {splitCommand} from './argv';
 import {flagShapes, globalFlags} from './flags';
+import {setAddonDir, useEmbeddedAddon} from '../lib/util/native';
+import {setVendorAssets, setVendorDir} from '../lib/util/vendor';
 
 export {COMMANDS};
 
-const packageRoot = path.resolve(__dirname, '..');
+/** The parts of package.json oclif reads, embedded by scripts/build.mjs. */
+declare const __SKIFF_PJSON__: Interfaces.PJSON | undefined;
+
+/** Where the bundle and the addon are (dist/); the package root is its parent. */
+let distDir = __dirname;
+
+function packageRoot(): string {
+  return path.dirname(distDir);
+}
+
+function pjson(): Interfaces.PJSON {
+  if (typeof __SKIFF_PJSON__ !== 'undefined') return structuredClone(__SKIFF_PJSON__);
+  // Unbundled (tsx) runs: the real file.
+  let dir = distDir;
+  for (let i = 0; i < 4 && !fs.existsSync(path.join(dir, 'package.json')); i++) dir = path.dirname(dir);
+  return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as Interfaces.PJSON;
+}
 
 function wantsHelp(argv: string[]): boolean {
   for (const a of argv) {
@@ -19,14 +49,91 @@ function wantsHelp(argv: string[]): boolean {
   return false;
 }
 
-async function loadConfig() {
-  const {Config} = await import('@oclif/core');
-  return Config.load({root: packageRoot});
+let fullConfig: Promise<Config> | undefined;
+
+/**
+ * oclif's full Config (every command, topics): for help. No file system
+ * search: package.json is embedded, the root plugin is built here with the
+ * command map already in hand (so oclif never require()s dist/skiff.js,
+ * which the snapshot and the single binary could not), and no user, dev or
+ * core plugins are looked for.
+ */
+export function loadFullConfig(): Promise<Config> {
+  fullConfig ??= (async () => {
+    const {Config, Plugin} = await import('@oclif/core');
+    const root = packageRoot();
+    const pj = pjson();
+    const plugin = new Plugin({root, pjson: pj, isRoot: true, ignoreManifest: true});
+    (plugin as unknown as {commandCache: typeof COMMANDS}).commandCache = COMMANDS;
+    await plugin.load();
+    return Config.load({root, pjson: pj, plugins: new Map([[plugin.name, plugin]])});
+  })();
+  return fullConfig;
+}
+
+/**
+ * The Config a command run gets: the same fields Config.load() sets, but no
+ * plugin or command list (it costs a few ms per run, more with every command,
+ * and dispatch has already found the class), no theme file, no WSL or shell
+ * probes. A command that needs the command list calls loadFullConfig().
+ */
+async function commandConfig(): Promise<Config> {
+  const {Config, Plugin} = await import('@oclif/core');
+  const root = packageRoot();
+  const pj = pjson();
+  const oclif = pj.oclif ?? {};
+  const rootPlugin = new Plugin({root, pjson: pj, isRoot: true});
+  Object.assign(rootPlugin, {root, pjson: pj, name: pj.name, alias: pj.name, version: pj.version, valid: true, hooks: {}, commands: [], commandIDs: []});
+  const config = new Config({root, pjson: pj, plugins: new Map([[pj.name, rootPlugin]])});
+  const arch = os.arch() === 'ia32' ? 'x86' : os.arch();
+  const platform = os.platform();
+  const home = process.env.HOME || os.homedir() || os.tmpdir();
+  const dirname = oclif.dirname || pj.name;
+  const dir = (category: string) =>
+    path.join(process.env[`XDG_${category.toUpperCase()}_HOME`] || path.join(home, category === 'data' ? '.local/share' : '.' + category), dirname);
+  const bin = oclif.bin || pj.name;
+  Object.assign(config, {
+    rootPlugin,
+    plugins: new Map([[pj.name, rootPlugin]]),
+    root,
+    pjson: pj,
+    name: pj.name,
+    version: pj.version,
+    channel: /-([a-z]+)/.exec(pj.version)?.[1] ?? 'stable',
+    valid: true,
+    arch,
+    platform,
+    windows: platform === 'win32',
+    bin,
+    binAliases: oclif.binAliases,
+    dirname,
+    flexibleTaxonomy: oclif.flexibleTaxonomy ?? false,
+    topicSeparator: oclif.topicSeparator === ' ' ? ' ' : ':',
+    userAgent: `${pj.name}/${pj.version} ${platform}-${arch} node-${process.version}`,
+    shell: (process.env.SHELL ?? 'unknown').split('/').pop() || 'unknown',
+    home,
+    cacheDir: dir('cache'),
+    configDir: dir('config'),
+    dataDir: dir('data'),
+    updateConfig: {...oclif.update, node: oclif.update?.node ?? {}, s3: {}},
+    isSingleCommandCLI: false,
+  });
+  return config;
+}
+
+/** oclif's rule, evaluated now (its own value was fixed when the snapshot was built). */
+function helpWidth(): number {
+  const cols = Number.parseInt(process.env.OCLIF_COLUMNS ?? '', 10);
+  if (cols > 0) return cols;
+  const out = process.stdout;
+  if (!out.isTTY) return 80;
+  const w = out.columns ?? 80;
+  return w < 1 ? 80 : Math.max(w, 40);
 }
 
 async function showHelp(words: string[]): Promise<void> {
   const {Help} = await import('@oclif/core');
-  const help = new Help(await loadConfig());
+  const help = new Help(await loadFullConfig(), {maxWidth: helpWidth()});
   await help.showHelp(words);
 }
 
@@ -45,7 +152,76 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   const Cmd = COMMANDS[split.id];
   Cmd.id = split.id;
   if (wantsHelp(split.argv)) return showHelp(split.id.split(':'));
-  const config = await loadConfig();
+  const config = await commandConfig();
   const cmd = new (Cmd as unknown as new (argv: string[], config: unknown) => {_run(): Promise<unknown>})(split.argv, config);
   await cmd._run();
 }
+
+/** Errors that escape a command's own catch (config load, help): one line, exit 125. */
+function fail(err: unknown): void {
+  const e = err as Error & {oclif?: {exit?: number}};
+  if (e?.oclif?.exit !== undefined && String(e.message).startsWith('EEXIT')) {
+    process.exitCode = e.oclif.exit;
+    return;
+  }
+  process.stderr.write(`Error: ${e?.message ?? String(err)}\n`);
+  if (process.env.SKIFF_LOG_LEVEL === 'debug' && e?.stack) process.stderr.write(e.stack + '\n');
+  process.exitCode = 125;
+}
+
+function start(dir: string): void {
+  distDir = dir;
+  setAddonDir(dir);
+  setVendorDir(dir);
+  run(process.argv.slice(2)).catch(fail);
+}
+
+/** `node dist/skiff.js ARGS`, or bin/skiff requiring the bundle. */
+export function main(): void {
+  start(__dirname);
+}
+
+/**
+ * Called by Node after deserializing dist/skiff.blob. The bundle was
+ * evaluated at build time, so first refresh whatever modules computed from
+ * the build's environment, then run as main() would.
+ */
+export function snapshotMain(): void {
+  refreshEnvironmentState();
+  const script = process.argv[1];
+  if (!script || !path.isAbsolute(script)) {
+    process.stderr.write('Error: skiff snapshot started without the bundle path: use bin/skiff\n');
+    process.exitCode = 125;
+    return;
+  }
+  start(path.dirname(script));
+}
+
+/**
+ * The single binary (scripts/build-sea.mjs), after its snapshot is
+ * deserialized: Node makes argv [binary, binary as invoked, ARGS...], as for
+ * a script. The addon is an embedded
+ * asset, extracted on first use.
+ */
+export function seaMain(addon: {bytes: () => Uint8Array; digest: string}, vendor?: (name: string) => string | undefined): void {
+  refreshEnvironmentState();
+  useEmbeddedAddon(addon.bytes, addon.digest);
+  if (vendor) setVendorAssets(vendor);
+  // oclif only needs a root for messages; nothing is read from it (pjson is embedded).
+  distDir = path.dirname(process.execPath);
+  run(process.argv.slice(2)).catch(fail);
+}
+
+/**
+ * Modules that read the environment while being evaluated would keep the
+ * build machine's values in a snapshot: re-read them here.
+ */
+function refreshEnvironmentState(): void {
+  // `debug` (used by oclif) reads DEBUG once when loaded.
+  const debug = require('debug') as {enable(ns: string): void; disable(): string; load(): string | undefined};
+  debug.disable();
+  const ns = debug.load();
+  if (ns) debug.enable(ns);
+}
+
+if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) main();

@@ -4,7 +4,7 @@
  * pay nothing. Each wrapper throws a Node-style error (code, errno, syscall,
  * path) exactly like fs does.
  */
-import {constants} from 'node:os';
+import {constants, tmpdir} from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 
@@ -21,26 +21,86 @@ interface NativeBinding {
 let binding: NativeBinding | undefined;
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
-/** Where the addon may be: beside the bundle (dist/), in the dev tree, or named by SKIFF_NATIVE. */
+/**
+ * The directory of the running bundle (dist/), set by src/cli/main.ts at
+ * start-up. Not `__dirname`: in a V8 startup snapshot that is the build
+ * machine's directory.
+ */
+let addonDir: string | undefined;
+
+export function setAddonDir(dir: string): void {
+  addonDir = dir;
+}
+
+/** Where the addon may be: named by SKIFF_NATIVE, beside the bundle (dist/), or in the dev tree. */
 function candidates(): string[] {
   const rel = path.join('native', 'build', 'Release', 'skiff_native.node');
   const out: string[] = [];
   if (process.env.SKIFF_NATIVE) out.push(process.env.SKIFF_NATIVE);
-  out.push(path.join(__dirname, 'skiff_native.node'));
-  for (let dir = __dirname, i = 0; i < 5; i++, dir = path.dirname(dir)) out.push(path.join(dir, rel));
+  const base = addonDir ?? __dirname;
+  out.push(path.join(base, 'skiff_native.node'));
+  for (let dir = base, i = 0; i < 5; i++, dir = path.dirname(dir)) out.push(path.join(dir, rel));
   return out;
 }
 
 export function native(): NativeBinding {
   if (binding) return binding;
+  if (embedded && !process.env.SKIFF_NATIVE) {
+    binding = load(extractEmbedded(embedded));
+    return binding;
+  }
   for (const file of candidates()) {
     if (!fs.existsSync(file)) continue;
-    const mod = {exports: {}} as {exports: NativeBinding};
-    process.dlopen(mod, file);
-    binding = mod.exports;
+    binding = load(file);
     return binding;
   }
   throw new Error('skiff native addon not found: run `npm run build`');
+}
+
+function load(file: string): NativeBinding {
+  const mod = {exports: {}} as {exports: NativeBinding};
+  process.dlopen(mod, file);
+  return mod.exports;
+}
+
+/**
+ * The single binary carries the addon as an asset: on first use it is written
+ * once to a private, content-addressed file ($XDG_RUNTIME_DIR/skiff-native-UID/,
+ * else the temp dir) and loaded from there. `bytes` reads the asset (only when
+ * the addon is first needed); `digest` is its sha256 in hex, fixed at build.
+ */
+export function useEmbeddedAddon(bytes: () => Uint8Array, digest: string): void {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const run = process.env.XDG_RUNTIME_DIR;
+  const base = run && path.isAbsolute(run) && fs.existsSync(run) ? run : tmpdir();
+  const dir = path.join(base, `skiff-native-${uid}`);
+  embedded = {bytes, dir, file: path.join(dir, `skiff_native-${digest.slice(0, 32)}.node`)};
+}
+
+let embedded: {bytes: () => Uint8Array; dir: string; file: string} | undefined;
+
+/** The file the embedded addon is extracted to, when running as the single binary. */
+export function embeddedAddonFile(): string | undefined {
+  return embedded?.file;
+}
+
+function extractEmbedded(e: {bytes: () => Uint8Array; dir: string; file: string}): string {
+  fs.mkdirSync(e.dir, {recursive: true, mode: 0o700});
+  const st = fs.lstatSync(e.dir);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
+  // Never load code from a directory someone else could write to.
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) throw new Error(`unsafe directory for the native addon: ${e.dir}`);
+  const bytes = e.bytes();
+  try {
+    const cur = fs.lstatSync(e.file);
+    if (cur.isFile() && cur.uid === uid && cur.size === bytes.length) return e.file;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const tmp = `${e.file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, bytes, {mode: 0o500});
+  fs.renameSync(tmp, e.file);
+  return e.file;
 }
 
 /** Injected by the SEA launcher, which extracts the embedded addon to a file first. */

@@ -1,0 +1,90 @@
+# Shared helpers for skiff's benchmarks. Source it from a bench/*.sh script:
+#   . "$(dirname "$0")/lib.sh"
+# Every benchmark runs skiff and podman side by side in ONE hyperfine run
+# (same machine, same moment: machines are noisy) and prints lines such as
+#   ratio skiff/podman = 0.42   (version: skiff 71.0 ms, podman 168.9 ms)
+# that are easy to grep. Needs hyperfine and python3; podman is optional
+# (a reference only: without it the podman rows and ratios are skipped).
+#
+# Environment:
+#   SKIFF       skiff command to benchmark (default: bin/skiff of this tree)
+#   SKIFF_SEA   single binary (default: dist/skiff-bin when it exists)
+#   RUNS        hyperfine --runs (default 30); WARMUP --warmup (default 5)
+#   BENCH_OUT   directory for hyperfine's JSON exports (default: a temp dir)
+
+set -eu
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$BENCH_DIR/.." && pwd)
+SKIFF=${SKIFF:-$REPO/bin/skiff}
+if [ -z "${SKIFF_SEA:-}" ] && [ -x "$REPO/dist/skiff-bin" ]; then SKIFF_SEA=$REPO/dist/skiff-bin; fi
+SKIFF_SEA=${SKIFF_SEA:-}
+RUNS=${RUNS:-30}
+WARMUP=${WARMUP:-5}
+BENCH_OUT=${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/skiff-bench.XXXXXX")}
+mkdir -p "$BENCH_OUT"
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "bench: $1 is required" >&2; exit 1; }
+}
+need hyperfine
+need python3
+
+have_podman() {
+  command -v podman >/dev/null 2>&1
+}
+
+# bench_compare NAME LABEL=COMMAND...
+# Runs the commands side by side (hyperfine -N: no intermediate shell, so a
+# command is split on spaces: keep quoting out of it), exports JSON to
+# $BENCH_OUT/NAME.json and prints each command's median.
+bench_compare() {
+  name=$1
+  shift
+  set -- "$@"
+  hf_args=""
+  i=0
+  for pair in "$@"; do
+    label=${pair%%=*}
+    cmd=${pair#*=}
+    i=$((i + 1))
+    eval "hf_cmd_$i=\$cmd"
+    eval "hf_label_$i=\$label"
+  done
+  n=$i
+  # Build hyperfine's argv: -n LABEL CMD for each command.
+  set --
+  i=1
+  while [ "$i" -le "$n" ]; do
+    eval "set -- \"\$@\" -n \"\$hf_label_$i\" \"\$hf_cmd_$i\""
+    i=$((i + 1))
+  done
+  echo "== $name (runs $RUNS, warmup $WARMUP)"
+  hyperfine -N -i --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$BENCH_OUT/$name.json" "$@" >"$BENCH_OUT/$name.txt" 2>&1 || {
+    cat "$BENCH_OUT/$name.txt" >&2
+    return 1
+  }
+  python3 - "$BENCH_OUT/$name.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"median {r['command']:<24} = {r['median'] * 1000:7.1f} ms   (mean {r['mean'] * 1000:.1f} ± {r['stddev'] * 1000:.1f} ms, min {r['min'] * 1000:.1f})")
+PY
+}
+
+# bench_ratio NAME A B: prints `ratio A/B = X` from NAME's wall-clock
+# medians, and `cpu ratio A/B = X` from user+system CPU time (mean), which a
+# busy machine disturbs less, and `min ratio A/B` from the fastest runs.
+bench_ratio() {
+  python3 - "$BENCH_OUT/$1.json" "$2" "$3" "$1" <<'PY'
+import json, sys
+path, a, b, name = sys.argv[1:5]
+results = json.load(open(path))["results"]
+res = {r["command"]: r["median"] for r in results}
+cpu = {r["command"]: r["user"] + r["system"] for r in results}
+low = {r["command"]: r["min"] for r in results}
+if a in res and b in res:
+    print(f"ratio {a}/{b} = {res[a] / res[b]:.2f}   ({name}: {a} {res[a] * 1000:.1f} ms, {b} {res[b] * 1000:.1f} ms)")
+    print(f"cpu ratio {a}/{b} = {cpu[a] / cpu[b]:.2f}   ({name}: {a} {cpu[a] * 1000:.1f} ms, {b} {cpu[b] * 1000:.1f} ms user+sys)")
+    print(f"min ratio {a}/{b} = {low[a] / low[b]:.2f}   ({name}: fastest runs, {a} {low[a] * 1000:.1f} ms, {b} {low[b] * 1000:.1f} ms)")
+PY
+}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Start-up cost: `node -e 0` (the floor), `skiff version` through bin/skiff
+# (V8 snapshot), the same with the snapshot disabled (plain bundle), the
+# single binary, and `podman version`, side by side in one hyperfine run.
+# The issue's target: skiff version (and later skiff ps) <= 1.3 x node -e 0.
+#   npm run build && node scripts/build-sea.mjs   # optional: the single binary
+#   sh bench/startup.sh
+. "$(dirname "$0")/lib.sh"
+
+set -- "node=node -e 0" "skiff=$SKIFF version" "skiff-bundle=env SKIFF_NO_SNAPSHOT=1 $SKIFF version"
+[ -n "$SKIFF_SEA" ] && set -- "$@" "skiff-sea=$SKIFF_SEA version"
+have_podman && set -- "$@" "podman=podman version"
+bench_compare startup "$@"
+bench_ratio startup skiff node
+bench_ratio startup skiff-bundle node
+[ -n "$SKIFF_SEA" ] && bench_ratio startup skiff-sea node
+if have_podman; then
+  bench_ratio startup skiff podman
+  [ -n "$SKIFF_SEA" ] && bench_ratio startup skiff-sea podman
+fi
+
+# `skiff ps` does not exist yet: its start-up is measured with a command that
+# does the same amount of start-up work (`version`: a command class, a Config,
+# flag parsing). Switch to `ps` (with a temporary --root) once it lands.
+PS_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/skiff-bench-ps.XXXXXX")
+trap 'rm -rf "$PS_ROOT"' EXIT
+PS_CMD="version"
+set -- "node=node -e 0" "skiff-ps=$SKIFF --root $PS_ROOT/root --runroot $PS_ROOT/run $PS_CMD"
+have_podman && set -- "$@" "podman-ps=podman --root $PS_ROOT/proot --runroot $PS_ROOT/prun version"
+bench_compare ps-like "$@"
+bench_ratio ps-like skiff-ps node
+have_podman && bench_ratio ps-like skiff-ps podman-ps
+echo "hyperfine exports: $BENCH_OUT"

@@ -1,0 +1,161 @@
+/**
+ * Start-up paths (bench/README.md): bin/skiff's snapshot launcher, its
+ * fallback to the plain bundle, and the behaviour every entry must share
+ * (argv passed intact, exit codes, help). Behaviour only, never timing.
+ * The shared part runs against $SKIFF_BIN (bin/skiff, or the single binary).
+ */
+import {test, describe, before, after} from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {spawn} from 'node:child_process';
+import {REPO_ROOT, runSkiff, type RunResult} from '../helpers/skiff';
+
+const DIST = path.join(REPO_ROOT, 'dist');
+
+function runAt(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, {env: {...process.env, SKIFF_LAUNCHER_DEBUG: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({code: code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : -1), stdout, stderr}));
+  });
+}
+
+function versionJson(r: RunResult): {Client: {Version: string; NodeVersion: string}} {
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+describe('every entry point ($SKIFF_BIN)', () => {
+  test('global flags before the command, values with spaces', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff start '));
+    try {
+      const r = await runSkiff(['--root', root, '--runroot', path.join(root, 'run'), 'version', '--format', 'json']);
+      assert.equal(versionJson(r).Client.NodeVersion, process.version);
+    } finally {
+      fs.rmSync(root, {recursive: true, force: true});
+    }
+  });
+
+  test('arguments that look like node options reach skiff, not node', async () => {
+    for (const flag of ['--inspect', '--snapshot-blob', '--expose-gc', '-e']) {
+      const r = await runSkiff(['version', flag, '1']);
+      assert.equal(r.code, 125, `${flag}: ${r.stderr}`);
+      assert.match(r.stderr, /^Error: Nonexistent flag/m, flag);
+      assert.equal(r.stdout, '');
+    }
+    const r = await runSkiff(['--log-level', 'warn', 'version', '--format=json']);
+    assert.equal(versionJson(r).Client.Version.length > 0, true);
+  });
+
+  test('exit codes: success 0, unknown command and bad flag 125', async () => {
+    assert.equal((await runSkiff(['version'])).code, 0);
+    const nope = await runSkiff(['nope']);
+    assert.equal(nope.code, 125);
+    assert.match(nope.stderr, /^Error: unrecognized command `skiff nope`/);
+    assert.equal((await runSkiff(['version', '--bogus'])).code, 125);
+  });
+
+  test('--version and -v print the version', async () => {
+    for (const a of ['--version', '-v']) {
+      const r = await runSkiff([a]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Version: +\d+\.\d+\.\d+/m);
+    }
+  });
+
+  test('help: root, per command, help topic', async () => {
+    const root = await runSkiff(['--help']);
+    assert.equal(root.code, 0, root.stderr);
+    assert.match(root.stdout, /USAGE/);
+    assert.match(root.stdout, /\bversion\b/);
+    for (const args of [['version', '--help'], ['help', 'version'], ['version', '-h']]) {
+      const r = await runSkiff(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /Display the skiff version information/, args.join(' '));
+      assert.match(r.stdout, /--format/, args.join(' '));
+    }
+  });
+});
+
+describe('bin/skiff launcher', () => {
+  let tmp = '';
+  const hasBlob = fs.existsSync(path.join(DIST, 'skiff.blob')) && fs.existsSync(path.join(DIST, 'skiff.blob.stamp'));
+
+  /** A copy of the package (bin/ and dist/) to break things in. */
+  function copyPackage(name: string): string {
+    const dir = path.join(tmp, name);
+    fs.mkdirSync(path.join(dir, 'bin'), {recursive: true});
+    fs.copyFileSync(path.join(REPO_ROOT, 'bin', 'skiff'), path.join(dir, 'bin', 'skiff'));
+    fs.chmodSync(path.join(dir, 'bin', 'skiff'), 0o755);
+    fs.cpSync(DIST, path.join(dir, 'dist'), {recursive: true, filter: (src) => !src.endsWith('skiff-bin')});
+    return path.join(dir, 'bin', 'skiff');
+  }
+
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-startup-'));
+  });
+  after(() => fs.rmSync(tmp, {recursive: true, force: true}));
+
+  test('uses the snapshot when it matches, also from a copy of the package', {skip: !hasBlob && 'no dist/skiff.blob (npm run build)'}, async () => {
+    for (const bin of [path.join(REPO_ROOT, 'bin', 'skiff'), copyPackage('intact')]) {
+      const r = await runAt(bin, ['--root', path.join(tmp, 'r'), 'version', '--format', 'json']);
+      assert.match(r.stderr, /skiff-launcher: snapshot /, bin);
+      versionJson(r);
+    }
+  });
+
+  test('through a symlink (as npm links bin/skiff)', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
+    const link = path.join(tmp, 'skiff-link');
+    fs.symlinkSync(path.join(REPO_ROOT, 'bin', 'skiff'), link);
+    const r = await runAt(link, ['version', '--format', 'json']);
+    assert.match(r.stderr, /skiff-launcher: snapshot /);
+    versionJson(r);
+  });
+
+  const broken: Array<[string, (dist: string) => void]> = [
+    ['the blob is missing', (d) => fs.rmSync(path.join(d, 'skiff.blob'))],
+    ['the stamp is missing', (d) => fs.rmSync(path.join(d, 'skiff.blob.stamp'))],
+    ['the blob is truncated', (d) => fs.truncateSync(path.join(d, 'skiff.blob'), 4096)],
+    ['the blob is garbage', (d) => fs.writeFileSync(path.join(d, 'skiff.blob'), Buffer.alloc(1 << 16, 0x5a))],
+    ['another node binary built it', (d) => fs.writeFileSync(path.join(d, 'skiff.blob.stamp'), '1 2 3 4 5 6\n/elsewhere/node\n')],
+    ['the bundle was rebuilt without it', (d) => fs.appendFileSync(path.join(d, 'skiff.js'), '\n// rebuilt\n')],
+  ];
+  for (const [what, breakIt] of broken) {
+    test(`falls back to the bundle when ${what}`, {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
+      const bin = copyPackage(what.replace(/\W+/g, '-'));
+      breakIt(path.join(path.dirname(bin), '..', 'dist'));
+      const r = await runAt(bin, ['--root', path.join(tmp, 'r'), 'version', '--format', 'json']);
+      assert.match(r.stderr, /skiff-launcher: bundle /);
+      versionJson(r);
+      const nope = await runAt(bin, ['nope']);
+      assert.equal(nope.code, 125);
+      const help = await runAt(bin, ['version', '--help']);
+      assert.equal(help.code, 0, help.stderr);
+      assert.match(help.stdout, /Display the skiff version information/);
+    });
+  }
+
+  test('falls back when asked, or when a variable read at load time is set', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
+    const bin = path.join(REPO_ROOT, 'bin', 'skiff');
+    for (const env of [{SKIFF_NO_SNAPSHOT: '1'}, {NODE_DEBUG: 'semver'}, {OCLIF_COLUMNS: '120'}]) {
+      const r = await runAt(bin, ['version', '--format', 'json'], env);
+      assert.match(r.stderr, /skiff-launcher: bundle /, JSON.stringify(env));
+      assert.equal(r.code, 0);
+    }
+  });
+
+  test('help wraps to the width asked for at run time, not at build time', async () => {
+    const bin = path.join(REPO_ROOT, 'bin', 'skiff');
+    const narrow = await runAt(bin, ['version', '--help'], {OCLIF_COLUMNS: '50'});
+    const wide = await runAt(bin, ['version', '--help']);
+    assert.equal(narrow.code, 0);
+    assert.ok(Math.max(...narrow.stdout.split('\n').map((l) => l.length)) <= 50, narrow.stdout);
+    assert.ok(Math.max(...wide.stdout.split('\n').map((l) => l.length)) > 50, wide.stdout);
+  });
+});
