@@ -2,7 +2,7 @@
  * Drives the real CLI (bin/skiff, or $SKIFF_BIN, e.g. the single binary) in
  * a temporary store. Every integration test goes through here.
  */
-import {spawn} from 'node:child_process';
+import {spawn, type ChildProcess} from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,6 +23,8 @@ export interface Store {
   env: NodeJS.ProcessEnv;
   dir: string;
   run(args: string[], opts?: {input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number}): Promise<RunResult>;
+  /** Start skiff without waiting (to kill it midway); output is discarded. */
+  start(args: string[], opts?: {env?: NodeJS.ProcessEnv}): ChildProcess;
   cleanup(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export function makeStore(registriesConf = ''): Store {
     env,
     dir,
     run: (args, opts = {}) => runSkiff(['--root', root, '--runroot', runroot, ...args], {...opts, env: {...env, ...opts.env}}),
+    start: (args, opts = {}) => spawn(SKIFF_BIN, ['--root', root, '--runroot', runroot, ...args], {env: {...env, ...opts.env}, stdio: 'ignore'}),
     async cleanup() {
       // Unmount anything a failed test left under the store before removing it.
       const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(dir));
