@@ -26,9 +26,13 @@ export function pullProgress(opts: {quiet: boolean; tty?: boolean; out?: NodeJS.
 }
 
 function plain(out: NodeJS.WriteStream) {
+  const kinds = new Map<string, string>();
   return {
     onEvent(e: PullEvent) {
       switch (e.type) {
+        case 'blob-start':
+          kinds.set(e.digest, e.kind === 'config' ? 'config' : 'blob');
+          break;
         case 'trying':
           out.write(`Trying to pull ${e.reference}...\n`);
           break;
@@ -36,7 +40,7 @@ function plain(out: NodeJS.WriteStream) {
           out.write(`Copying blob ${e.digest} waiting for another pull of the same layer\n`);
           break;
         case 'blob-done':
-          out.write(e.skipped ? `Copying blob ${e.digest} skipped: already exists\n` : `Copying blob ${e.digest} done\n`);
+          out.write(e.skipped ? `Copying blob ${e.digest} skipped: already exists\n` : `Copying ${kinds.get(e.digest) ?? 'blob'} ${e.digest} done\n`);
           break;
         case 'writing-manifest':
           out.write('Writing manifest to image destination\n');
