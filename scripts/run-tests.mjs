@@ -1,5 +1,6 @@
 // Runs the test suite with node's built-in runner (Node 20 has no --test globs).
-// Usage: node scripts/run-tests.mjs [unit|integration|all] [extra node --test args]
+// Usage: node scripts/run-tests.mjs [unit|integration|all|sea] [extra node --test args]
+//   sea: build the single binary (dist/skiff-bin) and run the integration suite against it.
 import {spawnSync} from 'node:child_process';
 import {readdirSync, statSync} from 'node:fs';
 import {join, relative} from 'node:path';
@@ -8,7 +9,14 @@ import {fileURLToPath} from 'node:url';
 const root = join(fileURLToPath(import.meta.url), '..', '..');
 const which = process.argv[2] ?? 'all';
 const extra = process.argv.slice(3);
-const dirs = which === 'all' ? ['unit', 'integration'] : [which];
+const dirs = which === 'all' ? ['unit', 'integration'] : which === 'sea' ? ['integration'] : [which];
+const env = {...process.env};
+if (which === 'sea') {
+  const b = spawnSync(process.execPath, [join(root, 'scripts', 'build-sea.mjs')], {cwd: root, stdio: 'inherit'});
+  if (b.status !== 0) process.exit(b.status ?? 1);
+  env.SKIFF_BIN = join(root, 'dist', 'skiff-bin');
+  console.log(`# running the integration suite against ${env.SKIFF_BIN}`);
+}
 
 function find(dir) {
   let out = [];
@@ -26,5 +34,5 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.SKIFF_TEST_CONCURRENCY ?? '3';
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...extra, ...files], {cwd: root, stdio: 'inherit'});
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...extra, ...files], {cwd: root, stdio: 'inherit', env});
 process.exit(r.status ?? 1);

@@ -16,7 +16,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type {Config, Interfaces} from '@oclif/core';
 import {COMMANDS} from '../commands';
-import {splitCommand} from './argv';
+import {firstPositional, splitCommand} from './argv';
+import type {SkiffCommand} from './base';
 import {flagShapes, globalFlags} from './flags';
 import {setAddonDir, useEmbeddedAddon} from '../lib/util/native';
 import {setVendorAssets, setVendorDir} from '../lib/util/vendor';
@@ -41,10 +42,19 @@ function pjson(): Interfaces.PJSON {
   return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as Interfaces.PJSON;
 }
 
-function wantsHelp(argv: string[]): boolean {
-  for (const a of argv) {
-    if (a === '--') return false;
-    if (a === '--help' || a === '-h') return true;
+/**
+ * --help (or -h, unless the command uses -h itself, as run's --hostname
+ * does) before `--`; for commands that stop at their first positional
+ * argument, only before it (`skiff run img ls --help` is ls's --help).
+ */
+function wantsHelp(argv: string[], cmd?: typeof SkiffCommand): boolean {
+  const flags = cmd ? {...cmd.baseFlags, ...cmd.flags} : {};
+  const hTaken = Object.values(flags).some((f) => (f as {char?: string}).char === 'h');
+  const stop = cmd && !cmd.interspersed ? firstPositional(argv, flagShapes(flags as never)) : -1;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--' || (stop >= 0 && i >= stop)) return false;
+    if (a === '--help' || (a === '-h' && !hTaken)) return true;
   }
   return false;
 }
@@ -151,7 +161,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   }
   const Cmd = COMMANDS[split.id];
   Cmd.id = split.id;
-  if (wantsHelp(split.argv)) return showHelp(split.id.split(':'));
+  if (wantsHelp(split.argv, Cmd)) return showHelp(split.id.split(':'));
   const config = await commandConfig();
   const cmd = new (Cmd as unknown as new (argv: string[], config: unknown) => {_run(): Promise<unknown>})(split.argv, config);
   await cmd._run();

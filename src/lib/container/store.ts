@@ -1,0 +1,163 @@
+/**
+ * Container records on disk: root/containers/<id>/config.json (what was
+ * asked, fixed at create but for the name) and state.json (what happened),
+ * each replaced atomically. Names are unique across the store: they are
+ * checked and taken under the store-wide `containers` lock.
+ *
+ * A record directory without config.json is a create that was killed
+ * midway; listing skips it and sweep() removes it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type {Paths} from '../state/paths';
+import {ensureDir, readJsonIfExists, writeJsonAtomic} from '../state/atomic';
+import {withLock, lockFile, type Lock} from '../state/lock';
+import {conflict, invalidInput, notFound, SkiffError} from '../util/errors';
+import type {ContainerConfig, ContainerState} from './types';
+
+export interface ContainerRecord {
+  config: ContainerConfig;
+  state: ContainerState;
+}
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export function validateName(name: string): void {
+  if (!NAME_RE.test(name)) throw invalidInput(`names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument "${name}"`);
+}
+
+export class ContainerStore {
+  constructor(private readonly paths: Paths) {}
+
+  dir(id: string): string {
+    return path.join(this.paths.containersDir, id);
+  }
+
+  configFile(id: string): string {
+    return path.join(this.dir(id), 'config.json');
+  }
+
+  stateFile(id: string): string {
+    return path.join(this.dir(id), 'state.json');
+  }
+
+  /** Runtime (volatile) directory: bundle, pidfiles, attach socket. */
+  runDir(id: string): string {
+    return path.join(this.paths.runContainersDir, id);
+  }
+
+  ids(): string[] {
+    try {
+      return fs.readdirSync(this.paths.containersDir).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    } catch {
+      return [];
+    }
+  }
+
+  read(id: string): ContainerRecord | undefined {
+    const config = readJsonIfExists<ContainerConfig>(this.configFile(id));
+    if (!config) return undefined;
+    const state = readJsonIfExists<ContainerState>(this.stateFile(id));
+    if (!state) return undefined;
+    return {config, state};
+  }
+
+  list(): ContainerRecord[] {
+    const out: ContainerRecord[] = [];
+    for (const id of this.ids()) {
+      try {
+        const r = this.read(id);
+        if (r) out.push(r);
+      } catch {
+        /* a record being replaced: skip (it reappears on the next read) */
+      }
+    }
+    return out;
+  }
+
+  /** Resolve a full ID, a unique ID prefix or a name. */
+  resolve(input: string): ContainerRecord {
+    const all = this.list();
+    const byName = all.find((r) => r.config.name === input);
+    if (byName) return byName;
+    const hex = input.replace(/^sha256:/, '');
+    if (/^[0-9a-f]+$/.test(hex)) {
+      const hits = all.filter((r) => r.config.id.startsWith(hex));
+      if (hits.length === 1) return hits[0];
+      if (hits.length > 1) throw conflict(`more than one result for container ID prefix "${input}"`);
+    }
+    throw notFound(`no container with name or ID "${input}" found: no such container`);
+  }
+
+  find(input: string): ContainerRecord | undefined {
+    try {
+      return this.resolve(input);
+    } catch (err) {
+      if (err instanceof SkiffError && err.kind === 'not-found') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Create the record. The name is checked and the config written under
+   * the `containers` lock, so two creates can never take one name.
+   */
+  async create(config: ContainerConfig, state: ContainerState, opts: {replace?: (existingId: string) => Promise<void>} = {}): Promise<void> {
+    validateName(config.name);
+    await withLock(this.paths, 'containers', async () => {
+      const clash = this.list().find((r) => r.config.name === config.name);
+      if (clash) {
+        if (!opts.replace) {
+          throw conflict(`the container name "${config.name}" is already in use by ${clash.config.id}. You have to remove that container to be able to reuse that name: that name is already in use`);
+        }
+        await opts.replace(clash.config.id);
+      }
+      ensureDir(this.dir(config.id));
+      writeJsonAtomic(this.stateFile(config.id), state);
+      writeJsonAtomic(this.configFile(config.id), config); // last: its presence makes the record visible
+    });
+  }
+
+  writeState(id: string, state: ContainerState): void {
+    writeJsonAtomic(this.stateFile(id), state);
+  }
+
+  writeConfig(config: ContainerConfig): void {
+    writeJsonAtomic(this.configFile(config.id), config);
+  }
+
+  async rename(input: string, newName: string): Promise<void> {
+    validateName(newName);
+    await withLock(this.paths, 'containers', async () => {
+      const rec = this.resolve(input);
+      if (this.list().some((r) => r.config.name === newName)) throw conflict(`the container name "${newName}" is already in use`);
+      await this.withContainerLock(rec.config.id, () => {
+        const fresh = this.read(rec.config.id);
+        if (!fresh) throw notFound(`no container with name or ID "${input}" found: no such container`);
+        this.writeConfig({...fresh.config, name: newName});
+      });
+    });
+  }
+
+  /** Delete the record (after the caller has cleaned up mounts and processes). */
+  removeRecord(id: string): void {
+    const dir = this.dir(id);
+    // config.json first: the record stops being visible before its files go.
+    fs.rmSync(this.configFile(id), {force: true});
+    fs.rmSync(dir, {recursive: true, force: true});
+    fs.rmSync(this.runDir(id), {recursive: true, force: true});
+  }
+
+  async withContainerLock<T>(id: string, fn: () => Promise<T> | T): Promise<T> {
+    return withLock(this.paths, `container-${id}`, fn, {timeoutMs: 120_000});
+  }
+
+  async lockContainer(id: string): Promise<Lock> {
+    return lockFile(this.paths.lockFile(`container-${id}`), {timeoutMs: 120_000});
+  }
+
+  /** Record directories of creates that were killed before config.json was written. */
+  incomplete(): string[] {
+    return this.ids().filter((id) => !fs.existsSync(this.configFile(id)));
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The container record: what the user asked for at create time (config,
+ * immutable except the name) and what has happened since (state). Both are
+ * JSON files under root/containers/<id>/, written atomically under the
+ * container's lock. Everything a later invocation needs is on disk.
+ */
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'stopping' | 'stopped' | 'exited' | 'removing';
+
+/** A mount as the user asked for it (-v, --mount, --tmpfs, --volumes-from), already parsed and validated. */
+export type MountRequest =
+  | {type: 'bind'; source: string; destination: string; options: string[]; relabel?: 'z' | 'Z'; chown?: boolean; overlay?: boolean}
+  | {type: 'volume'; name: string; destination: string; options: string[]; anonymous?: boolean; noCopy?: boolean; chown?: boolean}
+  | {type: 'tmpfs'; destination: string; options: string[]};
+
+export interface Ulimit {
+  /** RLIMIT_ name without the prefix, lowercase: nofile, nproc, core... */
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+export interface DeviceRequest {
+  hostPath: string;
+  containerPath: string;
+  permissions: string; // "rwm" subset
+}
+
+export interface ResourceLimits {
+  memory?: number; // bytes
+  memorySwap?: number; // bytes, -1 unlimited
+  memoryReservation?: number;
+  cpus?: number; // e.g. 1.5
+  cpuShares?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number; // -1 unlimited
+  blkioWeight?: number;
+}
+
+export type RestartPolicy = {name: 'no'} | {name: 'on-failure'; maxRetries: number} | {name: 'always'} | {name: 'unless-stopped'};
+
+export interface ContainerConfig {
+  id: string;
+  name: string;
+  created: string;
+  /** Image ID (hex) and the name the user gave. */
+  image: string;
+  imageName: string;
+  /** The final process: entrypoint + command, docker semantics already applied. */
+  args: string[];
+  /** What the user passed, for inspect (Config.Entrypoint / Config.Cmd). */
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  env: string[];
+  workingDir: string;
+  /** As given: "user[:group]" (names or numbers); resolved at start from the container's /etc/passwd. */
+  user: string;
+  groupAdd: string[];
+  hostname: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  tty: boolean;
+  /** -i: keep stdin open. */
+  interactive: boolean;
+  mounts: MountRequest[];
+  readOnly: boolean;
+  readOnlyTmpfs: boolean;
+  shmSize: number;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  /** "default" (podman's profile), "unconfined", or a path to a JSON profile. */
+  seccomp: string;
+  noNewPrivileges: boolean;
+  sysctls: Record<string, string>;
+  devices: DeviceRequest[];
+  resources: ResourceLimits;
+  ulimits: Ulimit[];
+  cgroups: 'enabled' | 'disabled';
+  cgroupParent?: string;
+  network: {mode: 'none' | 'host'};
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  addHosts: string[];
+  autoRemove: boolean;
+  init: boolean;
+  stopSignal: string;
+  stopTimeout: number;
+  restart: RestartPolicy;
+  logDriver: 'k8s-file' | 'journald' | 'none';
+  logOpts: Record<string, string>;
+  sdnotify: 'conmon' | 'container' | 'ignore';
+  pidFile?: string;
+  conmonPidFile?: string;
+  cidFile?: string;
+  /** OCI runtime name or path. */
+  runtime: string;
+  storageDriver: 'overlay' | 'vfs';
+}
+
+export interface ContainerState {
+  status: ContainerStatus;
+  pid: number;
+  conmonPid: number;
+  exitCode: number;
+  startedAt: string;
+  finishedAt: string;
+  oomKilled: boolean;
+  error: string;
+  restartCount: number;
+  /** The boot this state was recorded in; a different boot means the runroot is gone and nothing runs. */
+  bootId: string;
+  /** The rootfs is mounted (at runroot/containers/<id>/rootfs). */
+  mounted: boolean;
+  /** Set by stop: do not restart (unless-stopped / on-failure policies). */
+  stoppedByUser: boolean;
+}
