@@ -19,6 +19,12 @@ import ImagePrune from './image/prune';
 import Info from './info';
 import Login from './login';
 import Logout from './logout';
+import VolumeCreate from './volume/create';
+import VolumeLs from './volume/ls';
+import VolumeInspect from './volume/inspect';
+import VolumeRm from './volume/rm';
+import VolumePrune from './volume/prune';
+import VolumeExists from './volume/exists';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -40,4 +46,12 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'image:inspect': ImageInspect,
   'image:exists': ImageExists,
   'image:prune': ImagePrune,
+  'volume:create': VolumeCreate,
+  'volume:ls': VolumeLs,
+  'volume:list': VolumeLs,
+  'volume:inspect': VolumeInspect,
+  'volume:rm': VolumeRm,
+  'volume:remove': VolumeRm,
+  'volume:prune': VolumePrune,
+  'volume:exists': VolumeExists,
 };

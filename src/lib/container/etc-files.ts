@@ -1,0 +1,221 @@
+/**
+ * The per-container /etc/hosts, /etc/hostname and /etc/resolv.conf, built
+ * the way podman builds them (containers/common libnetwork/etchosts and
+ * resolvconf). The generators are pure: file contents in, file contents
+ * out. writeEtcFiles() is the one impure step: it reads the host's files
+ * and writes the results (atomically) into the container's directory, from
+ * where the runtime bind-mounts them.
+ *
+ * hosts: --add-host entries first, then the base file (the host's
+ * /etc/hosts, podman's default base_hosts_file), then "localhost" for
+ * 127.0.0.1 and ::1 and, with --network none, the container's hostname and
+ * name for both, each only for names not already present, so a user's
+ * entry always wins.
+ *
+ * resolv.conf: the host's search, nameserver and options lines; with a
+ * private network namespace, loopback nameservers (127.0.0.0/8, ::1, e.g.
+ * systemd-resolved's 127.0.0.53) are dropped because nothing listens there
+ * inside the container, and if none remain podman's defaults (8.8.8.8,
+ * 8.8.4.4) are used. --dns replaces the nameservers, --dns-search the search
+ * list ("." for none), --dns-option the options. With --network host and no
+ * --dns* flags the host's file is used as it is.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import {writeFileAtomic} from '../state/atomic';
+import {invalidInput} from '../util/errors';
+
+export type NetworkMode = 'none' | 'host';
+
+export interface HostEntry {
+  ip: string;
+  names: string[];
+}
+
+export interface HostsParams {
+  hostname: string;
+  /** The container's name (also resolvable with --network none, as podman). */
+  name?: string;
+  network: NetworkMode;
+  /** --add-host values: "name:ip", "name=ip", names separated by ';'; "[v6]" brackets allowed. */
+  addHosts?: string[];
+  /** Contents of the base hosts file (the host's /etc/hosts); undefined for none. */
+  baseHosts?: string;
+  /** Address for host.containers.internal / host-gateway, when known. */
+  hostGatewayIp?: string;
+}
+
+export interface ResolvParams {
+  network: NetworkMode;
+  /** Contents of the host's resolv.conf (undefined when it has none). */
+  hostResolvConf?: string;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+}
+
+export const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
+
+function stripBrackets(ip: string): string {
+  return ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+}
+
+/** One --add-host value. The separator is the first ':' or '=' (so IPv6 addresses keep their colons). */
+export function parseAddHost(spec: string, hostGatewayIp?: string): HostEntry {
+  const m = /^([^:=]*)[:=](.*)$/.exec(spec);
+  if (!m) throw invalidInput(`invalid --add-host "${spec}": expected HOST:IP`);
+  const names = m[1].split(';');
+  if (m[1] === '' || names.some((n) => n === '')) throw invalidInput(`invalid --add-host "${spec}": the hostname is empty`);
+  for (const n of names) {
+    if (!/^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$/.test(n)) throw invalidInput(`invalid --add-host "${spec}": "${n}" is not a valid hostname`);
+  }
+  let ip = stripBrackets(m[2]);
+  if (ip === '') throw invalidInput(`invalid --add-host "${spec}": the IP address is empty`);
+  if (ip === 'host-gateway') {
+    if (!hostGatewayIp) throw invalidInput(`invalid --add-host "${spec}": host-gateway has no address with this network mode`);
+    ip = hostGatewayIp;
+  }
+  if (net.isIP(ip) === 0) throw invalidInput(`invalid --add-host "${spec}": "${ip}" is not an IP address`);
+  return {ip, names};
+}
+
+/** Entries of a hosts file: comments dropped, lines without a name skipped. */
+export function parseHostsFile(content: string): HostEntry[] {
+  const out: HostEntry[] = [];
+  for (const raw of content.split('\n')) {
+    const line = raw.includes('#') ? raw.slice(0, raw.indexOf('#')) : raw;
+    const fields = line.trim().split(/\s+/).filter(Boolean);
+    if (fields.length < 2) continue;
+    out.push({ip: fields[0], names: fields.slice(1)});
+  }
+  return out;
+}
+
+const line = (e: HostEntry) => `${e.ip}\t${e.names.join(' ')}\n`;
+
+export function generateHosts(p: HostsParams): string {
+  const user = [...(p.addHosts ?? []).map((h) => parseAddHost(h, p.hostGatewayIp)), ...(p.baseHosts ? parseHostsFile(p.baseHosts) : [])];
+  const taken = new Set(user.flatMap((e) => e.names));
+  let out = user.map(line).join('');
+  const own: HostEntry[] = [
+    {ip: '127.0.0.1', names: ['localhost']},
+    {ip: '::1', names: ['localhost']},
+  ];
+  if (p.hostGatewayIp) own.push({ip: p.hostGatewayIp, names: ['host.containers.internal', 'host.docker.internal']});
+  if (p.network === 'none') {
+    const names = [...new Set([p.hostname, ...(p.name ? [p.name] : [])])].filter(Boolean);
+    own.push({ip: '127.0.0.1', names}, {ip: '::1', names});
+  }
+  for (const e of own) {
+    const free = e.names.filter((n) => !taken.has(n));
+    if (free.length) out += line({ip: e.ip, names: free});
+  }
+  return out;
+}
+
+export function generateHostname(hostname: string): string {
+  return hostname + '\n';
+}
+
+interface ResolvConf {
+  nameservers: string[];
+  search: string[];
+  options: string[];
+}
+
+export function parseResolvConf(content: string): ResolvConf {
+  const rc: ResolvConf = {nameservers: [], search: [], options: []};
+  for (const raw of content.split('\n')) {
+    const fields = raw.trim().split(/\s+/).filter(Boolean);
+    if (fields.length === 0 || fields[0].startsWith('#') || fields[0].startsWith(';')) continue;
+    const [key, ...rest] = fields;
+    if (key === 'nameserver' && rest[0]) rc.nameservers.push(rest[0]);
+    // The last search/domain line wins (resolv.conf(5)).
+    else if (key === 'search' || key === 'domain') rc.search = rest;
+    else if (key === 'options') rc.options.push(...rest);
+  }
+  return rc;
+}
+
+/** 127.0.0.0/8 or ::1 (also as an IPv4-mapped address), which cannot be reached from a private network namespace. */
+export function isLoopback(ip: string): boolean {
+  const bare = ip.replace(/%.*$/, '');
+  if (net.isIPv4(bare)) return bare.startsWith('127.');
+  if (!net.isIPv6(bare)) return false;
+  const lower = bare.toLowerCase();
+  if (lower.startsWith('::ffff:') && net.isIPv4(lower.slice(7))) return lower.slice(7).startsWith('127.');
+  return /^(0{0,4}:){2,7}0{0,3}1$/.test(lower) || lower === '::1';
+}
+
+export function generateResolvConf(p: ResolvParams): string {
+  const overridden = (p.dns?.length ?? 0) > 0 || (p.dnsSearch?.length ?? 0) > 0 || (p.dnsOptions?.length ?? 0) > 0;
+  if (p.network === 'host' && !overridden && p.hostResolvConf !== undefined) return p.hostResolvConf;
+  const host = parseResolvConf(p.hostResolvConf ?? '');
+  for (const ns of p.dns ?? []) if (net.isIP(ns.replace(/%.*$/, '')) === 0) throw invalidInput(`invalid --dns "${ns}": not an IP address`);
+  let nameservers = p.dns?.length ? [...p.dns] : host.nameservers;
+  if (p.network !== 'host' && !p.dns?.length) {
+    nameservers = nameservers.filter((ns) => !isLoopback(ns));
+    if (nameservers.length === 0) nameservers = [...DEFAULT_NAMESERVERS];
+  }
+  const search = p.dnsSearch?.length ? p.dnsSearch : host.search;
+  const options = p.dnsOptions?.length ? p.dnsOptions : host.options;
+  let out = '';
+  if (search.length && search.join(' ').trim() !== '.') out += `search ${search.join(' ')}\n`;
+  for (const ns of nameservers) out += `nameserver ${ns}\n`;
+  if (options.length) out += `options ${options.join(' ')}\n`;
+  return out;
+}
+
+export interface EtcFilesInput {
+  hostname: string;
+  name?: string;
+  network: NetworkMode;
+  addHosts?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  hostGatewayIp?: string;
+}
+
+export interface HostFiles {
+  hosts: string;
+  resolvConf: string;
+  /** systemd-resolved's list of the real upstream servers, used when resolvConf names only its stub. */
+  resolvedUpstream: string;
+}
+
+const DEFAULT_HOST_FILES: HostFiles = {hosts: '/etc/hosts', resolvConf: '/etc/resolv.conf', resolvedUpstream: '/run/systemd/resolve/resolv.conf'};
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** The host's resolv.conf as a private namespace should start from: systemd-resolved's upstream list when the file names only loopback servers. */
+function hostResolvConfFor(network: NetworkMode, files: HostFiles): string | undefined {
+  const main = readIfExists(files.resolvConf);
+  if (network === 'host' || main === undefined) return main;
+  const servers = parseResolvConf(main).nameservers;
+  if (servers.length > 0 && servers.every(isLoopback)) return readIfExists(files.resolvedUpstream) ?? main;
+  return main;
+}
+
+/**
+ * Write hosts, hostname and resolv.conf into dir (created if missing),
+ * each replaced atomically. Returns their paths, for the bind mounts.
+ */
+export function writeEtcFiles(dir: string, input: EtcFilesInput, hostFiles: HostFiles = DEFAULT_HOST_FILES): {hosts: string; hostname: string; resolvConf: string} {
+  const hosts = generateHosts({...input, baseHosts: readIfExists(hostFiles.hosts)});
+  const resolv = generateResolvConf({...input, hostResolvConf: hostResolvConfFor(input.network, hostFiles)});
+  fs.mkdirSync(dir, {recursive: true, mode: 0o700});
+  const out = {hosts: path.join(dir, 'hosts'), hostname: path.join(dir, 'hostname'), resolvConf: path.join(dir, 'resolv.conf')};
+  writeFileAtomic(out.hosts, hosts, {mode: 0o644, fsync: false});
+  writeFileAtomic(out.hostname, generateHostname(input.hostname), {mode: 0o644, fsync: false});
+  writeFileAtomic(out.resolvConf, resolv, {mode: 0o644, fsync: false});
+  return out;
+}
