@@ -50,6 +50,7 @@ async function* prepend(head: Buffer | undefined, rest: AsyncIterator<Buffer>): 
 }
 
 export interface LayerStreamResult {
+  /** Bytes of the uncompressed layer tar. */
   size: number;
   diffId: string;
 }
@@ -65,6 +66,7 @@ export async function unpackLayerBlob(blob: Chunks, dest: string, diffId: string
   const raw = prepend(head, rest);
   const plain = compression === 'gzip' ? gunzip(raw) : compression === 'zstd' ? unzstd(raw) : raw;
   const hash = createHash('sha256');
+  let tarBytes = 0;
   const it = plain[Symbol.asyncIterator]();
   // The extractor may stop at the end-of-archive marker; the rest of the
   // stream (padding, trailer) must still be read so both digests cover it all.
@@ -72,14 +74,16 @@ export async function unpackLayerBlob(blob: Chunks, dest: string, diffId: string
     [Symbol.asyncIterator]: () => ({
       next: async () => {
         const r = await it.next();
-        if (!r.done) hash.update(r.value);
+        if (!r.done) {
+          hash.update(r.value);
+          tarBytes += r.value.length;
+        }
         return r;
       },
     }),
   };
-  let result;
   try {
-    result = await extractLayer(tapped, dest, opts);
+    await extractLayer(tapped, dest, opts);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'Z_DATA_ERROR' || (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') {
       throw unpackError(`layer ${diffId}: corrupt ${compression} stream: ${(err as Error).message}`, err);
@@ -91,6 +95,7 @@ export async function unpackLayerBlob(blob: Chunks, dest: string, diffId: string
       const r = await it.next();
       if (r.done) break;
       hash.update(r.value);
+      tarBytes += r.value.length;
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code?.startsWith('Z_')) throw unpackError(`layer ${diffId}: corrupt ${compression} stream: ${(err as Error).message}`, err);
@@ -98,5 +103,6 @@ export async function unpackLayerBlob(blob: Chunks, dest: string, diffId: string
   }
   const actual = 'sha256:' + hash.digest('hex');
   if (actual !== diffId) throw digestMismatch(`layer diff ID mismatch: the image config says ${diffId}, the layer unpacks to ${actual}`);
-  return {size: result.bytes, diffId: actual};
+  // The uncompressed tar's length, as podman counts a layer's (and an image's) size.
+  return {size: tarBytes, diffId: actual};
 }

@@ -25,7 +25,7 @@ export interface LayerRecord {
   chainId: string;
   diffId: string;
   parent?: string;
-  /** Bytes of regular files in the diff. */
+  /** Bytes of the uncompressed layer tar (podman's layer size). */
   size: number;
   compressedDigest?: string;
   compressedSize?: number;
