@@ -11,8 +11,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -170,6 +177,100 @@ static napi_value js_flock(napi_env env, napi_callback_info info) {
   return make_int(env, r == 0 ? 0 : -errno);
 }
 
+/*
+ * unix_seqpacket_connect(path) -> fd | -errno
+ *
+ * Connects an AF_UNIX SOCK_SEQPACKET socket (conmon's attach socket) and
+ * returns the blocking, close-on-exec fd. sun_path holds only 108 bytes, so
+ * the socket's directory is opened with O_PATH and the address is spelled
+ * /proc/self/fd/N/NAME, which works for any directory length. Only the final
+ * name must fit.
+ */
+static napi_value js_unix_seqpacket_connect(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  char *path = get_string(env, argv[0]);
+  if (!path) return NULL;
+  int rc = 0, dirfd = -1, fd = -1;
+  char *slash = strrchr(path, '/');
+  const char *name = path;
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof(addr));
+  addr.sun_family = AF_UNIX;
+  if (slash) {
+    name = slash + 1;
+    if (slash == path) dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    else {
+      *slash = '\0';
+      dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      *slash = '/';
+    }
+    if (dirfd < 0) { rc = -errno; goto out; }
+  }
+  int n = slash ? snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/%s", dirfd, name)
+                : snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", name);
+  if (*name == '\0') { rc = -EINVAL; goto out; }
+  if (n < 0 || (size_t)n >= sizeof(addr.sun_path)) { rc = -ENAMETOOLONG; goto out; }
+  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) { rc = -errno; goto out; }
+  int r;
+  do { r = connect(fd, (struct sockaddr *)&addr, sizeof(addr)); } while (r < 0 && errno == EINTR);
+  if (r < 0) { rc = -errno; close(fd); fd = -1; goto out; }
+  rc = fd;
+out:
+  if (dirfd >= 0) close(dirfd);
+  free(path);
+  return make_int(env, rc);
+}
+
+/* shutdown(fd, how): SHUT_RD=0, SHUT_WR=1, SHUT_RDWR=2 */
+static napi_value js_shutdown(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  int32_t fd, how;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[1], &how));
+  int r = shutdown(fd, how);
+  return make_int(env, r == 0 ? 0 : -errno);
+}
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/*
+ * cloexec_from(minfd) -> 0 | -errno
+ *
+ * Marks every descriptor >= minfd close-on-exec, so a child started next
+ * (conmon, which daemonizes and lives as long as the container) inherits
+ * only the descriptors handed to it explicitly. Node opens its own files
+ * with O_CLOEXEC; this catches descriptors inherited from our parent.
+ * close_range(2) when the kernel has it (5.11+), else /proc/self/fd.
+ */
+static napi_value js_cloexec_from(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  int32_t minfd;
+  CHECK(napi_get_value_int32(env, argv[0], &minfd));
+  if (minfd < 0) return make_int(env, -EINVAL);
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, (unsigned)minfd, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return make_int(env, 0);
+#endif
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return make_int(env, -errno);
+  int self = dirfd(d);
+  struct dirent *ent;
+  while ((ent = readdir(d)) != NULL) {
+    if (ent->d_name[0] < '0' || ent->d_name[0] > '9') continue;
+    int fd = atoi(ent->d_name);
+    if (fd < minfd || fd == self) continue;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+  closedir(d);
+  return make_int(env, 0);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -179,6 +280,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
     {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
     {"flock", NULL, js_flock, NULL, NULL, NULL, napi_default, NULL},
+    {"unixSeqpacketConnect", NULL, js_unix_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
+    {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_default, NULL},
+    {"cloexecFrom", NULL, js_cloexec_from, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -1,5 +1,6 @@
 /**
- * The system calls Node lacks (mknod, xattrs, mount, flock), from the small
+ * The system calls Node lacks (mknod, xattrs, mount, flock, SOCK_SEQPACKET
+ * sockets, shutdown, close-on-exec sweeps), from the small
  * N-API addon in native/. Loaded on first use so commands that never need it
  * pay nothing. Each wrapper throws a Node-style error (code, errno, syscall,
  * path) exactly like fs does.
@@ -16,6 +17,9 @@ interface NativeBinding {
   mount(source: string, target: string, fstype: string, flags: number, data: string): number;
   umount2(target: string, flags: number): number;
   flock(fd: number, op: number): number;
+  unixSeqpacketConnect(p: string): number;
+  shutdown(fd: number, how: number): number;
+  cloexecFrom(minFd: number): number;
 }
 
 let binding: NativeBinding | undefined;
@@ -166,4 +170,28 @@ export function flock(fd: number, op: number): boolean {
   if (rc === 0) return true;
   if (-rc === constants.errno.EWOULDBLOCK) return false;
   throw sysError(rc, 'flock');
+}
+
+/**
+ * Connects to an AF_UNIX SOCK_SEQPACKET socket (conmon's attach socket) and
+ * returns a blocking, close-on-exec fd; close it with fs.close. Paths longer
+ * than sockaddr_un's 108 bytes work: the directory is reached through
+ * /proc/self/fd/N of an O_PATH descriptor, so only the socket's own name must be short.
+ */
+export function unixSeqpacketConnect(p: string): number {
+  const fd = native().unixSeqpacketConnect(p);
+  check(fd, 'connect', p);
+  return fd;
+}
+
+export const SHUT = {RD: 0, WR: 1, RDWR: 2} as const;
+
+/** shutdown(2) on a socket fd: SHUT.WR sends EOF to the peer; SHUT.RDWR also wakes a blocked read. */
+export function shutdownSocket(fd: number, how: number): void {
+  check(native().shutdown(fd, how), 'shutdown');
+}
+
+/** Marks every descriptor >= minFd close-on-exec, so the next child inherits only what it is handed. */
+export function cloexecFrom(minFd: number): void {
+  check(native().cloexecFrom(minFd), 'close_range');
 }

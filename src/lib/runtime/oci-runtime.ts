@@ -1,0 +1,155 @@
+/**
+ * The OCI runtime (runc, or crun by path) as a thin driver: one method per
+ * runtime verb, no state of its own, in the spirit of podman's libpod/oci.go.
+ * `create` is not here: conmon runs it, so that conmon owns the container's
+ * stdio (see conmon.ts).
+ *
+ * Every call passes `--root <stateDir>` (a private runtime state directory
+ * per skiff runroot, so two skiff stores, and parallel tests, never see each
+ * other's containers) and `--log-format json`, so a failure's message is the
+ * runtime's own, as one line parsed from its JSON stderr.
+ *
+ * Errors: 'not-found' when the runtime has no such container, 'conflict' when
+ * the container is in the wrong state for the verb (e.g. kill of a stopped
+ * container), otherwise 'internal' with the runtime's message.
+ */
+import {execFile} from 'node:child_process';
+import * as path from 'node:path';
+import {SkiffError} from '../util/errors';
+import {log} from '../util/log';
+import {lastRuntimeError, oneLine} from './monitor/runtime-error';
+
+/** The runtime's view of a container (`runc state`). */
+export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+export interface RuntimeState {
+  status: RuntimeStatus;
+  /** Host pid of the container's init process; 0 when it is not running. */
+  pid: number;
+}
+
+export interface OciRuntime {
+  /** Short name for messages ("runc", "crun"). */
+  readonly name: string;
+  /** Absolute path of the runtime binary (conmon's --runtime). */
+  readonly path: string;
+  /** Global flags every invocation needs (--root ...); conmon passes them on as --runtime-arg. */
+  globalArgs(): string[];
+  /** Starts a created container (runs the user process). */
+  start(id: string): Promise<void>;
+  /** Sends a signal ("TERM", "SIGKILL", "9") to the init process, or to every process with `all`. */
+  kill(id: string, signal: string | number, all?: boolean): Promise<void>;
+  /** Removes the runtime's record; `force` also kills a running container and succeeds when there is nothing to delete. */
+  delete(id: string, force?: boolean): Promise<void>;
+  /** The runtime's state of the container, or undefined when it does not know it. */
+  state(id: string): Promise<RuntimeState | undefined>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+}
+
+export interface RuncOptions {
+  /** The runtime binary, absolute. */
+  path: string;
+  /** Private state directory (--root), e.g. <runroot>/runtime. */
+  stateDir: string;
+  /** Name used in messages; the binary's base name by default. */
+  name?: string;
+  /** More global flags (e.g. --systemd-cgroup). */
+  extraArgs?: string[];
+  /** Kill a runtime call that takes longer than this (default 60 s). */
+  timeoutMs?: number;
+}
+
+const STATUSES: readonly RuntimeStatus[] = ['creating', 'created', 'running', 'paused', 'stopped'];
+const SIGNAL = /^(SIG)?[A-Z][A-Z0-9+-]*$|^[0-9]{1,2}$/;
+
+/** runc and crun share the command line for every verb used here. */
+export class RuncRuntime implements OciRuntime {
+  readonly name: string;
+  readonly path: string;
+  private readonly stateDir: string;
+  private readonly extraArgs: string[];
+  private readonly timeoutMs: number;
+
+  constructor(opts: RuncOptions) {
+    if (!path.isAbsolute(opts.path)) throw new SkiffError('invalid-input', `OCI runtime path must be absolute: "${opts.path}"`);
+    if (!path.isAbsolute(opts.stateDir)) throw new SkiffError('invalid-input', `OCI runtime state directory must be absolute: "${opts.stateDir}"`);
+    this.path = opts.path;
+    this.name = opts.name ?? path.basename(opts.path);
+    this.stateDir = opts.stateDir;
+    this.extraArgs = opts.extraArgs ?? [];
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+  }
+
+  globalArgs(): string[] {
+    return [`--root=${this.stateDir}`, ...this.extraArgs];
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(['start', id], id);
+  }
+
+  async kill(id: string, signal: string | number, all = false): Promise<void> {
+    const sig = String(signal).toUpperCase();
+    if (!SIGNAL.test(sig)) throw new SkiffError('invalid-input', `invalid signal "${signal}"`);
+    await this.run(['kill', ...(all ? ['--all'] : []), id, sig], id);
+  }
+
+  async delete(id: string, force = false): Promise<void> {
+    await this.run(['delete', ...(force ? ['--force'] : []), id], id);
+  }
+
+  async state(id: string): Promise<RuntimeState | undefined> {
+    let out: string;
+    try {
+      out = await this.run(['state', id], id);
+    } catch (err) {
+      if (err instanceof SkiffError && err.kind === 'not-found') return undefined;
+      throw err;
+    }
+    let j: {status?: unknown; pid?: unknown};
+    try {
+      j = JSON.parse(out) as typeof j;
+    } catch {
+      throw new SkiffError('internal', `${this.name} state ${id}: unexpected output: ${oneLine(out).slice(0, 200)}`);
+    }
+    const status = STATUSES.includes(j.status as RuntimeStatus) ? (j.status as RuntimeStatus) : undefined;
+    if (!status) throw new SkiffError('internal', `${this.name} state ${id}: unknown status ${JSON.stringify(j.status)}`);
+    return {status, pid: typeof j.pid === 'number' && status !== 'stopped' ? j.pid : 0};
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(['pause', id], id);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(['resume', id], id);
+  }
+
+  /** Runs one runtime verb; resolves with its stdout, rejects with a typed error carrying the runtime's message. */
+  private run(args: string[], id: string): Promise<string> {
+    const argv = [...this.globalArgs(), '--log-format=json', ...args];
+    log.debug(`${this.path} ${argv.join(' ')}`);
+    return new Promise((resolve, reject) => {
+      execFile(this.path, argv, {encoding: 'utf8', timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20}, (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        const e = err as NodeJS.ErrnoException & {killed?: boolean; signal?: string | null};
+        if (e.code === 'ENOENT' || e.code === 'EACCES') {
+          return reject(new SkiffError('internal', `cannot run OCI runtime ${this.path}: ${e.code}`, {cause: err}));
+        }
+        if (e.killed) return reject(new SkiffError('internal', `${this.name} ${args[0]} ${id}: timed out after ${this.timeoutMs} ms`, {cause: err}));
+        const msg = lastRuntimeError(stderr) ?? `exit status ${e.code ?? e.signal}`;
+        reject(classify(this.name, args[0], id, msg, err));
+      });
+    });
+  }
+}
+
+function classify(runtime: string, verb: string, id: string, msg: string, cause: unknown): SkiffError {
+  const text = `${runtime} ${verb} ${id}: ${msg}`;
+  if (/container (does not exist|not found)|no such container/i.test(msg)) return new SkiffError('not-found', text, {cause});
+  if (/container (is )?not (running|paused|stopped|created)|cannot (start|delete|pause|resume|kill) .*(running|stopped|paused)|is (already )?(running|paused|stopped)/i.test(msg)) {
+    return new SkiffError('conflict', text, {cause});
+  }
+  return new SkiffError('internal', text, {cause});
+}
