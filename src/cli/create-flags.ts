@@ -62,7 +62,7 @@ export const createFlags = {
   // lifecycle
   rm: Flags.boolean({description: 'remove the container when it exits'}),
   init: Flags.boolean({description: 'run an init (catatonit) inside the container that forwards signals and reaps processes'}),
-  'stop-signal': Flags.string({description: 'signal to stop the container', default: 'SIGTERM'}),
+  'stop-signal': Flags.string({description: 'signal to stop the container (default: the STOPSIGNAL of the image, else SIGTERM)'}),
   'stop-timeout': Flags.integer({description: 'timeout (in seconds) to stop the container before killing it', default: 10}),
   restart: Flags.string({description: 'restart policy: no, on-failure[:max_retries], always, unless-stopped', default: 'no'}),
   cidfile: Flags.string({description: 'write the container ID to the file'}),

@@ -21,6 +21,7 @@ import type {SkiffCommand} from './base';
 import {flagShapes, globalFlags} from './flags';
 import {setAddonDir, useEmbeddedAddon} from '../lib/util/native';
 import {setVendorAssets, setVendorDir} from '../lib/util/vendor';
+import {setSelfCommand} from '../lib/util/self';
 
 export {COMMANDS};
 
@@ -183,6 +184,7 @@ function start(dir: string): void {
   distDir = dir;
   setAddonDir(dir);
   setVendorDir(dir);
+  setSelfCommand([process.execPath, path.join(dir, 'skiff.js')]);
   run(process.argv.slice(2)).catch(fail);
 }
 
@@ -217,6 +219,7 @@ export function seaMain(addon: {bytes: () => Uint8Array; digest: string}, vendor
   refreshEnvironmentState();
   useEmbeddedAddon(addon.bytes, addon.digest);
   if (vendor) setVendorAssets(vendor);
+  setSelfCommand([process.execPath]);
   // oclif only needs a root for messages; nothing is read from it (pjson is embedded).
   distDir = path.dirname(process.execPath);
   run(process.argv.slice(2)).catch(fail);

@@ -19,6 +19,21 @@ import ImagePrune from './image/prune';
 import Info from './info';
 import Login from './login';
 import Logout from './logout';
+import Create from './create';
+import Run from './run';
+import Start from './start';
+import Stop from './stop';
+import Kill from './kill';
+import Rm from './rm';
+import Wait from './wait';
+import Ps from './ps';
+import Logs from './logs';
+import Rename from './rename';
+import Restart from './restart';
+import ContainerInspect from './container/inspect';
+import ContainerExists from './container/exists';
+import ContainerPrune from './container/prune';
+import ContainerCleanup from './container/cleanup';
 import VolumeCreate from './volume/create';
 import VolumeLs from './volume/ls';
 import VolumeInspect from './volume/inspect';
@@ -28,6 +43,34 @@ import VolumeExists from './volume/exists';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
+  create: Create,
+  run: Run,
+  start: Start,
+  stop: Stop,
+  kill: Kill,
+  rm: Rm,
+  wait: Wait,
+  ps: Ps,
+  logs: Logs,
+  rename: Rename,
+  restart: Restart,
+  'container:create': Create,
+  'container:run': Run,
+  'container:start': Start,
+  'container:stop': Stop,
+  'container:kill': Kill,
+  'container:rm': Rm,
+  'container:wait': Wait,
+  'container:ls': Ps,
+  'container:list': Ps,
+  'container:ps': Ps,
+  'container:logs': Logs,
+  'container:rename': Rename,
+  'container:restart': Restart,
+  'container:inspect': ContainerInspect,
+  'container:exists': ContainerExists,
+  'container:prune': ContainerPrune,
+  'container:cleanup': ContainerCleanup,
   pull: Pull,
   images: Images,
   rmi: Rmi,

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {SkiffCommand} from '../cli/base';
-import {invalidInput, notFound} from '../lib/util/errors';
+import {notFound} from '../lib/util/errors';
+import {inspectContainer} from '../lib/container/inspect';
 
 /** Inspect any object by name or ID; containers come first once they exist, then images. */
 export default class Inspect extends SkiffCommand {
@@ -16,11 +17,15 @@ export default class Inspect extends SkiffCommand {
   async run(): Promise<void> {
     const {flags, argv} = await this.parseArgs(Inspect);
     const engine = await this.engine(flags);
-    if (flags.type === 'container') throw invalidInput('no containers exist in this version of the store');
     const found: unknown[] = [];
     const missing: string[] = [];
     for (const name of argv) {
-      const img = engine.images.find(name);
+      const ctr = flags.type !== 'image' ? engine.containers.find(name) : undefined;
+      if (ctr) {
+        found.push(inspectContainer(ctr, engine.paths, {volumeDir: (n) => engine.containers.volumes.mountpoint(n)}));
+        continue;
+      }
+      const img = flags.type !== 'container' ? engine.images.find(name) : undefined;
       if (img) found.push(engine.images.inspect(img));
       else missing.push(name);
     }

@@ -102,9 +102,18 @@ export class ContainerStore {
    * Create the record. The name is checked and the config written under
    * the `containers` lock, so two creates can never take one name.
    */
-  async create(config: ContainerConfig, state: ContainerState, opts: {replace?: (existingId: string) => Promise<void>} = {}): Promise<void> {
-    validateName(config.name);
+  async create(
+    config: ContainerConfig,
+    state: ContainerState,
+    opts: {replace?: (existingId: string) => Promise<void>; generateName?: (taken: (name: string) => boolean) => string} = {},
+  ): Promise<void> {
+    if (!opts.generateName) validateName(config.name);
     await withLock(this.paths, 'containers', async () => {
+      if (opts.generateName) {
+        // Generated names are picked under the lock, so parallel creates never collide.
+        const names = new Set(this.list().map((r) => r.config.name));
+        config.name = opts.generateName((n) => names.has(n));
+      }
       const clash = this.list().find((r) => r.config.name === config.name);
       if (clash) {
         if (!opts.replace) {

@@ -6,6 +6,7 @@
  */
 import {Paths} from '../state/paths';
 import {ImageService} from '../image/service';
+import {ContainerService} from '../container/service';
 
 export interface EngineOptions {
   root?: string;
@@ -18,6 +19,7 @@ export class Engine {
   readonly paths: Paths;
   readonly storageDriver: string;
   private _images?: ImageService;
+  private _containers?: ContainerService;
 
   constructor(opts: EngineOptions = {}) {
     const env = opts.env ?? process.env;
@@ -26,6 +28,10 @@ export class Engine {
   }
 
   get images(): ImageService {
-    return (this._images ??= new ImageService(this.paths));
+    return (this._images ??= new ImageService(this.paths, {containersUsing: (id) => this.containers.usingImage(id)}));
+  }
+
+  get containers(): ContainerService {
+    return (this._containers ??= new ContainerService(this.paths, this.images));
   }
 }

@@ -1,0 +1,66 @@
+import {Args, Flags} from '@oclif/core';
+import {SkiffCommand} from '../cli/base';
+import {createFlags} from '../cli/create-flags';
+import {bool} from '../cli/flags';
+import {createContainer} from '../cli/container-create';
+import {forwardSignals} from '../cli/signals';
+import {messageOf} from '../lib/util/errors';
+
+export default class Run extends SkiffCommand {
+  static override summary = 'Run a command in a new container';
+  static override description = 'Creates and starts a container. In the foreground its output is streamed and skiff exits with its status; with -d the container ID is printed.';
+  static override strict = false;
+  static override interspersed = false;
+  static override args = {image: Args.string({required: true, description: 'image to run'}), command: Args.string({required: false, description: 'command and arguments (default: the image ENTRYPOINT and CMD)'})};
+  static override flags = {
+    ...createFlags,
+    detach: Flags.boolean({char: 'd', description: 'run the container in the background and print its ID'}),
+    'sig-proxy': bool({description: 'proxy received signals to the container process', default: true}),
+    quiet: Flags.boolean({char: 'q', description: 'suppress output information when pulling images'}),
+  };
+
+  async run(): Promise<void> {
+    const {flags, argv} = await this.parseArgs(Run);
+    const engine = await this.engine(flags);
+    const rec = await createContainer(engine, argv[0], argv.slice(1), flags);
+    const id = rec.config.id;
+    const svc = engine.containers;
+    if (flags.detach) {
+      try {
+        await svc.start(id);
+      } catch (err) {
+        if (rec.config.autoRemove) await svc.remove([id], {force: true, volumes: true});
+        throw err;
+      }
+      this.out(id);
+      return;
+    }
+    let started;
+    try {
+      started = await svc.start(id, {
+        attach: {stdin: flags.interactive ? process.stdin : undefined, stdout: process.stdout, stderr: process.stderr},
+      });
+    } catch (err) {
+      if (rec.config.autoRemove) await svc.remove([id], {force: true, volumes: true}).catch(() => undefined);
+      throw err;
+    }
+    const stopForwarding = flags['sig-proxy']
+      ? forwardSignals(async (sig) => {
+          try {
+            await svc.kill(id, sig);
+          } catch (e) {
+            process.stderr.write(`Error: ${messageOf(e)}\n`);
+          }
+        })
+      : () => {};
+    try {
+      await started.session?.done;
+      const code = await svc.wait(id);
+      await svc.cleanup(id);
+      process.exitCode = code;
+    } finally {
+      stopForwarding();
+      if (flags.interactive) process.stdin.destroy();
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import {Args, Flags} from '@oclif/core';
+import {SkiffCommand} from '../cli/base';
+import {eachTarget, finishReports} from '../cli/multi';
+import {invalidInput} from '../lib/util/errors';
+
+export default class Start extends SkiffCommand {
+  static override summary = 'Start one or more containers';
+  static override strict = false;
+  static override args = {container: Args.string({required: false, description: 'containers (names or IDs)'})};
+  static override flags = {
+    attach: Flags.boolean({char: 'a', description: "attach the container's STDOUT and STDERR"}),
+    interactive: Flags.boolean({char: 'i', description: "attach the container's STDIN"}),
+    all: Flags.boolean({description: 'start all containers regardless of their state'}),
+  };
+
+  async run(): Promise<void> {
+    const {flags, argv} = await this.parseArgs(Start);
+    const engine = await this.engine(flags);
+    const svc = engine.containers;
+    const targets = flags.all ? svc.list().filter((r) => r.state.status !== 'running').map((r) => r.config.id) : argv;
+    if (targets.length === 0) throw invalidInput('start requires at least one argument');
+    if (flags.attach) {
+      if (targets.length > 1) throw invalidInput('you cannot start and attach multiple containers at once');
+      const {record, session} = await svc.start(targets[0], {attach: {stdin: flags.interactive ? process.stdin : undefined, stdout: process.stdout, stderr: process.stderr}});
+      await session?.done;
+      const code = await svc.wait(record.config.id);
+      await svc.cleanup(record.config.id);
+      if (flags.interactive) process.stdin.destroy();
+      process.exitCode = code;
+      return;
+    }
+    const reports = await eachTarget(targets, async (t) => {
+      await svc.start(t);
+      return t;
+    });
+    process.exitCode = finishReports(reports);
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * From create/run flags and the image to the container record's config:
+ * docker's entrypoint/command rules, environment, mounts, security and
+ * resources, all validated here so a bad flag fails before anything is
+ * written. Pure except for reading --env-file/--label-file and statting
+ * nothing else.
+ */
+import * as fs from 'node:fs';
+import {randomBytes} from 'node:crypto';
+import type {ImageConfig} from '../image/manifest';
+import type {ContainerConfig, MountRequest, RestartPolicy} from './types';
+import {
+  checkDuplicateDestinations,
+  normalizeCapabilities,
+  parseCpus,
+  parseDevice,
+  parseEnvFile,
+  parseLabelFile,
+  parseLabels,
+  parseLogOpt,
+  parseMemoryFlags,
+  parseMount,
+  parseRestart,
+  parseSecurityOpt,
+  parseSize,
+  parseStopSignal,
+  parseSysctl,
+  parseTmpfs,
+  parseUlimit,
+  parseVolume,
+  resolveEnv,
+} from './options';
+import {invalidInput} from '../util/errors';
+import {log} from '../util/log';
+
+/** The create/run flags as parsed by oclif (see src/cli/create-flags.ts). */
+export interface CreateFlags {
+  name?: string;
+  entrypoint?: string;
+  env?: string[];
+  'env-file'?: string[];
+  workdir?: string;
+  user?: string;
+  'group-add'?: string[];
+  hostname?: string;
+  label?: string[];
+  'label-file'?: string[];
+  annotation?: string[];
+  interactive?: boolean;
+  tty?: boolean;
+  volume?: string[];
+  mount?: string[];
+  tmpfs?: string[];
+  'read-only'?: boolean;
+  'read-only-tmpfs'?: boolean;
+  'shm-size'?: string;
+  'cap-add'?: string[];
+  'cap-drop'?: string[];
+  privileged?: boolean;
+  'security-opt'?: string[];
+  sysctl?: string[];
+  device?: string[];
+  memory?: string;
+  'memory-swap'?: string;
+  'memory-reservation'?: string;
+  cpus?: string;
+  'cpu-shares'?: number;
+  'cpuset-cpus'?: string;
+  'cpuset-mems'?: string;
+  'pids-limit'?: number;
+  ulimit?: string[];
+  cgroups?: string;
+  'cgroup-parent'?: string;
+  network?: string;
+  net?: string;
+  dns?: string[];
+  'dns-search'?: string[];
+  'dns-option'?: string[];
+  'add-host'?: string[];
+  rm?: boolean;
+  init?: boolean;
+  'stop-signal'?: string;
+  'stop-timeout'?: number;
+  restart?: string;
+  cidfile?: string;
+  pidfile?: string;
+  'conmon-pidfile'?: string;
+  sdnotify?: string;
+  'log-driver'?: string;
+  'log-opt'?: string[];
+  runtime?: string;
+}
+
+export interface ConfigInput {
+  flags: CreateFlags;
+  /** Arguments after the image: the command. */
+  command: string[];
+  image: {id: string; name: string; config: ImageConfig};
+  /** Mounts of --volumes-from containers, already resolved by the caller. */
+  volumesFrom?: MountRequest[];
+  cwd: string;
+  hostEnv: Record<string, string | undefined>;
+  defaults: {runtime: string; storageDriver: 'overlay' | 'vfs'};
+  name: string;
+}
+
+/** --entrypoint: a JSON array, or one string (the whole entrypoint); "" clears it. */
+export function parseEntrypoint(s: string): string[] {
+  const t = s.trim();
+  if (t.startsWith('[')) {
+    let v: unknown;
+    try {
+      v = JSON.parse(t);
+    } catch {
+      throw invalidInput(`invalid --entrypoint ${JSON.stringify(s)}: not a valid JSON array`);
+    }
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalidInput(`invalid --entrypoint ${JSON.stringify(s)}: expected an array of strings`);
+    return v as string[];
+  }
+  return s === '' ? [] : [s];
+}
+
+/**
+ * Docker's rule: an --entrypoint replaces the image's ENTRYPOINT and drops
+ * its CMD; arguments after the image replace CMD.
+ */
+export function processArgs(image: ImageConfig, entrypointFlag: string | undefined, command: string[]): {args: string[]; entrypoint: string[] | null; cmd: string[] | null} {
+  const entrypoint = entrypointFlag !== undefined ? parseEntrypoint(entrypointFlag) : (image.config?.Entrypoint ?? null);
+  const cmd = command.length > 0 ? command : entrypointFlag !== undefined ? null : (image.config?.Cmd ?? null);
+  const args = [...(entrypoint ?? []), ...(cmd ?? [])];
+  if (args.length === 0) throw invalidInput('no command or entrypoint provided, and no CMD or ENTRYPOINT from image');
+  return {args, entrypoint, cmd};
+}
+
+function readLines(files: string[] | undefined, parse: (text: string, file: string) => string[], what: string): string[][] {
+  return (files ?? []).map((f) => {
+    let text: string;
+    try {
+      text = fs.readFileSync(f, 'utf8');
+    } catch (err) {
+      throw invalidInput(`${what} ${f}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+    }
+    return parse(text, f);
+  });
+}
+
+function kv(list: string[] | undefined, flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of list ?? []) {
+    const i = e.indexOf('=');
+    if (i <= 0) throw invalidInput(`invalid ${flag} "${e}": expected KEY=VALUE`);
+    out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
+}
+
+export function buildConfig(input: ConfigInput): ContainerConfig {
+  const f = input.flags;
+  const img = input.image.config;
+  const id = randomBytes(32).toString('hex');
+  const {args, entrypoint, cmd} = processArgs(img, f.entrypoint, input.command);
+
+  const userEnv = resolveEnv(f.env ?? [], readLines(f['env-file'], (t, file) => parseEnvFile(t, file), '--env-file'), input.hostEnv);
+  const env = mergeEnv(img.config?.Env ?? [], userEnv);
+
+  const mounts: MountRequest[] = [
+    ...(input.volumesFrom ?? []),
+    ...(f.volume ?? []).map((v) => parseVolume(v, input.cwd)),
+    ...(f.mount ?? []).map((m) => parseMount(m, input.cwd)),
+    ...(f.tmpfs ?? []).map((t) => parseTmpfs(t)),
+  ];
+  // Image VOLUMEs not covered by a user mount become anonymous volumes (podman's default).
+  for (const dest of Object.keys(img.config?.Volumes ?? {})) {
+    if (!mounts.some((m) => m.destination === dest)) mounts.push({type: 'volume', name: '', destination: dest, options: [], anonymous: true});
+  }
+  checkDuplicateDestinations(mounts);
+
+  const security = parseSecurityOpt(f['security-opt'] ?? []);
+  for (const ig of security.ignored) log.warn(`--security-opt ${ig.option} ignored: ${ig.reason}`);
+  const caps = normalizeCapabilities(f['cap-add'] ?? [], f['cap-drop'] ?? []);
+
+  const network = f.network ?? f.net ?? 'none';
+  if (network !== 'none' && network !== 'host') {
+    throw invalidInput(`network mode "${network}" is not supported yet: use --network none or --network host`);
+  }
+
+  const restart: RestartPolicy = parseRestart(f.restart ?? 'no');
+  if (f.rm && restart.name !== 'no') throw invalidInput('the --rm option conflicts with --restart, when the restartPolicy is not "" and "no"');
+
+  const logDriver = (f['log-driver'] ?? 'k8s-file') as ContainerConfig['logDriver'];
+  const resources = {
+    ...parseMemoryFlags({memory: f.memory, memorySwap: f['memory-swap'], memoryReservation: f['memory-reservation']}),
+    ...(f.cpus !== undefined ? {cpus: parseCpus(f.cpus)} : {}),
+    ...(f['cpu-shares'] !== undefined ? {cpuShares: f['cpu-shares']} : {}),
+    ...(f['cpuset-cpus'] !== undefined ? {cpusetCpus: f['cpuset-cpus']} : {}),
+    ...(f['cpuset-mems'] !== undefined ? {cpusetMems: f['cpuset-mems']} : {}),
+    ...(f['pids-limit'] !== undefined ? {pidsLimit: f['pids-limit']} : {}),
+  };
+  const stopTimeout = f['stop-timeout'] ?? 10;
+  if (stopTimeout < 0) throw invalidInput(`invalid --stop-timeout ${stopTimeout}: must not be negative`);
+
+  return {
+    id,
+    name: input.name,
+    created: new Date().toISOString(),
+    image: input.image.id,
+    imageName: input.image.name,
+    args,
+    entrypoint,
+    cmd,
+    env,
+    workingDir: f.workdir ?? (img.config?.WorkingDir || '/'),
+    user: f.user ?? img.config?.User ?? '',
+    groupAdd: f['group-add'] ?? [],
+    hostname: f.hostname ?? (network === 'host' ? '' : id.slice(0, 12)),
+    labels: {...(img.config?.Labels ?? {}), ...parseLabels(f.label ?? [], readLines(f['label-file'], (t) => parseLabelFile(t), '--label-file'))},
+    annotations: kv(f.annotation, '--annotation'),
+    tty: f.tty ?? false,
+    interactive: f.interactive ?? false,
+    mounts,
+    readOnly: f['read-only'] ?? false,
+    readOnlyTmpfs: f['read-only-tmpfs'] ?? true,
+    shmSize: parseSize(f['shm-size'] ?? '64m', 'shm-size'),
+    capAdd: caps.add,
+    capDrop: caps.drop,
+    privileged: f.privileged ?? false,
+    seccomp: security.seccomp ?? 'default',
+    noNewPrivileges: security.noNewPrivileges ?? false,
+    sysctls: parseSysctl(f.sysctl ?? []),
+    devices: (f.device ?? []).map((d) => parseDevice(d)),
+    resources,
+    ulimits: (f.ulimit ?? []).map((u) => parseUlimit(u)),
+    cgroups: (f.cgroups ?? 'enabled') as 'enabled' | 'disabled',
+    cgroupParent: f['cgroup-parent'],
+    network: {mode: network},
+    dns: f.dns ?? [],
+    dnsSearch: f['dns-search'] ?? [],
+    dnsOptions: f['dns-option'] ?? [],
+    addHosts: f['add-host'] ?? [],
+    autoRemove: f.rm ?? false,
+    init: f.init ?? false,
+    stopSignal: parseStopSignal(f['stop-signal'] ?? img.config?.StopSignal ?? 'SIGTERM'),
+    stopTimeout,
+    restart,
+    logDriver,
+    logOpts: parseLogOpt(f['log-opt'] ?? []),
+    sdnotify: (f.sdnotify ?? 'container') as ContainerConfig['sdnotify'],
+    pidFile: f.pidfile,
+    conmonPidFile: f['conmon-pidfile'],
+    cidFile: f.cidfile,
+    runtime: f.runtime ?? input.defaults.runtime,
+    storageDriver: input.defaults.storageDriver,
+  };
+}
+
+/** Image env first, user env overriding by name. */
+export function mergeEnv(base: string[], over: string[]): string[] {
+  const m = new Map<string, string>();
+  for (const e of [...base, ...over]) {
+    const i = e.indexOf('=');
+    m.set(i < 0 ? e : e.slice(0, i), e);
+  }
+  return [...m.values()];
+}

@@ -1,0 +1,138 @@
+/**
+ * Everything a container needs on disk before the monitor starts it: the
+ * rootfs mount, volumes (with copy-up), /etc files, the resolved user and
+ * the OCI bundle's config.json. Undone by unprepare() on failure and at
+ * cleanup.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type {Paths} from '../state/paths';
+import type {ContainerConfig} from './types';
+import type {ImageConfig} from '../image/manifest';
+import {mountRootfs, unmountRootfs, isMounted} from '../storage/overlay';
+import {writeEtcFiles} from './etc-files';
+import {resolveUser, rootfsReader} from './user';
+import {
+  buildSpec,
+  convertSeccompProfile,
+  goArch,
+  hostCapabilities,
+  hostRlimits,
+  listHostDevices,
+  loadSeccompProfile,
+  resolveMountRequest,
+  serializeSpec,
+  statDevice,
+  type OciSpec,
+  type ResolvedMount,
+} from '../runtime/spec';
+import {cgroupMode, findBinary} from '../runtime/host';
+import type {VolumeService} from './volumes';
+import {invalidInput, notFound} from '../util/errors';
+
+export interface ContainerPaths {
+  /** root/containers/<id>: upper/, work/, userdata/ (etc files), ctr.log */
+  dir: string;
+  upper: string;
+  work: string;
+  userdata: string;
+  log: string;
+  /** runroot/containers/<id>: the OCI bundle (config.json, attach, ctl, pidfiles). */
+  bundle: string;
+  rootfs: string;
+  exitDir: string;
+}
+
+export function containerPaths(paths: Paths, id: string): ContainerPaths {
+  const dir = path.join(paths.containersDir, id);
+  const bundle = path.join(paths.runContainersDir, id);
+  return {
+    dir,
+    upper: path.join(dir, 'upper'),
+    work: path.join(dir, 'work'),
+    userdata: path.join(dir, 'userdata'),
+    log: path.join(dir, 'ctr.log'),
+    bundle,
+    rootfs: path.join(bundle, 'rootfs'),
+    exitDir: path.join(paths.runroot, 'exits'),
+  };
+}
+
+export interface PrepareInput {
+  config: ContainerConfig;
+  image: ImageConfig;
+  layerDirs: string[];
+  volumes: VolumeService;
+}
+
+const INIT_PATH = '/run/podman-init';
+
+/** Mount, write etc files and config.json; returns the spec written. */
+export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpec> {
+  const c = input.config;
+  const p = containerPaths(paths, c.id);
+  // upper/ and work/ are made by mountRootfs: a new upper takes the image root's owner and mode.
+  for (const d of [p.dir, p.userdata, p.bundle, p.rootfs, p.exitDir]) fs.mkdirSync(d, {recursive: true, mode: 0o700});
+  fs.chmodSync(p.bundle, 0o700);
+  if (!isMounted(p.rootfs)) mountRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs});
+  try {
+    const mounts: ResolvedMount[] = [];
+    for (const m of c.mounts) {
+      if (m.type !== 'volume') {
+        if (m.type === 'bind' && !fs.existsSync(m.source)) throw invalidInput(`statfs ${m.source}: no such file or directory`);
+        mounts.push(resolveMountRequest(m));
+        continue;
+      }
+      const vol = input.volumes.find(m.name);
+      if (!vol) throw notFound(`no volume with name "${m.name}" found: no such volume`);
+      if (!m.noCopy) await input.volumes.copyUpFromImage(vol.name, p.rootfs, m.destination);
+      mounts.push(resolveMountRequest(m, input.volumes.mountpoint(vol.name)));
+    }
+    const files = writeEtcFiles(p.userdata, {hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, dns: c.dns, dnsSearch: c.dnsSearch, dnsOptions: c.dnsOptions});
+    const user = resolveUser(c.user, c.groupAdd, rootfsReader(p.rootfs));
+    const hostCaps = hostCapabilities();
+    const mode = cgroupMode();
+    const devices = c.devices.map((d) => ({containerPath: d.containerPath, permissions: d.permissions, node: statDevice(d.hostPath)}));
+    const spec = buildSpec({
+      config: c,
+      image: input.image,
+      rootfs: p.rootfs,
+      user,
+      files: {hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf},
+      mounts,
+      devices,
+      hostDevices: c.privileged ? listHostDevices() : undefined,
+      hostRlimits: hostRlimits(),
+      hostCapabilities: hostCaps,
+      cgroupMode: mode,
+      cgroupsPath: c.cgroupParent ? `${c.cgroupParent}/skiff-${c.id}` : `/skiff/${c.id}`,
+      seccomp: undefined,
+    });
+    if (!c.privileged || c.seccomp !== 'default') {
+      if (c.seccomp !== 'unconfined') {
+        const profile = loadSeccompProfile(c.seccomp);
+        const bounding = spec.process?.capabilities?.bounding ?? [];
+        const converted = convertSeccompProfile(profile, {arch: goArch(), capabilities: bounding});
+        if (converted && spec.linux) spec.linux.seccomp = converted;
+      }
+    }
+    if (c.init) {
+      const catatonit = findBinary('catatonit') ?? '/usr/libexec/podman/catatonit';
+      if (!fs.existsSync(catatonit)) throw invalidInput('--init needs catatonit, which is not installed (Debian package catatonit)');
+      spec.mounts = [...(spec.mounts ?? []), {destination: INIT_PATH, type: 'bind', source: catatonit, options: ['bind', 'ro']}];
+      if (spec.process) spec.process.args = [INIT_PATH, '--', ...(spec.process.args ?? [])];
+    }
+    fs.writeFileSync(path.join(p.bundle, 'config.json'), serializeSpec(spec), {mode: 0o600});
+    return spec;
+  } catch (err) {
+    unprepare(paths, c.id);
+    throw err;
+  }
+}
+
+/** Unmount the rootfs and drop the bundle (idempotent). */
+export function unprepare(paths: Paths, id: string): void {
+  const p = containerPaths(paths, id);
+  unmountRootfs(p.rootfs);
+  for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom']) fs.rmSync(path.join(p.bundle, f), {force: true});
+}
