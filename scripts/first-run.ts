@@ -1,6 +1,7 @@
 // The README's first command after install: builds a small image locally
 // (Debian's static busybox), serves it from a private registry on 127.0.0.1,
-// and has skiff pull, list and inspect it. Run: node --import tsx scripts/first-run.ts
+// has skiff pull, list and inspect it, and runs a first container from it.
+// Run: node --import tsx scripts/first-run.ts
 import {spawnSync} from 'node:child_process';
 import {startRegistry} from '../test/helpers/registry';
 import {buildBusybox, pushImage} from '../test/helpers/images';
@@ -23,6 +24,10 @@ async function main(): Promise<void> {
     skiff(['image', 'inspect', '--format', '{{.Id}} {{.Architecture}} {{.Config.Cmd}} {{len .RootFS.Layers}} layer(s)', ref]);
     skiff(['tag', ref, 'first-run']);
     skiff(['images', '--format', 'table {{.Repository}} {{.Tag}} {{.ID}} {{.Size}}']);
+    skiff(['run', '--rm', 'first-run', 'sh', '-c', 'echo "hello from a skiff container: $(uname -s) $(hostname), pid $$, user $(id -un)"']);
+    skiff(['run', '-d', '--name', 'first-run-sleeper', 'first-run', 'sleep', '60']);
+    skiff(['ps']);
+    skiff(['rm', '-f', 'first-run-sleeper']);
   } finally {
     await reg.stop();
   }

@@ -9,6 +9,7 @@ import {ContainerService} from '../lib/container/service';
 import {randomName} from '../lib/container/names';
 import {parsePlatform} from '../lib/image/manifest';
 import {notFound} from '../lib/util/errors';
+import {findImage} from '../lib/image/lookup';
 import type {ContainerRecord} from '../lib/container/store';
 import {pullProgress} from './progress';
 
@@ -48,7 +49,7 @@ export async function createContainer(engine: Engine, image: string, command: st
   const config = buildConfig({
     flags,
     command,
-    image: {id: img.id, name: img.names[0] ?? image, config: engine.images.config(img)},
+    image: {id: img.id, name: img.names.find((n) => findImage([{...img, names: [n]}], image)) ?? img.names[0] ?? image, config: engine.images.config(img)},
     volumesFrom: fromMounts,
     cwd: process.cwd(),
     hostEnv: process.env,

@@ -14,13 +14,15 @@ export function bootId(): string {
   return cached;
 }
 
-/** Is a process alive (signal 0)? EPERM means alive but not ours. */
+/** Is a process alive? A zombie (killed, not yet reaped by its parent) is not. */
 export function processAlive(pid: number): boolean {
   if (!pid) return false;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S ..." — comm may contain spaces and parentheses: the state follows the last ')'.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
   }
 }

@@ -2,8 +2,8 @@
  * From create/run flags and the image to the container record's config:
  * docker's entrypoint/command rules, environment, mounts, security and
  * resources, all validated here so a bad flag fails before anything is
- * written. Pure except for reading --env-file/--label-file and statting
- * nothing else.
+ * written. Pure except for reading --env-file/--label-file and checking
+ * that bind sources exist.
  */
 import * as fs from 'node:fs';
 import {randomBytes} from 'node:crypto';
@@ -11,6 +11,7 @@ import type {ImageConfig} from '../image/manifest';
 import type {ContainerConfig, MountRequest, RestartPolicy} from './types';
 import {
   checkDuplicateDestinations,
+  checkSysctlNamespaces,
   normalizeCapabilities,
   parseCpus,
   parseDevice,
@@ -184,6 +185,10 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     throw invalidInput(`network mode "${network}" is not supported yet: use --network none or --network host`);
   }
 
+  const sysctls = parseSysctl(f.sysctl ?? []);
+  checkSysctlNamespaces(sysctls, {hostNetwork: network === 'host'});
+  checkBindSources(mounts);
+
   const restart: RestartPolicy = parseRestart(f.restart ?? 'no');
   if (f.rm && restart.name !== 'no') throw invalidInput('the --rm option conflicts with --restart, when the restartPolicy is not "" and "no"');
 
@@ -226,7 +231,7 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     privileged: f.privileged ?? false,
     seccomp: security.seccomp ?? 'default',
     noNewPrivileges: security.noNewPrivileges ?? false,
-    sysctls: parseSysctl(f.sysctl ?? []),
+    sysctls,
     devices: (f.device ?? []).map((d) => parseDevice(d)),
     resources,
     ulimits: (f.ulimit ?? []).map((u) => parseUlimit(u)),
@@ -251,6 +256,13 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     runtime: f.runtime ?? input.defaults.runtime,
     storageDriver: input.defaults.storageDriver,
   };
+}
+
+/** podman stats bind sources at create: a missing host path fails then, not at start. */
+export function checkBindSources(mounts: readonly MountRequest[]): void {
+  for (const m of mounts) {
+    if (m.type === 'bind' && !fs.existsSync(m.source)) throw invalidInput(`statfs ${m.source}: no such file or directory`);
+  }
 }
 
 /** Image env first, user env overriding by name. */

@@ -27,6 +27,7 @@ import {
   type ResolvedMount,
 } from '../runtime/spec';
 import {cgroupMode, findBinary} from '../runtime/host';
+import {containerCgroupPath} from '../runtime/cgroups';
 import type {VolumeService} from './volumes';
 import {invalidInput, notFound} from '../util/errors';
 
@@ -105,7 +106,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       hostRlimits: hostRlimits(),
       hostCapabilities: hostCaps,
       cgroupMode: mode,
-      cgroupsPath: c.cgroupParent ? `${c.cgroupParent}/skiff-${c.id}` : `/skiff/${c.id}`,
+      cgroupsPath: containerCgroupPath(c.id, c.cgroupParent),
       seccomp: undefined,
     });
     if (!c.privileged || c.seccomp !== 'default') {

@@ -21,6 +21,7 @@ import {openAttach, type AttachSession, type AttachStreams} from '../runtime/att
 import {readExitFile, waitForExit, readOomFile} from '../runtime/exit-file';
 import {findBinary, cgroupMode} from '../runtime/host';
 import {selfCommand} from '../util/self';
+import {containerCgroupPath, removeCgroup} from '../runtime/cgroups';
 import {SkiffError, conflict, invalidInput, messageOf, notFound} from '../util/errors';
 import {log} from '../util/log';
 import {signalNumber} from './options';
@@ -76,8 +77,12 @@ export class ContainerService {
     if (s.bootId !== bootId()) {
       return {...s, status: 'exited', pid: 0, conmonPid: 0, error: 'the system was restarted while the container was running'};
     }
-    const code = readExitFile(containerPaths(this.paths, rec.config.id).exitDir, rec.config.id);
+    const p = containerPaths(this.paths, rec.config.id);
+    const code = readExitFile(p.exitDir, rec.config.id);
     if (code !== undefined) return {...s, status: 'exited', exitCode: code, pid: 0};
+    if (!fs.existsSync(path.join(p.bundle, 'config.json'))) {
+      return {...s, status: 'exited', pid: 0, conmonPid: 0, error: 'the runtime state is gone (the system was restarted or the runroot removed) while the container was running'};
+    }
     if (s.conmonPid && !processAlive(s.conmonPid)) {
       return {...s, status: 'exited', pid: 0, conmonPid: 0, error: 'conmon exited without recording an exit code'};
     }
@@ -160,8 +165,16 @@ export class ContainerService {
   }
 
   private async startLocked(config: ContainerConfig, opts: {attach?: AttachStreams}): Promise<{record: ContainerRecord; session?: AttachSession}> {
-    const fresh = this.store.read(config.id)!;
+    let fresh = this.store.read(config.id)!;
     transition(fresh.state.status, 'start', config.name);
+    if (fresh.state.mounted) {
+      // An earlier start was killed midway: its mount, conmon or process may remain.
+      await this.finishExit(fresh, fresh.state);
+      fresh = this.store.read(config.id)!;
+    }
+    // Record the intent first: if this process dies from here on, the next
+    // invocation knows a mount (and maybe a conmon) may exist and cleans up.
+    this.store.writeState(config.id, {...fresh.state, mounted: true});
     const image = this.images.list().find((i) => i.id === config.image);
     if (!image) throw notFound(`image ${config.image.slice(0, 12)} of container ${config.name} is no longer in the store`);
     const imageConfig = this.images.config(image);
@@ -277,13 +290,15 @@ export class ContainerService {
     } catch (err) {
       log.debug(`runtime delete ${rec.config.id}: ${messageOf(err)}`);
     }
-    unprepare(this.paths, rec.config.id);
+    removeCgroup(containerCgroupPath(rec.config.id, rec.config.cgroupParent));
     const oom = readOomFile(p.bundle);
+    unprepare(this.paths, rec.config.id);
     fs.rmSync(path.join(p.exitDir, rec.config.id), {force: true});
     const wasStarted = rec.state.status !== 'created';
     this.store.writeState(rec.config.id, {
       ...rec.state,
-      status: 'exited',
+      // A start killed before the process ran leaves a container that never ran: still "created".
+      status: wasStarted ? 'exited' : 'created',
       exitCode: code,
       pid: 0,
       conmonPid: 0,
@@ -379,6 +394,7 @@ export class ContainerService {
       if (rec.state.mounted || st.status !== rec.state.status) await this.finishExit(rec, st);
       this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing'});
       await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
+      removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
       unprepare(this.paths, id);
       anonymous = rec.config.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => (m as {name: string}).name);
       if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});

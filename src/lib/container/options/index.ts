@@ -10,7 +10,7 @@ export {parseRestart} from './restart';
 export {parseSecurityOpt, type SecurityOpts} from './security-opt';
 export {parseStopSignal, signalName, signalNumber} from './signal';
 export {parseSize, sizeInBytes} from './size';
-export {parseSysctl} from './sysctl';
+export {checkSysctlNamespaces, parseSysctl} from './sysctl';
 export {parseTmpfs} from './tmpfs';
 export {parseUlimit, ULIMIT_NAMES} from './ulimit';
 export {checkDuplicateDestinations, parseVolume} from './volume';

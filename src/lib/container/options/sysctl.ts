@@ -21,3 +21,13 @@ export function parseSysctl(list: readonly string[]): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * podman refuses, at create, a namespaced sysctl whose namespace the
+ * container shares with the host (it would change the host's value).
+ */
+export function checkSysctlNamespaces(sysctls: Record<string, string>, opts: {hostNetwork: boolean}): void {
+  for (const [k, v] of Object.entries(sysctls)) {
+    if (opts.hostNetwork && k.startsWith('net.')) throw invalidInput(`sysctl ${k}=${v} can't be set since Network Namespace set to host`);
+  }
+}

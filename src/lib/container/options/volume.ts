@@ -33,6 +33,9 @@ export function parseVolume(spec: string, cwd: string = process.cwd()): MountReq
     if (has('O')) req.overlay = true;
     return req;
   }
+  if (src.includes('/')) {
+    throw invalidInput(`"${src}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]*" are allowed. If you intended to pass a host directory, use absolute path`);
+  }
   checkVolumeName(src);
   if (has('O')) throw invalidInput(`${spec}: the 'O' (overlay) option needs a host directory, not the volume "${src}"`);
   const req: MountRequest = {type: 'volume', name: src, destination, options};
