@@ -34,6 +34,7 @@ export default class Logs extends SkiffCommand {
     const prefix = (name: string, id: string) => (flags.names ? `${name} ` : recs.length > 1 ? `${id.slice(0, 12)} ` : '');
     await Promise.all(
       recs.map(async (rec) => {
+        if (rec.config.logDriver === 'none') throw unsupported(`this container is using the 'none' log driver, cannot read logs: this container is not logging output`);
         if (rec.config.logDriver !== 'k8s-file') throw unsupported(`container ${rec.config.name} uses the ${rec.config.logDriver} log driver: skiff logs reads k8s-file logs only`);
         const file = rec.config.logOpts.path ?? containerPaths(engine.paths, rec.config.id).log;
         const opts = {since, until, tail: flags.tail};

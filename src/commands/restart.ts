@@ -19,7 +19,7 @@ export default class Restart extends SkiffCommand {
     const reports = await eachTarget(targets, async (t) => {
       const rec = await svc.stop(t, {timeout: flags.time});
       await svc.start(rec.config.id);
-      return rec.config.id;
+      return t; // podman prints what was asked for (the ID with --all)
     });
     process.exitCode = finishReports(reports);
   }

@@ -77,20 +77,38 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
   fs.chmodSync(p.bundle, 0o700);
   if (!isMounted(p.rootfs)) mountRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs});
   try {
+    const user = resolveUser(c.user, c.groupAdd, rootfsReader(p.rootfs));
     const mounts: ResolvedMount[] = [];
+    let overlays = 0;
     for (const m of c.mounts) {
-      if (m.type !== 'volume') {
-        if (m.type === 'bind' && !fs.existsSync(m.source)) throw invalidInput(`statfs ${m.source}: no such file or directory`);
+      if (m.type === 'tmpfs') {
         mounts.push(resolveMountRequest(m));
         continue;
       }
-      const vol = input.volumes.find(m.name);
-      if (!vol) throw notFound(`no volume with name "${m.name}" found: no such volume`);
-      if (!m.noCopy) await input.volumes.copyUpFromImage(vol.name, p.rootfs, m.destination);
-      mounts.push(resolveMountRequest(m, input.volumes.mountpoint(vol.name)));
+      let source: string;
+      if (m.type === 'bind') {
+        if (!fs.existsSync(m.source)) throw invalidInput(`statfs ${m.source}: no such file or directory`);
+        source = m.source;
+        if (m.overlay) {
+          // -v SRC:DST:O: the source is a read-only lower; writes go to a per-container upper, dropped at exit.
+          const base = path.join(p.dir, 'overlay', String(overlays++));
+          fs.rmSync(base, {recursive: true, force: true});
+          const merged = path.join(base, 'merged');
+          fs.mkdirSync(merged, {recursive: true, mode: 0o700});
+          mountRootfs({layers: [source], upper: path.join(base, 'upper'), work: path.join(base, 'work'), target: merged});
+          source = merged;
+        }
+      } else {
+        const vol = input.volumes.find(m.name);
+        if (!vol) throw notFound(`no volume with name "${m.name}" found: no such volume`);
+        if (!m.noCopy) await input.volumes.copyUpFromImage(vol.name, p.rootfs, m.destination);
+        source = input.volumes.mountpoint(vol.name);
+      }
+      // :U chowns the source to the container's user, as podman does.
+      if (m.chown) chownTree(source, user.uid, user.gid);
+      mounts.push(m.type === 'bind' ? resolveMountRequest({...m, source}) : resolveMountRequest(m, source));
     }
     const files = writeEtcFiles(p.userdata, {hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, dns: c.dns, dnsSearch: c.dnsSearch, dnsOptions: c.dnsOptions});
-    const user = resolveUser(c.user, c.groupAdd, rootfsReader(p.rootfs));
     const hostCaps = hostCapabilities();
     const mode = cgroupMode();
     const devices = c.devices.map((d) => ({containerPath: d.containerPath, permissions: d.permissions, node: statDevice(d.hostPath)}));
@@ -131,9 +149,22 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
   }
 }
 
-/** Unmount the rootfs and drop the bundle (idempotent). */
+/** lchown every entry below dir that is not owned by uid:gid yet (never follows symlinks). */
+function chownTree(dir: string, uid: number, gid: number): void {
+  const st = fs.lstatSync(dir);
+  if (st.uid !== uid || st.gid !== gid) fs.lchownSync(dir, uid, gid);
+  if (!st.isDirectory()) return;
+  for (const name of fs.readdirSync(dir)) chownTree(path.join(dir, name), uid, gid);
+}
+
+/** Unmount the rootfs (and :O volume overlays) and drop the bundle (idempotent). */
 export function unprepare(paths: Paths, id: string): void {
   const p = containerPaths(paths, id);
+  const overlays = path.join(p.dir, 'overlay');
+  if (fs.existsSync(overlays)) {
+    for (const n of fs.readdirSync(overlays)) unmountRootfs(path.join(overlays, n, 'merged'));
+    fs.rmSync(overlays, {recursive: true, force: true});
+  }
   unmountRootfs(p.rootfs);
   for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom']) fs.rmSync(path.join(p.bundle, f), {force: true});
 }

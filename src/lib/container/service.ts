@@ -24,7 +24,7 @@ import {selfCommand} from '../util/self';
 import {containerCgroupPath, removeCgroup} from '../runtime/cgroups';
 import {SkiffError, conflict, invalidInput, messageOf, notFound} from '../util/errors';
 import {log} from '../util/log';
-import {signalNumber} from './options';
+import {signalNumber, sizeInBytes} from './options';
 
 export interface Report {
   id: string;
@@ -197,7 +197,7 @@ export class ContainerService {
         persistDir: p.bundle,
         log: config.logDriver === 'k8s-file' ? {driver: 'k8s-file', path: config.logOpts.path ?? p.log} : {driver: config.logDriver},
         logTag: config.logDriver === 'journald' ? config.logOpts.tag : undefined,
-        logSizeMax: config.logOpts['max-size'] ? Number(config.logOpts['max-size']) : undefined,
+        logSizeMax: config.logOpts['max-size'] !== undefined ? sizeInBytes(config.logOpts['max-size']) : undefined,
         stdin: config.interactive,
         terminal: config.tty,
         exitCommand: [...self, '--root', this.paths.root, '--runroot', this.paths.runroot, 'container', 'cleanup', config.id],
