@@ -9,34 +9,23 @@ import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {makeStore, SKIFF_BIN, type RunResult, type Store} from '../helpers/skiff';
-import {startRegistry, type TestRegistry} from '../helpers/registry';
-import {buildBusybox, pushImage, type BuiltImage} from '../helpers/images';
+import {SKIFF_BIN, type RunResult, type Store} from '../helpers/skiff';
+import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
 
-let reg: TestRegistry;
-let busybox: BuiltImage;
+let fx: BusyboxStore;
 let s: Store;
 let IMG: string;
 
 before(async () => {
-  reg = await startRegistry();
-  busybox = await buildBusybox();
-  IMG = `${reg.host}/busybox:latest`;
-  await pushImage(busybox.layoutDir, busybox.ref, IMG, reg);
-  s = makeStore();
-  const r = await s.run(['pull', '-q', '--tls-verify=false', IMG]);
-  assert.equal(r.code, 0, r.stderr);
+  fx = await busyboxStore();
+  ({store: s, image: IMG} = fx);
 });
 
 after(async () => {
-  if (s) {
-    await s.run(['rm', '-a', '-f']);
-    await s.cleanup();
-  }
-  await reg?.stop();
+  await fx?.close();
 });
 
-const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(s.dir)).length;
+const mounts = () => fx.mounts();
 const ok = async (args: string[]) => {
   const r = await s.run(args);
   assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);

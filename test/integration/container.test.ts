@@ -6,34 +6,23 @@ import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {makeStore, type Store} from '../helpers/skiff';
-import {startRegistry, type TestRegistry} from '../helpers/registry';
-import {buildBusybox, pushImage, type BuiltImage} from '../helpers/images';
+import type {Store} from '../helpers/skiff';
+import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
 
-let reg: TestRegistry;
-let busybox: BuiltImage;
+let fx: BusyboxStore;
 let s: Store;
 let IMG: string;
 
 before(async () => {
-  reg = await startRegistry();
-  busybox = await buildBusybox();
-  IMG = `${reg.host}/busybox:latest`;
-  await pushImage(busybox.layoutDir, busybox.ref, IMG, reg);
-  s = makeStore();
-  const r = await s.run(['pull', '-q', '--tls-verify=false', IMG]);
-  assert.equal(r.code, 0, r.stderr);
+  fx = await busyboxStore();
+  ({store: s, image: IMG} = fx);
 });
 
 after(async () => {
-  if (s) {
-    await s.run(['rm', '-a', '-f']);
-    await s.cleanup();
-  }
-  await reg?.stop();
+  await fx?.close();
 });
 
-const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(s.dir)).length;
+const mounts = () => fx.mounts();
 
 describe('run', () => {
   test('foreground run streams stdout and stderr and returns the exit code', async () => {
