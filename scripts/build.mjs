@@ -28,7 +28,11 @@ if (!existsSync(addon) || statNewer(src, addon)) {
   if (existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
   execFileSync(process.execPath, args, {stdio: ['ignore', 'ignore', 'inherit']});
 }
-copyFileSync(addon, join(root, 'dist', 'skiff_native.node'));
+// Replace, never overwrite in place: running skiff processes (conmon's exit
+// commands among them) have the old file mapped, and rewriting it under them
+// crashes them with SIGBUS.
+copyFileSync(addon, join(root, 'dist', '.skiff_native.node.tmp'));
+renameSync(join(root, 'dist', '.skiff_native.node.tmp'), join(root, 'dist', 'skiff_native.node'));
 
 // The parts of package.json oclif reads at run time: embedded, so neither the
 // snapshot nor the single binary needs the file (or a build-time path).

@@ -13,6 +13,7 @@ export default class Rm extends SkiffCommand {
     force: Flags.boolean({char: 'f', description: 'force removal of a running or paused container'}),
     ignore: Flags.boolean({char: 'i', description: 'ignore errors when a specified container is missing'}),
     volumes: Flags.boolean({char: 'v', description: 'remove anonymous volumes associated with the container'}),
+    time: Flags.integer({char: 't', description: 'seconds to wait for stop before killing a running container (with --force)'}),
   };
 
   async run(): Promise<void> {
@@ -21,7 +22,7 @@ export default class Rm extends SkiffCommand {
     const svc = engine.containers;
     const targets = flags.all ? svc.list().map((r) => r.config.id) : argv;
     if (targets.length === 0 && !flags.all) throw invalidInput('you must provide at least one name or id');
-    const reports = await svc.remove(targets, {force: flags.force, volumes: flags.volumes, ignore: flags.ignore});
+    const reports = await svc.remove(targets, {force: flags.force, volumes: flags.volumes, ignore: flags.ignore, timeout: flags.time});
     process.exitCode = finishReports(
       reports.map((r) => ({rawInput: r.rawInput, output: r.error ? undefined : flags.all ? r.id : r.rawInput, error: r.error})),
       {missing: 1, inUse: 2},

@@ -360,12 +360,12 @@ export class ContainerService {
 
   // --- remove ---------------------------------------------------------------------------
 
-  async remove(inputs: string[], opts: {force?: boolean; volumes?: boolean; ignore?: boolean}): Promise<Report[]> {
+  async remove(inputs: string[], opts: {force?: boolean; volumes?: boolean; ignore?: boolean; timeout?: number}): Promise<Report[]> {
     const reports: Report[] = [];
     for (const raw of inputs) {
       try {
         const rec = this.store.resolve(raw);
-        await this.removeOne(rec.config.id, {force: opts.force, volumes: opts.volumes});
+        await this.removeOne(rec.config.id, {force: opts.force, volumes: opts.volumes, timeout: opts.timeout});
         reports.push({id: rec.config.id, rawInput: raw});
       } catch (err) {
         const e = asSkiff(err);
@@ -376,13 +376,13 @@ export class ContainerService {
     return reports;
   }
 
-  private async removeOne(id: string, opts: {force?: boolean; volumes?: boolean; underNamesLock?: boolean}): Promise<void> {
+  private async removeOne(id: string, opts: {force?: boolean; volumes?: boolean; underNamesLock?: boolean; timeout?: number}): Promise<void> {
     const rec0 = this.store.read(id);
     if (!rec0) throw notFound(`no container with ID "${id}" found: no such container`);
     const st0 = this.observed(rec0);
     if (st0.status === 'running' || st0.status === 'paused' || st0.status === 'stopping') {
       if (!opts.force) transition(st0.status, 'remove', rec0.config.name);
-      await this.stop(id, {timeout: 0});
+      await this.stop(id, {timeout: opts.timeout ?? 0});
     }
     const lock = await this.store.lockContainer(id);
     let anonymous: string[] = [];
