@@ -285,17 +285,13 @@ export class ContainerService {
   private async finishExit(rec: ContainerRecord, observed: ContainerState): Promise<void> {
     const p = containerPaths(this.paths, rec.config.id);
     const code = readExitFile(p.exitDir, rec.config.id) ?? observed.exitCode;
-    try {
-      await this.runtime(rec.config.runtime).delete(rec.config.id, true);
-    } catch (err) {
-      log.debug(`runtime delete ${rec.config.id}: ${messageOf(err)}`);
-    }
-    removeCgroup(containerCgroupPath(rec.config.id, rec.config.cgroupParent));
     const oom = readOomFile(p.bundle);
-    unprepare(this.paths, rec.config.id);
-    fs.rmSync(path.join(p.exitDir, rec.config.id), {force: true});
     const wasStarted = rec.state.status !== 'created';
-    this.store.writeState(rec.config.id, {
+    // The outcome is recorded before anything is torn down: a reader that
+    // comes in between sees the final status and exit code, never a running
+    // container whose exit file and bundle have vanished. `mounted` stays
+    // true until the teardown is done, so a crash here is finished later.
+    const final: ContainerState = {
       ...rec.state,
       // A start killed before the process ran leaves a container that never ran: still "created".
       status: wasStarted ? 'exited' : 'created',
@@ -304,9 +300,19 @@ export class ContainerService {
       conmonPid: 0,
       finishedAt: wasStarted ? new Date().toISOString() : rec.state.finishedAt,
       oomKilled: oom,
-      mounted: false,
+      mounted: true,
       error: observed.error || rec.state.error,
-    });
+    };
+    this.store.writeState(rec.config.id, final);
+    try {
+      await this.runtime(rec.config.runtime).delete(rec.config.id, true);
+    } catch (err) {
+      log.debug(`runtime delete ${rec.config.id}: ${messageOf(err)}`);
+    }
+    removeCgroup(containerCgroupPath(rec.config.id, rec.config.cgroupParent));
+    unprepare(this.paths, rec.config.id);
+    fs.rmSync(path.join(p.exitDir, rec.config.id), {force: true});
+    this.store.writeState(rec.config.id, {...final, mounted: false});
   }
 
   // --- stop / kill --------------------------------------------------------------------
