@@ -22,12 +22,13 @@ import * as path from 'node:path';
 import {randomBytes} from 'node:crypto';
 import type {Paths} from '../state/paths';
 import {ensureDir, readJsonIfExists, writeJsonAtomic} from '../state/atomic';
-import {tryLockFile, withLock} from '../state/lock';
+import {withLock} from '../state/lock';
 import {conflict, errnoCode, invalidInput, isSkiffError, messageOf, notFound, SkiffError, storageError, unsupported} from '../util/errors';
 import {parseTimeOrDuration} from '../util/human';
 import {log} from '../util/log';
 import {mount, umount2, MNT, MS} from '../util/native';
-import {removeTree} from '../storage/layers';
+import {removeTree} from '../state/remove-tree';
+import {removeStaleTemp} from '../state/stale-temp';
 import {copyTree} from '../storage/overlay';
 import {LayerState} from '../storage/unpack/layer-state';
 import {resolveDirInRoot} from '../storage/unpack/scoped-resolve';
@@ -544,27 +545,12 @@ export class VolumeService {
 
   /** Remove leftovers of killed creates and removals whose volume lock is free. */
   cleanupTemp(): string[] {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.paths.tmpDir);
-    } catch {
-      return [];
-    }
-    const removed: string[] = [];
-    for (const n of names) {
+    return removeStaleTemp(this.paths.tmpDir, (n) => {
       const m = /^(?:removing-)?volume-(.+)-[0-9a-f]{8}$/.exec(n);
-      if (!m || !NAME_RE.test(m[1])) continue;
-      const lock = tryLockFile(this.paths.lockFile(this.lockName(m[1])));
-      if (!lock) continue;
-      try {
-        removeTree(path.join(this.paths.tmpDir, n));
-        removed.push(n);
-      } finally {
-        lock.release();
-      }
-    }
-    return removed;
+      return m && NAME_RE.test(m[1]) ? this.paths.lockFile(this.lockName(m[1])) : undefined;
+    });
   }
+
 }
 
 /** The service with users found in the container records (until the engine facade wires it). */

@@ -18,8 +18,9 @@ import {randomBytes} from 'node:crypto';
 import type {Paths} from '../state/paths';
 import {ensureDir, readJsonIfExists, writeJsonAtomic} from '../state/atomic';
 import {tryLockFile, type Lock} from '../state/lock';
+import {removeStaleTemp} from '../state/stale-temp';
+import {removeTree} from '../state/remove-tree';
 import {digestHex} from '../image/manifest';
-import {log} from '../util/log';
 
 export interface LayerRecord {
   chainId: string;
@@ -178,46 +179,10 @@ export class LayerStore {
 
   /** Remove leftovers of killed builds and removals (their layer lock is free). */
   cleanupTemp(): string[] {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.paths.tmpDir);
-    } catch {
-      return [];
-    }
-    const removed: string[] = [];
-    for (const n of names) {
+    return removeStaleTemp(this.paths.tmpDir, (n) => {
       const m = /^(?:layer|removing)-([0-9a-f]{64})-[0-9a-f]{8}$/.exec(n);
-      if (!m) continue;
-      const lock = tryLockFile(this.lockName(`sha256:${m[1]}`), 'exclusive');
-      if (!lock) continue;
-      try {
-        removeTree(path.join(this.paths.tmpDir, n));
-        removed.push(n);
-        log.debug(`removed leftover ${n}`);
-      } finally {
-        lock.release();
-      }
-    }
-    return removed;
+      return m ? this.lockName(`sha256:${m[1]}`) : undefined;
+    });
   }
-}
 
-/** rm -rf that also copes with directories made read-only by a layer (mode 0555 dirs). */
-export function removeTree(dir: string): void {
-  try {
-    fs.rmSync(dir, {recursive: true, force: true});
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EACCES' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
-    makeWritable(dir);
-    fs.rmSync(dir, {recursive: true, force: true});
-  }
-}
-
-function makeWritable(dir: string): void {
-  try {
-    fs.chmodSync(dir, 0o700);
-    for (const e of fs.readdirSync(dir, {withFileTypes: true})) if (e.isDirectory()) makeWritable(path.join(dir, e.name));
-  } catch {
-    /* best effort */
-  }
 }

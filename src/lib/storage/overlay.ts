@@ -26,7 +26,7 @@ import {errnoCode, isSkiffError, messageOf, storageError} from '../util/errors';
 import {lgetxattr, llistxattr, lsetxattr, mknod, mount, umount2, MNT, MS} from '../util/native';
 import {log} from '../util/log';
 import {classifyWhiteout, OPAQUE_MARKER, isOverlayPrivateXattr} from './unpack/whiteout';
-import {removeTree} from './layers';
+import {removeTree} from '../state/remove-tree';
 
 /** The smallest page size Linux runs with; the option data must fit in one page, with its NUL. */
 export const MOUNT_DATA_LIMIT = 4096 - 1;
