@@ -28,18 +28,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-for f in build-debian-image registry; do
-  "$REPO/node_modules/.bin/esbuild" --bundle --platform=node --target=node20 --log-level=error --external:jose \
-    "$BENCH_DIR/$f.ts" --outfile="$WORK/$f.js"
-done
+bench_bundle build-debian-image registry || exit 1
 LAYOUT=$(node "$WORK/build-debian-image.js" tiny "$IMAGES")
-node "$WORK/registry.js" --parent $$ --push-all "$LAYOUT" bench >"$WORK/registry.out" 2>"$WORK/registry.err" &
-REG_PID=$!
-while ! grep -q '^ready' "$WORK/registry.out" 2>/dev/null; do
-  kill -0 "$REG_PID" 2>/dev/null || { cat "$WORK/registry.err" >&2; REG_PID=; exit 1; }
-  sleep 0.1
-done
-HOST=$(sed -n 's/^host=//p' "$WORK/registry.out")
+bench_registry --push-all "$LAYOUT" bench || exit 1
 cat "$WORK/registry.err"
 
 : >"$WORK/registries.conf"

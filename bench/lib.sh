@@ -88,3 +88,25 @@ if a in res and b in res:
     print(f"min ratio {a}/{b} = {low[a] / low[b]:.2f}   ({name}: fastest runs, {a} {low[a] * 1000:.1f} ms, {b} {low[b] * 1000:.1f} ms)")
 PY
 }
+
+# bench_bundle NAME...: bundles bench/NAME.ts into $WORK/NAME.js once, so
+# the benchmarks run plain node with no TypeScript loader in the way.
+bench_bundle() {
+  for f in "$@"; do
+    "$REPO/node_modules/.bin/esbuild" --bundle --platform=node --target=node20 --log-level=error --external:jose \
+      "$BENCH_DIR/$f.ts" --outfile="$WORK/$f.js" || return 1
+  done
+}
+
+# bench_registry ARGS...: starts `node $WORK/registry.js --parent $$ ARGS`
+# (bench_bundle registry first) in the background, waits until it is ready,
+# and sets REG_PID (for the caller's cleanup) and HOST (127.0.0.1:PORT).
+bench_registry() {
+  node "$WORK/registry.js" --parent $$ "$@" >"$WORK/registry.out" 2>"$WORK/registry.err" &
+  REG_PID=$!
+  while ! grep -q '^ready' "$WORK/registry.out" 2>/dev/null; do
+    kill -0 "$REG_PID" 2>/dev/null || { cat "$WORK/registry.err" >&2; REG_PID=; return 1; }
+    sleep 0.1
+  done
+  HOST=$(sed -n 's/^host=//p' "$WORK/registry.out")
+}

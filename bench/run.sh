@@ -90,18 +90,9 @@ if [ -z "${SKIFF_GIVEN:-}" ] && [ "$SKIFF" = "$REPO/bin/skiff" ]; then
   echo "skiff: a copy of bin/skiff and dist/ in $WORK/tree (starts from the $how)"
 fi
 
-for f in run-image registry; do
-  "$REPO/node_modules/.bin/esbuild" --bundle --platform=node --target=node20 --log-level=error --external:jose \
-    "$BENCH_DIR/$f.ts" --outfile="$WORK/$f.js"
-done
+bench_bundle run-image registry || exit 1
 node "$WORK/run-image.js" "$WORK/layout" >/dev/null
-node "$WORK/registry.js" --parent $$ --push "$WORK/layout" busybox bench/busybox:latest >"$WORK/registry.out" 2>"$WORK/registry.err" &
-REG_PID=$!
-while ! grep -q '^ready' "$WORK/registry.out" 2>/dev/null; do
-  kill -0 "$REG_PID" 2>/dev/null || { cat "$WORK/registry.err" >&2; REG_PID=; exit 1; }
-  sleep 0.1
-done
-HOST=$(sed -n 's/^host=//p' "$WORK/registry.out")
+bench_registry --push "$WORK/layout" busybox bench/busybox:latest || exit 1
 BENCH_IMG=$HOST/bench/busybox:latest
 
 # Private configuration for both tools.
