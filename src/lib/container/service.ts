@@ -36,6 +36,17 @@ export function initialState(): ContainerState {
   return {status: 'created', pid: 0, conmonPid: 0, exitCode: 0, startedAt: '', finishedAt: '', oomKilled: false, error: '', restartCount: 0, bootId: bootId(), mounted: false, stoppedByUser: false};
 }
 
+/**
+ * conmon's exit command. A foreground run (attached) cleans up itself right
+ * after the exit, so conmon waits a second and runs the cleanup only if the
+ * exit file is still there (finishExit removes it): no second node start on
+ * the foreground path, yet a CLI killed before it cleaned up is still covered.
+ */
+export function exitCommand(cleanup: string[], exitFile: string, foreground: boolean): {exitCommand: string[]; exitDelaySeconds?: number} {
+  if (!foreground) return {exitCommand: cleanup};
+  return {exitCommand: ['/bin/sh', '-c', 'test -e "$0" && exec "$@"', exitFile, ...cleanup], exitDelaySeconds: 1};
+}
+
 const asSkiff = (err: unknown) => (err instanceof SkiffError ? err : new SkiffError('internal', messageOf(err), {cause: err}));
 
 export class ContainerService {
@@ -200,7 +211,7 @@ export class ContainerService {
         logSizeMax: config.logOpts['max-size'] !== undefined ? sizeInBytes(config.logOpts['max-size']) : undefined,
         stdin: config.interactive,
         terminal: config.tty,
-        exitCommand: [...self, '--root', this.paths.root, '--runroot', this.paths.runroot, 'container', 'cleanup', config.id],
+        ...exitCommand([...self, '--root', this.paths.root, '--runroot', this.paths.runroot, 'container', 'cleanup', config.id], path.join(p.exitDir, config.id), Boolean(opts.attach)),
         containerPidFile: config.pidFile,
         conmonPidFile: config.conmonPidFile,
       });
