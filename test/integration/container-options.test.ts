@@ -408,6 +408,15 @@ describe('resources', () => {
     assert.ok(hard <= hostHard && soft <= hard, `${soft}:${hard} within ${hostHard}`);
     assert.equal((await s.run(['run', '--rm', '--ulimit', 'nofile=200:100', IMG, 'true'])).code, 125);
   });
+
+  test('--cgroups=disabled needs crun: with runc a clear error at create and no record', async () => {
+    const before = (await s.run(['ps', '-a', '-q'])).stdout;
+    const r = await s.run(['create', '--runtime', 'runc', '--cgroups', 'disabled', IMG, 'true']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /requested OCI runtime runc is not compatible with NoCgroups/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal((await s.run(['ps', '-a', '-q'])).stdout, before);
+  });
 });
 
 describe('identity and network', () => {

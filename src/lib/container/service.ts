@@ -120,6 +120,11 @@ export class ContainerService {
     if (config.cidFile && fs.existsSync(config.cidFile)) {
       throw invalidInput(`container id file exists. Ensure another container is not using it or delete ${config.cidFile}`);
     }
+    if (config.cgroups === 'disabled') {
+      // runc always makes cgroups; only crun can run a container without them (podman's rule and words).
+      const rt = this.runtime(config.runtime);
+      if (path.basename(rt.path) !== 'crun') throw invalidInput(`requested OCI runtime ${rt.name} is not compatible with NoCgroups: invalid argument`);
+    }
     // Volumes: create named ones on first use; anonymous ones get a name now.
     const created: string[] = [];
     try {
