@@ -8,13 +8,14 @@
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {SKIFF_BIN, type RunResult, type Store} from '../helpers/skiff';
 import type {BuiltImage} from '../helpers/images';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
+import {notifySocket} from '../helpers/sd-notify';
 
 let fx: BusyboxStore;
 let busybox: BuiltImage;
@@ -185,6 +186,41 @@ describe('process options', () => {
       assert.equal((await s.run(['ps', '-a', '--filter', f, '--format', '{{.Names}}'])).stdout.trim(), want, f);
     }
     assert.equal((await s.run(['rm', '-f', 'lab'])).code, 0);
+  });
+
+  test('--sdnotify under a Type=notify unit: conmon is MAINPID; container relays READY from inside, conmon says it at once, ignore says nothing', async (t) => {
+    const ns = await notifySocket();
+    t.after(() => ns.close());
+    const env = {NOTIFY_SOCKET: ns.path};
+    // container (the default): the container sees conmon's relay socket; what it sends there reaches systemd.
+    const id = (await s.run(['run', '-d', IMG, 'sh', '-c', 'echo "$NOTIFY_SOCKET"; test -S "$NOTIFY_SOCKET" && echo socket; sleep 30'], {env})).stdout.trim();
+    const conmonPid = (await inspect(id)).State.ConmonPid;
+    assert.ok(conmonPid > 0);
+    await ns.waitFor((m) => m === `MAINPID=${conmonPid}`);
+    assert.ok(!ns.messages.some((m) => m.includes('READY=1')), 'READY is the container\'s to send');
+    await waitFor(async () => /socket/.test((await s.run(['logs', id])).stdout), 'the container to report its socket');
+    assert.equal((await s.run(['logs', id])).stdout, '/run/notify/notify.sock\nsocket\n');
+    // Send as the container would, through the same socket (bind-mounted from the bundle).
+    const relay = `${s.runroot}/containers/${id}/notify`;
+    execFileSync('python3', ['-c', `import os, socket\nfd = os.open(${JSON.stringify(relay)}, os.O_PATH)\nsocket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", "/proc/self/fd/%d/notify.sock" % fd)`]);
+    await ns.waitFor((m) => m === 'READY=1');
+    assert.equal((await s.run(['rm', '-f', '-t', '0', id])).code, 0);
+
+    // conmon: MAINPID and READY together, once the container runs; nothing inside the container.
+    ns.messages.length = 0;
+    const id2 = (await s.run(['run', '-d', '--sdnotify', 'conmon', IMG, 'sh', '-c', 'echo "[$NOTIFY_SOCKET]"; sleep 30'], {env})).stdout.trim();
+    const pid2 = (await inspect(id2)).State.ConmonPid;
+    await ns.waitFor((m) => m === `MAINPID=${pid2}\nREADY=1`);
+    await waitFor(async () => (await s.run(['logs', id2])).stdout !== '', 'output');
+    assert.equal((await s.run(['logs', id2])).stdout, '[]\n');
+    assert.equal((await s.run(['rm', '-f', '-t', '0', id2])).code, 0);
+
+    // ignore: nothing is sent.
+    ns.messages.length = 0;
+    const r = await s.run(['run', '--rm', '--sdnotify', 'ignore', IMG, 'sh', '-c', 'echo "[$NOTIFY_SOCKET]"'], {env});
+    assert.equal(r.stdout, '[]\n');
+    await new Promise((res) => setTimeout(res, 300));
+    assert.deepEqual(ns.messages, []);
   });
 
   test('--stop-signal and --stop-timeout are in inspect and used by stop', async () => {

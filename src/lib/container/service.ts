@@ -17,6 +17,7 @@ import {containerPaths, prepare, unprepare} from './prepare';
 import {VolumeService, containersUsingVolume} from './volumes';
 import {RuncRuntime, type OciRuntime} from '../runtime/oci-runtime';
 import {conmonMonitor, type Monitor} from '../runtime/conmon';
+import {unixDgramSend} from '../util/native';
 import {openAttach, type AttachSession, type AttachStreams} from '../runtime/attach';
 import {readExitFile, waitForExit, readOomFile} from '../runtime/exit-file';
 import {findBinary, cgroupMode} from '../runtime/host';
@@ -45,6 +46,25 @@ export function initialState(): ContainerState {
 export function exitCommand(cleanup: string[], exitFile: string, foreground: boolean): {exitCommand: string[]; exitDelaySeconds?: number} {
   if (!foreground) return {exitCommand: cleanup};
   return {exitCommand: ['/bin/sh', '-c', 'test -e "$0" && exec "$@"', exitFile, ...cleanup], exitDelaySeconds: 1};
+}
+
+/**
+ * --sdnotify under a systemd unit of Type=notify ($NOTIFY_SOCKET set), as
+ * podman: `container` relays the container's own messages through conmon
+ * and names conmon the main pid; `conmon` names conmon the main pid and
+ * says READY as soon as the container runs; `ignore` leaves the socket alone.
+ */
+export function sdNotifyPlan(mode: string, socket: string | undefined): {socket?: string; relay: boolean; ready: boolean} {
+  if (!socket || mode === 'ignore') return {relay: false, ready: false};
+  return {socket, relay: mode === 'container', ready: mode === 'conmon'};
+}
+
+function sendSdNotify(socket: string, message: string): void {
+  try {
+    unixDgramSend(socket, Buffer.from(message));
+  } catch (err) {
+    log.warn(`sd_notify to ${socket}: ${messageOf(err)}`);
+  }
 }
 
 const asSkiff = (err: unknown) => (err instanceof SkiffError ? err : new SkiffError('internal', messageOf(err), {cause: err}));
@@ -197,7 +217,8 @@ export class ContainerService {
     const layerDirs = image.layers.map((l) => this.images.layers.diffPath(l));
     const p = containerPaths(this.paths, config.id);
     const runtime = this.runtime(config.runtime);
-    await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes});
+    const notify = sdNotifyPlan(config.sdnotify, process.env.NOTIFY_SOCKET);
+    await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes, sdNotify: notify.relay});
     let session: AttachSession | undefined;
     try {
       const conmon = findBinary('conmon');
@@ -219,6 +240,7 @@ export class ContainerService {
         ...exitCommand([...self, '--root', this.paths.root, '--runroot', this.paths.runroot, 'container', 'cleanup', config.id], path.join(p.exitDir, config.id), Boolean(opts.attach)),
         containerPidFile: config.pidFile,
         conmonPidFile: config.conmonPidFile,
+        sdNotifySocket: notify.relay ? notify.socket : undefined,
       });
       if (opts.attach) session = openAttach(started.attachSocket, opts.attach);
       await runtime.start(config.id);
@@ -237,6 +259,7 @@ export class ContainerService {
         stoppedByUser: false,
       };
       this.store.writeState(config.id, state);
+      if (notify.socket) sendSdNotify(notify.socket, notify.ready ? `MAINPID=${started.conmonPid}\nREADY=1` : `MAINPID=${started.conmonPid}`);
       return {record: {config, state}, session};
     } catch (err) {
       session?.detach();

@@ -61,6 +61,18 @@ export interface RuncOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The runtime's environment: skiff's, minus systemd's notify socket. runc
+ * and crun act on $NOTIFY_SOCKET themselves (runc's start then waits for
+ * READY); skiff relays it through conmon instead (--sdnotify).
+ */
+function runtimeEnv(): NodeJS.ProcessEnv {
+  if (process.env.NOTIFY_SOCKET === undefined) return process.env;
+  const env = {...process.env};
+  delete env.NOTIFY_SOCKET;
+  return env;
+}
+
 const STATUSES: readonly RuntimeStatus[] = ['creating', 'created', 'running', 'paused', 'stopped'];
 const SIGNAL = /^(SIG)?[A-Z][A-Z0-9+-]*$|^[0-9]{1,2}$/;
 
@@ -136,7 +148,7 @@ export class RuncRuntime implements OciRuntime {
     const argv = [...this.globalArgs(), '--log-format=json', ...args];
     log.debug(`${this.path} ${argv.join(' ')}`);
     return new Promise((resolve, reject) => {
-      execFile(this.path, argv, {encoding: 'utf8', timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20}, (err, stdout, stderr) => {
+      execFile(this.path, argv, {env: runtimeEnv(), encoding: 'utf8', timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20}, (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & {killed?: boolean; signal?: string | null};
         if (e.code === 'ENOENT' || e.code === 'EACCES') {
