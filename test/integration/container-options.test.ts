@@ -16,6 +16,7 @@ import {SKIFF_BIN, type RunResult, type Store} from '../helpers/skiff';
 import type {BuiltImage} from '../helpers/images';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
 import {notifySocket} from '../helpers/sd-notify';
+import {ensureJournald} from '../helpers/journald';
 
 let fx: BusyboxStore;
 let busybox: BuiltImage;
@@ -272,6 +273,32 @@ describe('process options', () => {
     assert.equal((await s.run(['rm', 'plog'])).code, 0);
     const rel = await s.run(['create', '--log-opt', 'path=rel.log', IMG, 'true']);
     assert.equal(rel.code, 125);
+  });
+
+  test('--log-driver journald: logs reads the journal (streams, --tail, -t, -f until exit)', async (t) => {
+    const j = await ensureJournald();
+    if (typeof j === 'string') return t.skip(j);
+    t.after(() => j.stop());
+    const r = await s.run(['run', '--name', 'jlog', '--log-driver', 'journald', IMG, 'sh', '-c', 'echo out1; echo err1 >&2; echo out2; printf last']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'out1\nout2\nlast');
+    const all = async () => {
+      const lg = await s.run(['logs', 'jlog']);
+      assert.equal(lg.code, 0, lg.stderr);
+      return lg;
+    };
+    await waitFor(async () => (await all()).stdout === 'out1\nout2\nlast\n', 'journald to hold every line');
+    assert.equal((await all()).stderr, 'err1\n');
+    assert.equal((await s.run(['logs', '--tail', '1', 'jlog'])).stdout, 'last\n');
+    assert.match((await s.run(['logs', '-t', 'jlog'])).stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}Z out1$/m);
+    assert.equal((await s.run(['inspect', '--format', '{{.HostConfig.LogConfig.Type}}', 'jlog'])).stdout, 'journald\n');
+    assert.equal((await s.run(['rm', 'jlog'])).code, 0);
+
+    const id = (await s.run(['run', '-d', '--log-driver', 'journald', IMG, 'sh', '-c', 'echo a; sleep 1; echo b; sleep 1; echo c'])).stdout.trim();
+    const f = await s.run(['logs', '-f', id]);
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal(f.stdout, 'a\nb\nc\n', 'follows until the container exits, nothing lost or repeated');
+    assert.equal((await s.run(['rm', id])).code, 0);
   });
 });
 
