@@ -178,5 +178,6 @@ export function unprepare(paths: Paths, id: string): void {
     fs.rmSync(overlays, {recursive: true, force: true});
   }
   unmountRootfs(p.rootfs);
-  for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom', 'notify']) fs.rmSync(path.join(p.bundle, f), {force: true, recursive: true});
+  for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom']) fs.rmSync(path.join(p.bundle, f), {force: true});
+  fs.rmSync(path.join(p.bundle, 'notify'), {force: true, recursive: true});
 }

@@ -342,7 +342,9 @@ export class ContainerService {
       mounted: true,
       error: observed.error || rec.state.error,
     };
-    this.store.writeState(rec.config.id, final);
+    // Durable unless the record is about to go (--rm): a power loss before
+    // the removal leaves a 'running' record of another boot, read as exited.
+    this.store.writeState(rec.config.id, final, {durable: !rec.config.autoRemove});
     try {
       await this.runtime(rec.config.runtime).delete(rec.config.id, true);
     } catch (err) {
@@ -351,7 +353,8 @@ export class ContainerService {
     removeCgroup(containerCgroupPath(rec.config.id, rec.config.cgroupParent));
     unprepare(this.paths, rec.config.id);
     fs.rmSync(path.join(p.exitDir, rec.config.id), {force: true});
-    this.store.writeState(rec.config.id, {...final, mounted: false});
+    // Not fsynced: lost, it only makes the next reader unmount again (harmless).
+    this.store.writeState(rec.config.id, {...final, mounted: false}, {durable: false});
   }
 
   // --- stop / kill --------------------------------------------------------------------
