@@ -40,6 +40,9 @@ import VolumeInspect from './volume/inspect';
 import VolumeRm from './volume/rm';
 import VolumePrune from './volume/prune';
 import VolumeExists from './volume/exists';
+// terminals and streams
+import Attach from './attach';
+import Exec from './exec';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -97,4 +100,9 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'volume:remove': VolumeRm,
   'volume:prune': VolumePrune,
   'volume:exists': VolumeExists,
+  // terminals and streams
+  attach: Attach,
+  exec: Exec,
+  'container:attach': Attach,
+  'container:exec': Exec,
 };

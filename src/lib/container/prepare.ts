@@ -180,4 +180,5 @@ export function unprepare(paths: Paths, id: string): void {
   unmountRootfs(p.rootfs);
   for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom']) fs.rmSync(path.join(p.bundle, f), {force: true});
   fs.rmSync(path.join(p.bundle, 'notify'), {force: true, recursive: true});
+  fs.rmSync(path.join(p.bundle, 'exec'), {recursive: true, force: true}); // exec sessions (exec.ts)
 }
