@@ -40,6 +40,13 @@ import VolumeInspect from './volume/inspect';
 import VolumeRm from './volume/rm';
 import VolumePrune from './volume/prune';
 import VolumeExists from './volume/exists';
+// container filesystem commands (diff, mount, unmount, export, cp, commit)
+import Diff from './diff';
+import Mount from './mount';
+import Unmount from './unmount';
+import Export from './export';
+import Cp from './cp';
+import Commit from './commit';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -97,4 +104,19 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'volume:remove': VolumeRm,
   'volume:prune': VolumePrune,
   'volume:exists': VolumeExists,
+  // container filesystem commands
+  diff: Diff,
+  mount: Mount,
+  unmount: Unmount,
+  umount: Unmount,
+  export: Export,
+  cp: Cp,
+  commit: Commit,
+  'container:diff': Diff,
+  'container:mount': Mount,
+  'container:unmount': Unmount,
+  'container:umount': Unmount,
+  'container:export': Export,
+  'container:cp': Cp,
+  'container:commit': Commit,
 };
