@@ -32,7 +32,8 @@ import {unpackLayerBlob} from '../../image/layer-stream';
 import {MT, chainIds, decodeManifest, digestHex, sha256Digest, type Descriptor, type ImageConfig} from '../../image/manifest';
 import {assignName, type ImageRecord} from '../../image/store';
 import {ensureDir} from '../../state/atomic';
-import {SkiffError, conflict} from '../../util/errors';
+import {SkiffError, conflict, isSkiffError} from '../../util/errors';
+import type {Lock} from '../../state/lock';
 import {applyChange, type RunConfig} from './instructions';
 import {log} from '../../util/log';
 
@@ -87,27 +88,39 @@ async function* fileChunks(file: string): AsyncGenerator<Buffer> {
   for await (const c of s) yield c as Buffer;
 }
 
-/** Write the layer tar to `file`, returning its diff ID and size. Honours backpressure from the file stream. */
-async function writeLayerTar(upper: string, file: string, stubs: ReadonlySet<string>): Promise<{diffId: string; size: number}> {
+/** The layer members of an upper directory, as a tar stream. */
+function layerTar(upper: string, stubs: ReadonlySet<string>): AsyncGenerator<Buffer> {
   // Mount points the runtime created (empty files and directories) are not the container's changes.
   const exclude = (name: string, st: fs.Stats) =>
     stubs.has('/' + name) && ((st.isFile() && st.size === 0) || (st.isDirectory() && fs.readdirSync(path.join(upper, name)).length === 0));
+  return packTree([{abs: upper, name: ''}], {map: layerEntries, exclude});
+}
+
+/** Digest and size of the layer tar; with `file`, the tar is also written there (backpressure from the file writes). */
+async function measureLayer(tar: AsyncIterable<Buffer>, file?: string): Promise<{diffId: string; size: number}> {
   const hash = createHash('sha256');
   let size = 0;
-  const fd = fs.openSync(file, 'wx', 0o600);
+  const fd = file ? fs.openSync(file, 'wx', 0o600) : -1;
   try {
-    for await (const chunk of packTree([{abs: upper, name: ''}], {map: layerEntries, exclude})) {
+    for await (const chunk of tar) {
       hash.update(chunk);
       size += chunk.length;
       let off = 0;
-      while (off < chunk.length) {
+      while (fd >= 0 && off < chunk.length) {
         off += await new Promise<number>((resolve, reject) => fs.write(fd, chunk, off, chunk.length - off, null, (err, n) => (err ? reject(err) : resolve(n))));
       }
     }
   } finally {
-    fs.closeSync(fd);
+    if (fd >= 0) fs.closeSync(fd);
   }
   return {diffId: 'sha256:' + hash.digest('hex'), size};
+}
+
+interface Snapshot {
+  diffId: string;
+  size: number;
+  /** The tar, when it had to be kept (the container ran, so its upper may change after). */
+  file?: string;
 }
 
 export async function commitContainer(paths: Paths, containers: ContainerService, images: ImageService, opts: CommitOptions): Promise<CommitResult> {
@@ -130,111 +143,139 @@ export async function commitContainer(paths: Paths, containers: ContainerService
   const p = containerPaths(paths, id);
   ensureDir(paths.tmpDir);
   const tarFile = path.join(paths.tmpDir, `commit-${id.slice(0, 12)}-${randomBytes(4).toString('hex')}.tar`);
-  let layer: {diffId: string; size: number};
-  progress('Getting image source signatures');
-  // The container lock is held while the changes are read: a stop waits instead of
-  // signalling a frozen container, and nobody starts or removes it meanwhile.
-  const lock = await containers.store.lockContainer(id);
-  try {
-    const rec = containers.get(id);
-    if (rec.state.status === 'removing') throw conflict(`container ${rec.config.name} is being removed`);
-    const running = rec.state.status === 'running';
-    const runtime = running && opts.pause !== false ? containers.runtime(rec.config.runtime) : undefined;
-    if (runtime) await runtime.pause(id);
+  const stubs = mountDestinations(rec0.config.mounts);
+
+  /**
+   * Read the changes under the container lock (a stop waits instead of
+   * signalling a frozen container; nobody starts or removes it meanwhile),
+   * the container paused if it runs. A stopped container's changes are
+   * only hashed here and archived again straight into the layer store
+   * (no temp file); a running one's are kept in a temp tar, since they
+   * may change as soon as it resumes. keep forces the temp tar.
+   */
+  const snapshot = async (keep: boolean): Promise<Snapshot> => {
+    const lock = await containers.store.lockContainer(id);
     try {
-      if (!fs.existsSync(p.upper)) fs.mkdirSync(p.upper, {recursive: true, mode: 0o755});
-      layer = await writeLayerTar(p.upper, tarFile, mountDestinations(rec.config.mounts));
+      const rec = containers.get(id);
+      if (rec.state.status === 'removing') throw conflict(`container ${rec.config.name} is being removed`);
+      const running = rec.state.status === 'running' || rec.state.status === 'paused';
+      const runtime = rec.state.status === 'running' && opts.pause !== false ? containers.runtime(rec.config.runtime) : undefined;
+      if (runtime) await runtime.pause(id);
+      try {
+        if (!fs.existsSync(p.upper)) fs.mkdirSync(p.upper, {recursive: true, mode: 0o755});
+        const file = keep || running ? tarFile : undefined;
+        return {...(await measureLayer(layerTar(p.upper, stubs), file)), file};
+      } finally {
+        if (runtime) await runtime.resume(id).catch((err) => log.warn(`resuming ${rec.config.name} after commit: ${(err as Error).message}`));
+      }
+    } catch (err) {
+      fs.rmSync(tarFile, {force: true});
+      throw err;
     } finally {
-      if (runtime) await runtime.resume(id).catch((err) => log.warn(`resuming ${rec.config.name} after commit: ${(err as Error).message}`));
+      lock.release();
     }
-  } catch (err) {
-    fs.rmSync(tarFile, {force: true});
-    throw err;
+  };
+
+  progress('Getting image source signatures');
+  let layer = await snapshot(false);
+  /** Build the layer through the pull's pipeline (layer-stream → unpack), which checks the diff ID again. */
+  const build = async (snap: Snapshot) => {
+    const chain = chainIds([...baseConfig.rootfs.diff_ids, snap.diffId]);
+    const top = chain[chain.length - 1];
+    const source = snap.file ? fileChunks(snap.file) : layerTar(p.upper, stubs);
+    const r = await images.layers.ensure(top, {diffId: snap.diffId, parent: chain.length > 1 ? chain[chain.length - 2] : undefined}, async (diffDir) => {
+      const u = await unpackLayerBlob(source, diffDir, snap.diffId, 'none');
+      return {size: u.size, compressedDigest: snap.diffId, compressedSize: snap.size};
+    });
+    return {chain, pin: r.pin};
+  };
+  let built: {chain: string[]; pin: Lock};
+  try {
+    try {
+      built = await build(layer);
+    } catch (err) {
+      // The stopped container changed between the two reads (a cp, a start): read it again, keeping the tar this time.
+      if (layer.file || !isSkiffError(err, 'digest-mismatch')) throw err;
+      log.debug(`commit: the changes of ${id.slice(0, 12)} moved while being archived; reading them again`);
+      layer = await snapshot(true);
+      built = await build(layer);
+    }
   } finally {
-    lock.release();
+    fs.rmSync(tarFile, {force: true});
   }
+  progress(`Copying blob ${digestHex(layer.diffId).slice(0, 12)} done`);
 
   const rec = containers.get(id);
+  const diffIds = [...baseConfig.rootfs.diff_ids, layer.diffId];
+  const {chain, pin} = built;
   try {
-    const diffIds = [...baseConfig.rootfs.diff_ids, layer.diffId];
-    const chain = chainIds(diffIds);
-    const top = chain[chain.length - 1];
-    progress(`Copying blob ${digestHex(layer.diffId).slice(0, 12)} done`);
-    const {pin} = await images.layers.ensure(top, {diffId: layer.diffId, parent: chain.length > 1 ? chain[chain.length - 2] : undefined}, async (diffDir) => {
-      const r = await unpackLayerBlob(fileChunks(tarFile), diffDir, layer.diffId, 'none');
-      return {size: r.size, compressedDigest: layer.diffId, compressedSize: layer.size};
-    });
-    try {
-      const now = new Date().toISOString();
-      const c = rec.config;
-      let run: RunConfig = {...(baseConfig.config ?? {})};
-      run.Env = c.env;
-      if (c.cmd) run.Cmd = c.cmd;
-      if (c.entrypoint) run.Entrypoint = c.entrypoint;
-      if (c.workingDir) run.WorkingDir = c.workingDir;
-      if (c.user) run.User = c.user;
-      if (Object.keys(c.labels).length) run.Labels = {...(run.Labels ?? {}), ...c.labels};
-      if (c.stopSignal && c.stopSignal !== 'SIGTERM' && c.stopSignal !== '15') run.StopSignal = c.stopSignal;
-      for (const ch of changes) run = applyChange(run, ch);
-      const config: ImageConfig = {
-        ...baseConfig,
+    const now = new Date().toISOString();
+    const c = rec.config;
+    let run: RunConfig = {...(baseConfig.config ?? {})};
+    run.Env = c.env;
+    if (c.cmd) run.Cmd = c.cmd;
+    if (c.entrypoint) run.Entrypoint = c.entrypoint;
+    if (c.workingDir) run.WorkingDir = c.workingDir;
+    if (c.user) run.User = c.user;
+    if (Object.keys(c.labels).length) run.Labels = {...(run.Labels ?? {}), ...c.labels};
+    if (c.stopSignal && c.stopSignal !== 'SIGTERM' && c.stopSignal !== '15') run.StopSignal = c.stopSignal;
+    for (const ch of changes) run = applyChange(run, ch);
+    const config: ImageConfig = {
+      ...baseConfig,
+      created: now,
+      ...(opts.author !== undefined ? {author: opts.author} : {}),
+      config: run,
+      rootfs: {type: 'layers', diff_ids: diffIds},
+      history: [
+        ...(baseConfig.history ?? []),
+        {created: now, created_by: c.args.join(' '), ...(opts.author ? {author: opts.author} : {}), ...(opts.message ? {comment: opts.message} : {})},
+      ],
+    };
+    if (format === 'oci') delete (config as Record<string, unknown>).container_config;
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const configDigest = sha256Digest(configBytes);
+    progress(`Copying config ${digestHex(configDigest).slice(0, 12)} done`);
+    const layers: Descriptor[] = [
+      ...baseManifest.layers.map((l) => ({mediaType: layerMediaType(l.mediaType, format), digest: l.digest, size: l.size})),
+      {mediaType: format === 'oci' ? MT.ociLayerTar : 'application/vnd.docker.image.rootfs.diff.tar', digest: layer.diffId, size: layer.size},
+    ];
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: format === 'oci' ? MT.ociManifest : MT.dockerManifest,
+      config: {mediaType: format === 'oci' ? MT.ociConfig : MT.dockerConfig, digest: configDigest, size: configBytes.length},
+      layers,
+      ...(format === 'oci' ? {annotations: {'org.opencontainers.image.base.name': base.names[0] ?? ''}} : {}),
+    };
+    if (format === 'oci' && !base.names[0]) delete (manifest as {annotations?: unknown}).annotations;
+    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    const manifestDigest = sha256Digest(manifestBytes);
+    progress('Writing manifest to image destination');
+    const imageId = digestHex(configDigest);
+    await images.store.update((list) => {
+      images.blobs.put(manifestDigest, manifestBytes);
+      images.blobs.put(configDigest, configBytes);
+      for (const l of chain) if (!images.layers.get(l)) throw new SkiffError('storage', `layer ${l} vanished before image ${imageId} was recorded`);
+      const existing = list.find((i) => i.id === imageId);
+      const record: ImageRecord = existing ?? {
+        id: imageId,
+        names: [],
+        repoDigests: [],
+        digest: manifestDigest,
+        manifestDigest,
+        manifestMediaType: manifest.mediaType,
+        configDigest,
+        layers: chain,
+        size: base.size + layer.size,
         created: now,
-        ...(opts.author !== undefined ? {author: opts.author} : {}),
-        config: run,
-        rootfs: {type: 'layers', diff_ids: diffIds},
-        history: [
-          ...(baseConfig.history ?? []),
-          {created: now, created_by: c.args.join(' '), ...(opts.author ? {author: opts.author} : {}), ...(opts.message ? {comment: opts.message} : {})},
-        ],
+        added: now,
       };
-      if (format === 'oci') delete (config as Record<string, unknown>).container_config;
-      const configBytes = Buffer.from(JSON.stringify(config));
-      const configDigest = sha256Digest(configBytes);
-      progress(`Copying config ${digestHex(configDigest).slice(0, 12)} done`);
-      const layers: Descriptor[] = [
-        ...baseManifest.layers.map((l) => ({mediaType: layerMediaType(l.mediaType, format), digest: l.digest, size: l.size})),
-        {mediaType: format === 'oci' ? MT.ociLayerTar : 'application/vnd.docker.image.rootfs.diff.tar', digest: layer.diffId, size: layer.size},
-      ];
-      const manifest = {
-        schemaVersion: 2,
-        mediaType: format === 'oci' ? MT.ociManifest : MT.dockerManifest,
-        config: {mediaType: format === 'oci' ? MT.ociConfig : MT.dockerConfig, digest: configDigest, size: configBytes.length},
-        layers,
-        ...(format === 'oci' ? {annotations: {'org.opencontainers.image.base.name': base.names[0] ?? ''}} : {}),
-      };
-      if (format === 'oci' && !base.names[0]) delete (manifest as {annotations?: unknown}).annotations;
-      const manifestBytes = Buffer.from(JSON.stringify(manifest));
-      const manifestDigest = sha256Digest(manifestBytes);
-      progress('Writing manifest to image destination');
-      const imageId = digestHex(configDigest);
-      await images.store.update((list) => {
-        images.blobs.put(manifestDigest, manifestBytes);
-        images.blobs.put(configDigest, configBytes);
-        for (const l of chain) if (!images.layers.get(l)) throw new SkiffError('storage', `layer ${l} vanished before image ${imageId} was recorded`);
-        const existing = list.find((i) => i.id === imageId);
-        const record: ImageRecord = existing ?? {
-          id: imageId,
-          names: [],
-          repoDigests: [],
-          digest: manifestDigest,
-          manifestDigest,
-          manifestMediaType: manifest.mediaType,
-          configDigest,
-          layers: chain,
-          size: base.size + layer.size,
-          created: now,
-          added: now,
-        };
-        let next = existing ? list : [...list, record];
-        if (name) next = assignName(next, imageId, name);
-        return {images: next, result: undefined};
-      });
-      return {id: imageId, name};
-    } finally {
-      pin.release();
-    }
+      let next = existing ? list : [...list, record];
+      if (name) next = assignName(next, imageId, name);
+      return {images: next, result: undefined};
+    });
+    return {id: imageId, name};
   } finally {
-    fs.rmSync(tarFile, {force: true});
+    pin.release();
   }
 }
 
