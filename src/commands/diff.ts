@@ -51,7 +51,7 @@ export default class Diff extends SkiffCommand {
         const l = pick(kind);
         if (l) doc[key] = l;
       }
-      this.out(JSON.stringify(doc, null, 4));
+      this.out(JSON.stringify(doc, null, 5)); // podman: json.Encoder with a five-space indent
       return;
     }
     process.stdout.write(changes.map((c) => `${c.kind} ${c.path}\n`).join(''));
