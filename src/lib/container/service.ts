@@ -522,7 +522,7 @@ export class ContainerService {
       this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing'});
       await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
       removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
-      unprepare(this.paths, id);
+      unprepare(this.paths, id, {force: true});
       anonymous = rec.config.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => (m as {name: string}).name);
       if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
       this.store.removeRecord(id);
