@@ -40,6 +40,16 @@ import VolumeInspect from './volume/inspect';
 import VolumeRm from './volume/rm';
 import VolumePrune from './volume/prune';
 import VolumeExists from './volume/exists';
+// networking (feat/net)
+import NetworkCreate from './network/create';
+import NetworkLs from './network/ls';
+import NetworkInspect from './network/inspect';
+import NetworkRm from './network/rm';
+import NetworkPrune from './network/prune';
+import NetworkExists from './network/exists';
+import NetworkConnect from './network/connect';
+import NetworkDisconnect from './network/disconnect';
+import Port from './port';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -97,4 +107,17 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'volume:remove': VolumeRm,
   'volume:prune': VolumePrune,
   'volume:exists': VolumeExists,
+  // networking (feat/net)
+  'network:create': NetworkCreate,
+  'network:ls': NetworkLs,
+  'network:list': NetworkLs,
+  'network:inspect': NetworkInspect,
+  'network:rm': NetworkRm,
+  'network:remove': NetworkRm,
+  'network:prune': NetworkPrune,
+  'network:exists': NetworkExists,
+  'network:connect': NetworkConnect,
+  'network:disconnect': NetworkDisconnect,
+  port: Port,
+  'container:port': Port,
 };

@@ -64,6 +64,8 @@ export interface PrepareInput {
   image: ImageConfig;
   layerDirs: string[];
   volumes: VolumeService;
+  /** The network namespace to join and what the container's /etc files should say about its networks. */
+  net?: {netnsPath?: string; ownIps: string[]; dns: string[]; gateway?: string};
 }
 
 const INIT_PATH = '/run/podman-init';
@@ -108,7 +110,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       if (m.chown) chownTree(source, user.uid, user.gid);
       mounts.push(m.type === 'bind' ? resolveMountRequest({...m, source}) : resolveMountRequest(m, source));
     }
-    const files = writeEtcFiles(p.userdata, {hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, dns: c.dns, dnsSearch: c.dnsSearch, dnsOptions: c.dnsOptions});
+    const files = writeEtcFiles(p.userdata, {hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, dns: c.dns, dnsSearch: c.dnsSearch, dnsOptions: c.dnsOptions, ownIps: input.net?.ownIps, networkDns: input.net?.dns, hostGatewayIp: input.net?.gateway});
     const hostCaps = hostCapabilities();
     const mode = cgroupMode();
     const devices = c.devices.map((d) => ({containerPath: d.containerPath, permissions: d.permissions, node: statDevice(d.hostPath)}));
@@ -126,6 +128,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       cgroupMode: mode,
       cgroupsPath: containerCgroupPath(c.id, c.cgroupParent),
       seccomp: undefined,
+      netnsPath: input.net?.netnsPath,
     });
     if (!c.privileged || c.seccomp !== 'default') {
       if (c.seccomp !== 'unconfined') {
