@@ -25,8 +25,10 @@ export default class NetworkInspect extends SkiffCommand {
         missing.push(name);
       }
     }
-    const {renderInspect} = await import('../../cli/output');
-    process.stdout.write(renderInspect(found, flags.format));
+    const {renderInspect, isJsonFormat} = await import('../../cli/output');
+    const {networkTemplateView} = await import('../../lib/network/service');
+    // JSON keeps the record's keys; Go templates see podman's Go field names (.Name, .NetworkInterface, .Subnets...).
+    process.stdout.write(renderInspect(!flags.format || isJsonFormat(flags.format) ? found : found.map(networkTemplateView), flags.format));
     if (missing.length) throw notFound(missing.map((m) => `network ${m}: unable to find network with name or ID ${m}: network not found`).join('; '));
   }
 }

@@ -30,7 +30,8 @@ export default class NetworkLs extends SkiffCommand {
       process.stdout.write(JSON.stringify(nets, null, 4) + '\n');
       return;
     }
-    const rows = nets.map((n) => ({...n, ID: flags['no-trunc'] ? n.id : n.id.slice(0, 12), Name: n.name, Driver: n.driver, Labels: n.labels, Created: n.created}));
+    const {networkTemplateView} = await import('../../lib/network/service');
+    const rows = nets.map((n) => ({...networkTemplateView(n), ID: flags['no-trunc'] ? n.id : n.id.slice(0, 12)}));
     const columns = [
       {header: 'NETWORK ID', field: 'ID'},
       {header: 'NAME', field: 'Name'},

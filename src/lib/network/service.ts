@@ -348,3 +348,21 @@ function defaultRouteDevice(): string | undefined {
   }
   return undefined;
 }
+
+/** A record under podman's Go field names, for --format templates. */
+export function networkTemplateView(n: NetworkRecord) {
+  return {
+    Name: n.name,
+    ID: n.id,
+    Driver: n.driver,
+    NetworkInterface: n.network_interface,
+    Created: n.created,
+    Subnets: n.subnets.map((s) => ({Subnet: s.subnet, Gateway: s.gateway, LeaseRange: s.lease_range ? {StartIP: s.lease_range.start_ip, EndIP: s.lease_range.end_ip} : null})),
+    IPv6Enabled: n.ipv6_enabled,
+    Internal: n.internal,
+    DNSEnabled: n.dns_enabled,
+    Labels: n.labels,
+    Options: n.options,
+    IPAMOptions: n.ipam_options,
+  };
+}
