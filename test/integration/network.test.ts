@@ -89,11 +89,13 @@ function hostAddress(): string {
 }
 
 /** Everything the host holds for one container: iptables rules naming it, its netns mount, its host-local lease. */
-function leftovers(id: string): string[] {
+function leftovers(id: string, ip?: string): string[] {
   const out: string[] = [];
   for (const table of ['nat', 'filter']) {
     const rules = execFileSync('iptables-save', ['-t', table], {encoding: 'utf8'});
     if (rules.includes(id)) out.push(`iptables ${table} rules naming ${id.slice(0, 12)}`);
+    // The firewall plugin's rules name the address only.
+    if (ip && new RegExp(`[ /]${ip.replace(/\./g, '\\.')}(/32)?\\s`).test(rules)) out.push(`iptables ${table} rules for ${ip}`);
   }
   const netns = path.join(bb.store.runroot, 'netns', id);
   if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(netns)) out.push(`netns mount ${netns}`);
@@ -110,8 +112,9 @@ function leftovers(id: string): string[] {
   return out;
 }
 
-function hostVeths(): Set<string> {
-  return new Set(fs.readdirSync('/sys/class/net').filter((n) => n.startsWith('veth')));
+/** Host interfaces by ifindex (a container's eth0 names its host-side veth peer in iflink). */
+function hostIfindexes(): Set<number> {
+  return new Set(fs.readdirSync('/sys/class/net').map((n) => Number(fs.readFileSync(`/sys/class/net/${n}/ifindex`, 'utf8'))));
 }
 
 describe('networking', () => {
@@ -124,8 +127,10 @@ describe('networking', () => {
     assert.match(inspect.subnets[0].subnet, /^10\.89\.\d+\.0\/24$/);
     const none = await ok(['run', '--rm', '--network', 'none', bb.image, 'ls', '/sys/class/net']);
     assert.deepEqual(none.trim().split(/\s+/), ['lo']);
+    // veths and test bridges come and go with other tests: compare the stable interfaces.
+    const stable = (names: string[]) => names.filter((n) => !/^(veth|skt|skc)/.test(n)).sort();
     const host = await ok(['run', '--rm', '--net', 'host', bb.image, 'ls', '/sys/class/net']);
-    assert.deepEqual(host.trim().split(/\s+/).sort(), fs.readdirSync('/sys/class/net').sort());
+    assert.deepEqual(stable(host.trim().split(/\s+/)), stable(fs.readdirSync('/sys/class/net')));
   });
 
   test('bad -p, unknown networks and misplaced network flags exit 125 before anything is created', async () => {
@@ -171,12 +176,12 @@ describe('networking', () => {
     assert.match(ns.IPAddress, new RegExp(`^${net.prefix.replace(/\./g, '\\.')}\\.\\d+$`));
     assert.equal(ns.IPPrefixLen, 24);
     assert.match(ns.MacAddress, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
-    const veths = hostVeths();
-    // -P without an EXPOSE in the image: nothing to publish, still fine.
+    const peer = Number(await ok(['run', '--rm', '--network', `container:${id}`, bb.image, 'cat', '/sys/class/net/eth0/iflink']));
+    assert.ok(hostIfindexes().has(peer), 'the host side of the veth pair exists');
     await ok(['rm', '-f', '-t', '0', 'web']);
-    assert.deepEqual(leftovers(id), []);
+    assert.deepEqual(leftovers(id, ns.IPAddress), []);
     await assert.rejects(httpGet(`http://127.0.0.1:${hostPort}/index.html`));
-    assert.ok(hostVeths().size < veths.size, 'the container veth is gone');
+    assert.ok(!hostIfindexes().has(peer), 'the container veth is gone');
     // -P publishes --expose'd ports on random host ports.
     await ok(['run', '-d', '--name', 'puball', '--network', net.name, '--expose', '7000', '-P', bb.image, 'sleep', '60']);
     assert.match(await ok(['port', 'puball']), /^7000\/tcp -> 0\.0\.0\.0:\d+\n$/);
@@ -294,17 +299,18 @@ describe('networking', () => {
   test('kill -9 of the container and of conmon leaves nothing behind; 20 parallel runs get distinct addresses', async () => {
     const net = await newNetwork();
     const id = (await ok(['run', '-d', '--network', net.name, '-p', `${20000 + randomInt(20000)}:80`, bb.image, 'sleep', '300'])).trim();
-    const pid = Number((await ok(['inspect', '--format', '{{.State.Pid}}', id])).trim());
-    process.kill(pid, 'SIGKILL');
+    const [pidText, ip] = (await ok(['inspect', '--format', '{{.State.Pid}} {{.NetworkSettings.IPAddress}}', id])).trim().split(' ');
+    assert.ok(leftovers(id, ip).length > 0, 'the leak check sees a running container');
+    process.kill(Number(pidText), 'SIGKILL');
     await eventually(async () => assert.equal((await ok(['inspect', '--format', '{{.State.Status}}', id])).trim(), 'exited'));
-    await eventually(async () => assert.deepEqual(leftovers(id), []));
+    await eventually(async () => assert.deepEqual(leftovers(id, ip), []));
     await ok(['rm', id]);
     // conmon killed: its exit command never runs; rm -f reconciles and tears down.
     const id2 = (await ok(['run', '-d', '--network', net.name, bb.image, 'sleep', '300'])).trim();
-    const conmon = Number((await ok(['inspect', '--format', '{{.State.ConmonPid}}', id2])).trim());
-    process.kill(conmon, 'SIGKILL');
+    const [conmon, ip2] = (await ok(['inspect', '--format', '{{.State.ConmonPid}} {{.NetworkSettings.IPAddress}}', id2])).trim().split(' ');
+    process.kill(Number(conmon), 'SIGKILL');
     await ok(['rm', '-f', '-t', '0', id2]);
-    assert.deepEqual(leftovers(id2), []);
+    assert.deepEqual(leftovers(id2, ip2), []);
 
     const runs = await Promise.all(Array.from({length: 20}, (_, i) => run(['run', '-d', '--name', `par${i}`, '--network', net.name, bb.image, 'sleep', '300'], {timeoutMs: 180_000})));
     for (const r of runs) assert.equal(r.code, 0, r.stderr);

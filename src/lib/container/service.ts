@@ -26,7 +26,7 @@ import {SkiffError, conflict, invalidInput, messageOf, notFound} from '../util/e
 import {log} from '../util/log';
 import {signalNumber, sizeInBytes} from './options';
 import {NetworkService} from '../network/service';
-import type {ContainerNetState} from '../network/types';
+import type {ContainerNetState, NetworkAttachment} from '../network/types';
 import {createNetns, netnsDir, removeNetns} from '../network/netns';
 import {resolveHostPorts} from '../network/ports';
 import {generateHosts} from './etc-files';
@@ -473,7 +473,13 @@ export class ContainerService {
     let i = 0;
     for (const name of names) {
       const rec = await this.networks.resolve(name);
-      net.networks[name] = await this.networks.attach(rec, {id: config.id, name: config.name, netns: file, ifname: `eth${i++}`, request: n.networks![name], ports});
+      const ifname = `eth${i++}`;
+      const beforeAdd = (conflist: unknown) => {
+        net.pending = {...net.pending, [name]: {ifname, conflist}};
+        this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+      };
+      net.networks[name] = await this.networks.attach(rec, {id: config.id, name: config.name, netns: file, ifname, request: n.networks![name], ports, beforeAdd});
+      delete net.pending![name];
       this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
     }
     const atts = Object.entries(net.networks);
@@ -486,7 +492,9 @@ export class ContainerService {
     const rec = this.store.read(id);
     const net = rec?.state.net;
     if (!rec || !net) return;
-    for (const [name, att] of Object.entries(net.networks)) {
+    // An ADD a crash interrupted: DEL without a result (bridge, host-local and portmap work from the container ID and interface).
+    const pending = Object.entries(net.pending ?? {}).map(([name, p]): [string, NetworkAttachment] => [name, {interface: p.ifname, ip: '', prefixLen: 0, gateway: '', mac: '', aliases: [], result: undefined, conflist: p.conflist}]);
+    for (const [name, att] of [...Object.entries(net.networks), ...pending]) {
       try {
         await this.networks.detach(name, {id, netns: net.netns, att, ports: net.ports});
       } catch (err) {

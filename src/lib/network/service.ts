@@ -23,7 +23,7 @@ import {writeFileAtomic} from '../state/atomic';
 import {conflict, invalidInput, messageOf, notFound} from '../util/errors';
 import {log} from '../util/log';
 import type {NetworkAttachment, NetworkRecord, NetworkRequest, PortMapping} from './types';
-import {cniAdd, cniDel, portMappingsFor, renderConflist, type CniRuntime} from './cni';
+import {cniAdd, cniDel, portMappingsFor, renderConflist, type CniRuntime, type Conflist} from './cni';
 import {Aardvark} from './aardvark';
 import {contains, firstHost, formatCidr, hostRoutes, overlaps, parseCidr, type Cidr} from './ipnet';
 
@@ -250,8 +250,9 @@ export class NetworkService {
    * CNI ADD of a container on one network (the caller holds container-<id>);
    * registers its names with aardvark-dns when the network has DNS.
    */
-  async attach(net: NetworkRecord, c: {id: string; name: string; netns: string; ifname: string; request: NetworkRequest; ports: PortMapping[]}): Promise<NetworkAttachment> {
+  async attach(net: NetworkRecord, c: {id: string; name: string; netns: string; ifname: string; request: NetworkRequest; ports: PortMapping[]; beforeAdd?: (conflist: Conflist) => void}): Promise<NetworkAttachment> {
     const list = renderConflist(net, this.ipamDir);
+    c.beforeAdd?.(list);
     const rt: CniRuntime = {
       containerId: c.id,
       netns: c.netns,
@@ -273,7 +274,7 @@ export class NetworkService {
     } finally {
       lock.release();
     }
-    const att = attachmentFrom(result, c.ifname, c.request.aliases ?? []);
+    const att = {...attachmentFrom(result, c.ifname, c.request.aliases ?? []), conflist: list};
     if (net.dns_enabled && att.ip) {
       const dnsLock = await lockFile(this.paths.lockFile('network--dns'));
       try {
@@ -288,9 +289,9 @@ export class NetworkService {
   /** CNI DEL (every plugin, errors logged) and the aardvark-dns entry. A network removed meanwhile is rebuilt from the attachment. */
   async detach(name: string, c: {id: string; netns: string; att: NetworkAttachment; ports: PortMapping[]}): Promise<void> {
     const net = this.find(name);
-    if (net) {
-      const list = renderConflist(net, this.ipamDir);
-      const lock = await this.lock(net.name);
+    const list = (c.att.conflist as Conflist | undefined) ?? (net ? renderConflist(net, this.ipamDir) : undefined);
+    if (list) {
+      const lock = await this.lock(name);
       try {
         const errs = cniDel(list, {containerId: c.id, netns: c.netns, ifname: c.att.interface, runtimeConfig: {portMappings: portMappingsFor(c.ports)}}, c.att.result);
         for (const e of errs) log.warn(messageOf(e));

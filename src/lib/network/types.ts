@@ -50,6 +50,8 @@ export interface NetworkAttachment {
   aliases: string[];
   /** The CNI result, passed back as prevResult to DEL and CHECK. */
   result: unknown;
+  /** The conflist ADD ran, so DEL runs the same plugins even if the record changed or went. */
+  conflist?: unknown;
 }
 
 /** A running container's network state (ContainerState.net). */
@@ -59,4 +61,6 @@ export interface ContainerNetState {
   networks: Record<string, NetworkAttachment>;
   /** Published ports with host ports resolved. */
   ports: PortMapping[];
+  /** Networks whose ADD began but whose result is not recorded yet (a crash there is undone by DEL without a result). */
+  pending?: Record<string, {ifname: string; conflist: unknown}>;
 }
