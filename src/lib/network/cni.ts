@@ -172,3 +172,28 @@ export function cniCheck(list: Conflist, rt: CniRuntime, prevResult: unknown): v
 export function portMappingsFor(ports: PortMapping[]): CniRuntime['runtimeConfig']['portMappings'] {
   return ports.map((p) => ({hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(p.hostIp ? {hostIP: p.hostIp} : {})}));
 }
+
+/**
+ * The bridge plugin finds the addresses whose masquerade rules it removes
+ * on the container's interface, so a DEL after the namespace vanished (a
+ * reboot, a runroot removed) leaves its POSTROUTING rule and chain. Only
+ * then: remove the nat POSTROUTING rules whose comment names this
+ * container and the chains they jump to.
+ */
+export function purgeMasquerade(containerId: string): void {
+  const list = spawnSync('iptables', ['-w', '-t', 'nat', '-L', 'POSTROUTING', '--line-numbers', '-n'], {encoding: 'utf8'});
+  if (list.status !== 0) return;
+  const hits = list.stdout
+    .split('\n')
+    .filter((l) => l.includes(`id: "${containerId}"`))
+    .map((l) => l.trim().split(/\s+/))
+    .map((f) => ({num: Number(f[0]), chain: f[1]}))
+    .sort((a, b) => b.num - a.num);
+  for (const h of hits) {
+    spawnSync('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', String(h.num)]);
+    if (/^CNI-[0-9a-f]{24}$/.test(h.chain)) {
+      spawnSync('iptables', ['-w', '-t', 'nat', '-F', h.chain]);
+      spawnSync('iptables', ['-w', '-t', 'nat', '-X', h.chain]);
+    }
+  }
+}

@@ -23,7 +23,8 @@ import {writeFileAtomic} from '../state/atomic';
 import {conflict, invalidInput, messageOf, notFound} from '../util/errors';
 import {log} from '../util/log';
 import type {NetworkAttachment, NetworkRecord, NetworkRequest, PortMapping} from './types';
-import {cniAdd, cniDel, portMappingsFor, renderConflist, type CniRuntime, type Conflist} from './cni';
+import {cniAdd, cniDel, portMappingsFor, purgeMasquerade, renderConflist, type CniRuntime, type Conflist} from './cni';
+import {isNsMounted} from './netns';
 import {Aardvark} from './aardvark';
 import {contains, firstHost, formatCidr, hostRoutes, overlaps, parseCidr, type Cidr} from './ipnet';
 
@@ -293,8 +294,10 @@ export class NetworkService {
     if (list) {
       const lock = await this.lock(name);
       try {
+        const nsGone = !isNsMounted(c.netns);
         const errs = cniDel(list, {containerId: c.id, netns: c.netns, ifname: c.att.interface, runtimeConfig: {portMappings: portMappingsFor(c.ports)}}, c.att.result);
         for (const e of errs) log.warn(messageOf(e));
+        if (nsGone) purgeMasquerade(c.id);
       } finally {
         lock.release();
       }
