@@ -167,7 +167,8 @@ export function generateResolvConf(p: ResolvParams): string {
     if (nameservers.length === 0) nameservers = [...DEFAULT_NAMESERVERS];
   }
   // podman adds "dns.podman" (aardvark-dns strips it) so short names resolve through the network's server.
-  const search = p.dnsSearch?.length ? p.dnsSearch : p.networkDns?.length ? ['dns.podman', ...host.search] : host.search;
+  const viaNetwork = !p.dns?.length && (p.networkDns?.length ?? 0) > 0;
+  const search = p.dnsSearch?.length ? p.dnsSearch : viaNetwork ? ['dns.podman', ...host.search] : host.search;
   const options = p.dnsOptions?.length ? p.dnsOptions : host.options;
   let out = '';
   if (search.length && search.join(' ').trim() !== '.') out += `search ${search.join(' ')}\n`;
