@@ -92,7 +92,7 @@ describe('conflist and subnets', () => {
     assert.equal(br.mtu, 1400);
     assert.deepEqual(br.ipam, {type: 'host-local', routes: [{dst: '0.0.0.0/0'}], ranges: [[{subnet: '10.90.1.0/24', gateway: '10.90.1.1', rangeStart: '10.90.1.100', rangeEnd: '10.90.1.200'}]], dataDir: '/run/x/ipam'});
     assert.deepEqual(c.plugins[1].capabilities, {portMappings: true});
-    const internal = renderConflist({...net, internal: true}, '/d').plugins[0] as {ipMasq: boolean; ipam: Record<string, unknown>};
+    const internal = renderConflist({...net, internal: true}, '/d').plugins[0] as unknown as {ipMasq: boolean; ipam: Record<string, unknown>};
     assert.equal(internal.ipMasq, false);
     assert.equal(internal.ipam.routes, undefined);
     assert.deepEqual(renderConflist({...net, driver: 'macvlan', network_interface: 'eth0'}, '/d').plugins.map((p) => p.type), ['macvlan', 'tuning']);
