@@ -52,9 +52,15 @@ export const createFlags = {
   ulimit: multi({description: 'ulimit options (e.g. nofile=1024:2048)'}),
   cgroups: Flags.string({description: 'control container cgroup configuration (disabled needs the crun runtime)', options: ['enabled', 'disabled'], default: 'enabled'}),
   'cgroup-parent': Flags.string({description: 'optional parent cgroup for the container'}),
-  // network (the bridge arrives with the networking work)
-  network: Flags.string({description: 'connect the container to a network: none or host', default: 'none'}),
-  net: Flags.string({description: 'alias for --network', hidden: true}),
+  // network
+  network: multi({description: 'connect to networks: bridge (the default network), NAME[:ip=IP,mac=MAC,alias=NAME] (repeat or comma-separate for several), none, host, container:ID, ns:PATH'}),
+  net: multi({description: 'alias for --network', hidden: true}),
+  ip: Flags.string({description: 'IPv4 address for the container on its (single) network'}),
+  'mac-address': Flags.string({description: 'MAC address for the container on its (single) network'}),
+  'network-alias': multi({description: 'add a DNS alias for the container on its networks'}),
+  publish: multi({char: 'p', description: 'publish ports to the host: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp], ports may be ranges; no host port = a random one'}),
+  'publish-all': Flags.boolean({char: 'P', description: 'publish every EXPOSEd port of the image on a random host port'}),
+  expose: multi({description: 'expose a port or range (PORT[/PROTO]) to -P without publishing it'}),
   dns: multi({description: 'set custom DNS servers'}),
   'dns-search': multi({description: 'set custom DNS search domains'}),
   'dns-option': multi({description: 'set custom DNS options'}),

@@ -50,6 +50,16 @@ import Unmount from './unmount';
 import Export from './export';
 import Cp from './cp';
 import Commit from './commit';
+// networking (feat/net)
+import NetworkCreate from './network/create';
+import NetworkLs from './network/ls';
+import NetworkInspect from './network/inspect';
+import NetworkRm from './network/rm';
+import NetworkPrune from './network/prune';
+import NetworkExists from './network/exists';
+import NetworkConnect from './network/connect';
+import NetworkDisconnect from './network/disconnect';
+import Port from './port';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -127,4 +137,17 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'container:export': Export,
   'container:cp': Cp,
   'container:commit': Commit,
+  // networking (feat/net)
+  'network:create': NetworkCreate,
+  'network:ls': NetworkLs,
+  'network:list': NetworkLs,
+  'network:inspect': NetworkInspect,
+  'network:rm': NetworkRm,
+  'network:remove': NetworkRm,
+  'network:prune': NetworkPrune,
+  'network:exists': NetworkExists,
+  'network:connect': NetworkConnect,
+  'network:disconnect': NetworkDisconnect,
+  port: Port,
+  'container:port': Port,
 };

@@ -31,6 +31,19 @@ import {containerCgroupPath, removeCgroup} from '../runtime/cgroups';
 import {SkiffError, conflict, invalidInput, messageOf, notFound} from '../util/errors';
 import {log} from '../util/log';
 import {signalNumber, sizeInBytes} from './options';
+import {NetworkService} from '../network/service';
+import type {ContainerNetState, NetworkAttachment} from '../network/types';
+import {createNetns, netnsDir, removeNetns} from '../network/netns';
+import {resolveHostPorts} from '../network/ports';
+import {generateHosts} from './etc-files';
+
+function readHostFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 export interface Report {
   id: string;
@@ -84,6 +97,7 @@ const asSkiff = (err: unknown) => (err instanceof SkiffError ? err : new SkiffEr
 export class ContainerService {
   readonly store: ContainerStore;
   readonly volumes: VolumeService;
+  readonly networks: NetworkService;
   private readonly monitor: Monitor;
 
   constructor(
@@ -93,6 +107,7 @@ export class ContainerService {
   ) {
     this.store = new ContainerStore(paths);
     this.volumes = new VolumeService(paths, (name) => containersUsingVolume(this.store.list(), name));
+    this.networks = new NetworkService(paths, (name) => this.store.list().filter((r) => r.config.network.networks?.[name] !== undefined).map((r) => r.config.id));
     this.monitor = opts.monitor ?? conmonMonitor;
   }
 
@@ -157,6 +172,7 @@ export class ContainerService {
       const rt = this.runtime(config.runtime);
       if (path.basename(rt.path) !== 'crun') throw invalidInput(`requested OCI runtime ${rt.name} is not compatible with NoCgroups: invalid argument`);
     }
+    await this.checkNetworks(config);
     // Volumes: create named ones on first use; anonymous ones get a name now.
     const created: string[] = [];
     try {
@@ -230,9 +246,10 @@ export class ContainerService {
     const p = containerPaths(this.paths, config.id);
     const runtime = this.runtime(config.runtime);
     const notify = sdNotifyPlan(config.sdnotify, process.env.NOTIFY_SOCKET);
-    await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes, sdNotify: notify.relay});
     let session: AttachSession | undefined;
     try {
+      const net = await this.setupNetwork(config);
+      await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes, net, sdNotify: notify.relay});
       const conmon = findBinary('conmon');
       if (!conmon) throw invalidInput('conmon not found: install it (Debian package conmon)');
       const self = selfCommand();
@@ -258,7 +275,7 @@ export class ContainerService {
       opts.beforeStart?.(started);
       await runtime.start(config.id);
       const state: ContainerState = {
-        ...fresh.state,
+        ...this.store.read(config.id)!.state,
         status: transition('created', 'started', config.name),
         pid: started.pid,
         conmonPid: started.conmonPid,
@@ -278,8 +295,9 @@ export class ContainerService {
       session?.detach();
       await runtime.delete(config.id, true).catch(() => undefined);
       unprepare(this.paths, config.id);
+      await this.teardownNetwork(config.id);
       const e = asSkiff(err);
-      this.store.writeState(config.id, {...fresh.state, status: 'exited', exitCode: e.kind === 'command-not-found' ? 127 : e.kind === 'cannot-invoke' ? 126 : 125, error: e.message, finishedAt: new Date().toISOString(), pid: 0, conmonPid: 0, mounted: false});
+      this.store.writeState(config.id, {...fresh.state, net: undefined, status: 'exited', exitCode: e.kind === 'command-not-found' ? 127 : e.kind === 'cannot-invoke' ? 126 : 125, error: e.message, finishedAt: new Date().toISOString(), pid: 0, conmonPid: 0, mounted: false});
       throw e;
     }
   }
@@ -431,9 +449,10 @@ export class ContainerService {
     }
     removeCgroup(containerCgroupPath(rec.config.id, rec.config.cgroupParent));
     unprepare(this.paths, rec.config.id);
+    await this.teardownNetwork(rec.config.id);
     fs.rmSync(path.join(p.exitDir, rec.config.id), {force: true});
     // Not fsynced: lost, it only makes the next reader unmount again (harmless).
-    this.store.writeState(rec.config.id, {...final, mounted: false}, {durable: false});
+    this.store.writeState(rec.config.id, {...this.store.read(rec.config.id)!.state, mounted: false}, {durable: false});
   }
 
   // --- stop / kill --------------------------------------------------------------------
@@ -523,6 +542,7 @@ export class ContainerService {
       await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
       removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
       unprepare(this.paths, id, {force: true});
+      await this.teardownNetwork(id);
       anonymous = rec.config.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => (m as {name: string}).name);
       if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
       this.store.removeRecord(id);
@@ -530,6 +550,135 @@ export class ContainerService {
       lock.release();
     }
     if (opts.volumes && anonymous.length) await this.volumes.remove(anonymous, {force: true}).catch((err) => log.warn(`removing anonymous volumes: ${messageOf(err)}`));
+  }
+
+  // --- networks ------------------------------------------------------------------------
+
+  /** At create: every named network exists (the default one is made on first use), a joined container exists. */
+  private async checkNetworks(config: ContainerConfig): Promise<void> {
+    const n = config.network;
+    if (n.mode === 'bridge') {
+      const resolved: typeof n.networks = {};
+      for (const [name, req] of Object.entries(n.networks ?? {})) resolved[(await this.networks.resolve(name)).name] = req;
+      n.networks = resolved;
+    } else if (n.mode === 'container') {
+      const other = this.store.find(n.container!);
+      if (!other) throw notFound(`no container with name or ID "${n.container}" found: no such container`);
+      n.container = other.config.id;
+    } else if (n.mode === 'ns' && !fs.existsSync(n.path!)) {
+      throw invalidInput(`network namespace path ${n.path} does not exist`);
+    }
+  }
+
+  /**
+   * Under the container lock, before the runtime creates the container:
+   * the namespace to join. For bridge networks: a new netns under
+   * runroot/netns, recorded in the state first (so a crash from here on is
+   * torn down by the next cleanup), then CNI ADD on each network.
+   */
+  private async setupNetwork(config: ContainerConfig): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; gateway?: string} | undefined> {
+    const n = config.network;
+    if (n.mode === 'none' || n.mode === 'host') return undefined;
+    if (n.mode === 'ns') return {netnsPath: n.path, ownIps: [], dns: []};
+    if (n.mode === 'container') {
+      const other = this.find(n.container!);
+      if (!other || other.state.status !== 'running') throw conflict(`cannot join the network namespace of container ${n.container?.slice(0, 12)}: it is not running`);
+      return {netnsPath: other.state.net?.netns ?? `/proc/${other.state.pid}/ns/net`, ownIps: [], dns: []};
+    }
+    const file = path.join(netnsDir(this.paths.runroot), config.id);
+    const ports = await resolveHostPorts(config.ports ?? []);
+    const net: ContainerNetState = {netns: file, networks: {}, ports};
+    this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    createNetns(file);
+    const names = Object.keys(n.networks ?? {}).sort();
+    let i = 0;
+    for (const name of names) {
+      const rec = await this.networks.resolve(name);
+      const ifname = `eth${i++}`;
+      const beforeAdd = (conflist: unknown) => {
+        net.pending = {...net.pending, [name]: {ifname, conflist}};
+        this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+      };
+      net.networks[name] = await this.networks.attach(rec, {id: config.id, name: config.name, netns: file, ifname, request: n.networks![name], ports, beforeAdd});
+      delete net.pending![name];
+      this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    }
+    const atts = Object.entries(net.networks);
+    const dns = atts.filter(([name]) => this.networks.find(name)?.dns_enabled).map(([, a]) => a.gateway).filter(Boolean);
+    return {netnsPath: file, ownIps: atts.map(([, a]) => a.ip).filter(Boolean), dns: [...new Set(dns)], gateway: atts[0]?.[1].gateway};
+  }
+
+  /** CNI DEL on every network the state records, then the netns (idempotent; the state forgets them as it goes). */
+  private async teardownNetwork(id: string): Promise<void> {
+    const rec = this.store.read(id);
+    const net = rec?.state.net;
+    if (!rec || !net) return;
+    // An ADD a crash interrupted: DEL without a result (bridge, host-local and portmap work from the container ID and interface).
+    const pending = Object.entries(net.pending ?? {}).map(([name, p]): [string, NetworkAttachment] => [name, {interface: p.ifname, ip: '', prefixLen: 0, gateway: '', mac: '', aliases: [], result: undefined, conflist: p.conflist}]);
+    for (const [name, att] of [...Object.entries(net.networks), ...pending]) {
+      try {
+        await this.networks.detach(name, {id, netns: net.netns, att, ports: net.ports});
+      } catch (err) {
+        log.warn(`network ${name}: ${messageOf(err)}`);
+      }
+    }
+    removeNetns(net.netns);
+    this.store.writeState(id, {...this.store.read(id)!.state, net: undefined});
+  }
+
+  /** network connect: add a network to the container's config and, if it runs, CNI ADD it into its namespace. */
+  async connect(input: string, network: string, req: import('../network/types').NetworkRequest): Promise<void> {
+    const netRec = await this.networks.resolve(network);
+    const id = this.store.resolve(input).config.id;
+    await this.store.withContainerLock(id, async () => {
+      const rec = this.store.read(id)!;
+      const c = rec.config;
+      if (c.network.mode !== 'bridge') throw invalidInput(`container ${c.name} uses --network ${c.network.mode}: it cannot join a network`);
+      if (c.network.networks?.[netRec.name]) throw conflict(`container ${c.id.slice(0, 12)} is already connected to network "${netRec.name}"`);
+      const st = this.observed(rec);
+      if ((st.status === 'running' || st.status === 'paused') && rec.state.net) {
+        const net = rec.state.net;
+        const used = new Set(Object.values(net.networks).map((a) => a.interface));
+        let i = 0;
+        while (used.has(`eth${i}`)) i++;
+        const att = await this.networks.attach(netRec, {id, name: c.name, netns: net.netns, ifname: `eth${i}`, request: req, ports: []});
+        net.networks[netRec.name] = att;
+        this.store.writeState(id, {...rec.state, net});
+        this.refreshHosts(c, net);
+      }
+      this.store.writeConfig({...c, network: {...c.network, networks: {...c.network.networks, [netRec.name]: req}}});
+    });
+  }
+
+  /** network disconnect: CNI DEL from the running container, and the network leaves its config. */
+  async disconnect(input: string, network: string): Promise<void> {
+    const id = this.store.resolve(input).config.id;
+    await this.store.withContainerLock(id, async () => {
+      const rec = this.store.read(id)!;
+      const c = rec.config;
+      const name = this.networks.find(network)?.name ?? network;
+      if (!c.network.networks?.[name]) throw notFound(`container ${c.id.slice(0, 12)} is not connected to network ${network}`);
+      const net = rec.state.net;
+      const att = net?.networks[name];
+      if (net && att) {
+        await this.networks.detach(name, {id, netns: net.netns, att, ports: net.ports});
+        delete net.networks[name];
+        this.store.writeState(id, {...rec.state, net});
+        this.refreshHosts(c, net);
+      }
+      const rest = {...c.network.networks};
+      delete rest[name];
+      this.store.writeConfig({...c, network: {...c.network, networks: rest}});
+    });
+  }
+
+  /** Rewrite a running container's /etc/hosts in place (the runtime bind-mounted that inode). */
+  private refreshHosts(c: ContainerConfig, net: ContainerNetState): void {
+    const p = containerPaths(this.paths, c.id);
+    const ownIps = Object.values(net.networks).map((a) => a.ip).filter(Boolean);
+    const gateway = Object.values(net.networks)[0]?.gateway;
+    const hosts = generateHosts({hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, baseHosts: readHostFile('/etc/hosts'), ownIps, hostGatewayIp: gateway});
+    fs.writeFileSync(path.join(p.userdata, 'hosts'), hosts);
   }
 
   // --- wait ---------------------------------------------------------------------------
