@@ -41,8 +41,17 @@ function clean(e: SkiffEvent): SkiffEvent {
   return out as unknown as SkiffEvent;
 }
 
+/** In-process queue: the lock is not re-entrant, so this process's appends go one at a time. */
+let queue: Promise<void> = Promise.resolve();
+
 /** Append one event; never throws. */
-export async function emitEvent(paths: Paths, input: EventInput, opts: {maxBytes?: number} = {}): Promise<void> {
+export function emitEvent(paths: Paths, input: EventInput, opts: {maxBytes?: number} = {}): Promise<void> {
+  const next = queue.then(() => append(paths, input, opts));
+  queue = next;
+  return next;
+}
+
+async function append(paths: Paths, input: EventInput, opts: {maxBytes?: number}): Promise<void> {
   try {
     const line = JSON.stringify(clean({...input, Time: rfc3339Nano(nowNs())})) + '\n';
     const file = eventsFile(paths);
