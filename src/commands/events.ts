@@ -14,7 +14,7 @@ export default class Events extends SkiffCommand {
     'no-trunc': bool({description: 'do not truncate the output', default: true}),
     since: Flags.string({description: 'show all events created since timestamp (RFC 3339, unix seconds, or a duration like 10m)'}),
     until: Flags.string({description: 'show all events created until timestamp'}),
-    stream: bool({description: 'stream new events; for testing only (--stream=false prints and exits)', default: true}),
+    stream: bool({description: 'follow new events until interrupted (the default); --stream=false prints the stored events and exits', default: true}),
   };
 
   async run(): Promise<void> {
