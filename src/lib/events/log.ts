@@ -21,12 +21,8 @@ import {nowNs, rfc3339Nano} from './time';
 
 export const MAX_BYTES = 1024 * 1024;
 
-export function eventsDir(paths: Paths): string {
-  return path.join(paths.root, 'events');
-}
-
 export function eventsFile(paths: Paths): string {
-  return path.join(eventsDir(paths), 'events.log');
+  return paths.eventsLog;
 }
 
 /** Drop empty fields, as Go's omitempty does, keeping podman's key order. */
@@ -56,7 +52,7 @@ async function append(paths: Paths, input: EventInput, opts: {maxBytes?: number}
     const line = JSON.stringify(clean({...input, Time: rfc3339Nano(nowNs())})) + '\n';
     const file = eventsFile(paths);
     await withLock(paths, 'events', () => {
-      fs.mkdirSync(eventsDir(paths), {recursive: true, mode: 0o700});
+      fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
       let size = 0;
       try {
         size = fs.statSync(file).size;
