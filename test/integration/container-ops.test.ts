@@ -185,6 +185,19 @@ describe('stats', () => {
     await ok(['rm', 's1']);
   });
 
+  test('on a terminal the table is redrawn in place', {skip: !fs.existsSync('/usr/bin/script') && 'script(1) is not installed'}, async () => {
+    await ok(['run', '-d', '--name', 's3', IMG, 'sleep', '1000']);
+    const cmd = [SKIFF_BIN, '--root', s.root, '--runroot', s.runroot, 'stats', '--interval', '1', 's3'].join(' ');
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {env: s.env, stdio: ['pipe', 'pipe', 'pipe']});
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+    await waitFor(() => (out.match(/\x1b\[2J/g) ?? []).length >= 2, 'two redraws');
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('close', r));
+    assert.match(out, /\x1b\[2J\x1b\[HID\s+NAME/);
+    await ok(['rm', '-f', 's3']);
+  });
+
   test('streaming without a terminal prints successive tables until interrupted', async () => {
     await ok(['run', '-d', '--name', 's2', IMG, 'sleep', '1000']);
     const bg = background(['stats', '--interval', '1', '--format', '{{.Name}} {{.PIDs}}']);
@@ -214,6 +227,9 @@ describe('update', () => {
     };
     await check();
     assert.equal(await fmt('u1', '{{.HostConfig.Memory}}'), '67108864');
+    await ok(['update', '--cpu-quota', '20000', '--cpu-period', '50000', 'u1']);
+    assert.equal(await fmt('u1', '{{.HostConfig.CpuQuota}} {{.HostConfig.CpuPeriod}} {{.HostConfig.NanoCpus}}'), '20000 50000 0');
+    await ok(['update', '--cpus', '0.5', 'u1']);
     await ok(['restart', '-t', '5', 'u1']);
     await check();
     await ok(['update', '--pids-limit', '-1', 'u1']);
@@ -242,6 +258,9 @@ describe('init and port', () => {
     await ok(['create', '--name', 'i1', IMG, 'sh', '-c', 'echo started; sleep 1000']);
     assert.equal((await ok(['init', 'i1'])).trim(), 'i1');
     assert.equal(await state('i1'), 'initialized');
+    const initPid = await pidOf('i1');
+    assert.ok(initPid > 0, 'runc init waits in the container');
+    assert.doesNotMatch(fs.readFileSync(`/proc/${initPid}/cmdline`, 'utf8'), /echo started/);
     assert.match(await ok(['ps', '-a', '--format', '{{.Names}} {{.Status}}']), /^i1 Initialized$/m);
     assert.equal((await ok(['logs', 'i1'])).trim(), '', 'the process has not run');
     await ok(['init', 'i1']); // again: nothing to do
@@ -315,6 +334,8 @@ describe('events', () => {
     assert.match(trunc, /container start [0-9a-f]{12} \(/);
     const none = await ok(['events', '--stream=false', '--since', '1s', '--until', '1s', '--filter', 'type=volume']);
     assert.equal(none, '');
+    const pulls = (await ok(['events', '--stream=false', '--filter', 'type=image', '--filter', 'event=pull', '--format', '{{.Name}}'])).trim();
+    assert.equal(pulls, IMG, 'the fixture\'s pull was recorded');
     const future = await s.run(['events', '--since', 'garbage']);
     assert.equal(future.code, 125);
     const badFilter = await s.run(['events', '--stream=false', '--filter', 'colour=red']);
