@@ -7,7 +7,7 @@ import type {SkiffEvent} from '../lib/events/types';
 export default class Events extends SkiffCommand {
   static override summary = 'Show skiff events';
   static override description =
-    'Events are read from the store\'s event log (root/events/events.log), which every state-changing command appends to. By default the stored events are shown and new ones followed until interrupted (Ctrl-C); --stream=false prints the stored events and exits.';
+    'Events are read from the store\'s event log (root/events/events.log), which every state-changing command appends to. By default new events are printed as they happen until interrupted (Ctrl-C); --since and --until also show stored ones, and --stream=false prints the stored events and exits.';
   static override flags = {
     filter: multi({char: 'f', description: 'filter output (type=, event=, container=, image=, volume=, network=, label=key[=value])'}),
     format: Flags.string({description: 'format the output as JSON or with a Go template'}),
@@ -59,7 +59,8 @@ export default class Events extends SkiffCommand {
     }
     await new Promise<void>((resolve) => {
       const f = followEvents(engine.paths, print);
-      for (const e of f.existing) print(e);
+      // podman: streaming shows new events; stored ones only when --since or --until asks for them.
+      if (since !== undefined || until !== undefined) for (const e of f.existing) print(e);
       let untilTimer: NodeJS.Timeout | undefined;
       const finish = () => {
         process.off('SIGINT', finish);

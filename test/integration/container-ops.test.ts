@@ -284,7 +284,7 @@ describe('init and port', () => {
 
 describe('events', () => {
   test('events follows the log while other commands run; filters and formats', async () => {
-    const bg = background(['events', '--filter', 'type=container', '--filter', 'container=e1', '--format', '{{.Status}} {{.Name}}', '--since', '2s']);
+    const bg = background(['events', '--filter', 'type=container', '--filter', 'container=e1', '--format', '{{.Status}} {{.Name}}', '--since', '5m']);
     await sleep(500);
     await ok(['run', '--name', 'e1', IMG, 'true']);
     await ok(['run', '-d', '--name', 'e2', IMG, 'true']); // filtered out
@@ -297,6 +297,26 @@ describe('events', () => {
     const r = await bg.done;
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split('\n'), ['create e1', 'init e1', 'start e1', 'died e1']);
+    assert.equal((await ok(['events', '--stream=false', '--filter', 'container=e1', '--format', '{{.Status}}'])).trim().split('\n').length, 4);
+  });
+
+  test('streaming without --since shows only new events', async () => {
+    await ok(['volume', 'create', 'before-follow']);
+    const bg = background(['events', '--filter', 'type=volume', '--format', '{{.Status}} {{.Name}}']);
+    // No sleep-and-hope: create volumes until the follower (however slow to start) reports one.
+    const made: string[] = [];
+    for (let i = 0; i < 100 && !bg.stdout().includes('after-'); i++) {
+      made.push(`after-${i}`);
+      await ok(['volume', 'create', `after-${i}`]);
+      await sleep(100);
+    }
+    await waitFor(() => bg.stdout().includes(`create ${made[made.length - 1]}`), 'the newest event');
+    bg.child.kill('SIGTERM');
+    const r = await bg.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /before-follow/);
+    assert.match(r.stdout, /^create after-\d+\n/);
+    await ok(['volume', 'rm', 'before-follow', ...made]);
     // rename and remove carry the new name, which the container= filter did not ask for.
   });
 
