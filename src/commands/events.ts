@@ -25,7 +25,7 @@ export default class Events extends SkiffCommand {
       throw err;
     });
     const engine = await this.engine(flags);
-    const {parseInputTime, parseRfc3339Ns} = await import('../lib/events/time');
+    const {parseInputTime, parseRfc3339Ns, goTimeString} = await import('../lib/events/time');
     const {buildEventFilter} = await import('../lib/events/filter');
     const {readEvents, followEvents} = await import('../lib/events/log');
     const when = (s: string | undefined, flag: string) => {
@@ -48,7 +48,7 @@ export default class Events extends SkiffCommand {
       let line: string;
       if (format === undefined || format === '') line = humanEvent(e, !flags['no-trunc']) + '\n';
       else if (isJsonFormat(format)) line = JSON.stringify(e) + '\n';
-      else line = formatOne(templateView(e), format, {name: 'events'});
+      else line = formatOne(templateView(e, goTimeString(t)), format, {name: 'events'});
       process.stdout.write(line);
     };
     // podman: --until in the past (or without streaming) means print what is stored and exit.
@@ -77,9 +77,11 @@ export default class Events extends SkiffCommand {
 }
 
 /** Fields a Go template sees (podman's events.Event plus the docker-style aliases). */
-function templateView(e: SkiffEvent) {
+function templateView(e: SkiffEvent, time: string) {
   return {
     ...e,
+    /** A Go time.Time prints as time.String(). */
+    Time: time,
     ID: e.ID ?? '',
     Image: e.Image ?? '',
     Name: e.Name ?? '',

@@ -345,6 +345,8 @@ describe('events', () => {
 
     const die = (await ok(['events', '--stream=false', '--since', t0, '--filter', 'event=die', '--format', '{{.Name}} {{.ContainerExitCode}}'])).trim();
     assert.equal(die, 'e3 3');
+    const dieTime = (await ok(['events', '--stream=false', '--since', t0, '--filter', 'event=died', '--format', '{{.Time}}'])).trim();
+    assert.match(dieTime, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d{4} \S+$/, 'a Go time.Time prints as time.String()');
     const vols = (await ok(['events', '--stream=false', '--since', t0, '--filter', 'volume=ev1', '--filter', 'event=remove'])).trim().split('\n');
     assert.equal(vols.length, 1);
     assert.match(vols[0], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d{4} \S+ volume remove ev1$/);
