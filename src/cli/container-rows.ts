@@ -1,6 +1,6 @@
 /** `skiff ps` rows and JSON, shaped as podman's. */
 import type {ContainerRecord} from '../lib/container/store';
-import {humanDuration, timeAgo} from '../lib/util/human';
+import {timeAgo} from '../lib/util/human';
 import {goTimeString} from './image-rows';
 
 export function statusText(rec: ContainerRecord, now = Date.now()): string {
@@ -8,7 +8,7 @@ export function statusText(rec: ContainerRecord, now = Date.now()): string {
   switch (s.status) {
     case 'running':
     case 'stopping':
-      return `Up ${humanDuration(now - Date.parse(s.startedAt))}`;
+      return `Up ${timeAgo(s.startedAt, now)}`; // podman 4.3: "Up 2 seconds ago"
     case 'paused':
       return 'Paused';
     case 'exited':

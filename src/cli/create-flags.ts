@@ -50,7 +50,7 @@ export const createFlags = {
   'cpuset-mems': Flags.string({description: 'memory nodes in which to allow execution (0-3, 0,1)'}),
   'pids-limit': Flags.integer({description: 'tune container pids limit (-1 for unlimited)'}),
   ulimit: multi({description: 'ulimit options (e.g. nofile=1024:2048)'}),
-  cgroups: Flags.string({description: 'control container cgroup configuration', options: ['enabled', 'disabled'], default: 'enabled'}),
+  cgroups: Flags.string({description: 'control container cgroup configuration (disabled needs the crun runtime)', options: ['enabled', 'disabled'], default: 'enabled'}),
   'cgroup-parent': Flags.string({description: 'optional parent cgroup for the container'}),
   // network (the bridge arrives with the networking work)
   network: Flags.string({description: 'connect the container to a network: none or host', default: 'none'}),

@@ -64,7 +64,12 @@ export interface PrepareInput {
   image: ImageConfig;
   layerDirs: string[];
   volumes: VolumeService;
+  /** --sdnotify=container under systemd: conmon's relay socket appears in the container as $NOTIFY_SOCKET. */
+  sdNotify?: boolean;
 }
+
+/** Where the container sees conmon's sd_notify relay socket (podman's path). */
+export const NOTIFY_DIR = '/run/notify';
 
 const INIT_PATH = '/run/podman-init';
 
@@ -141,6 +146,13 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       spec.mounts = [...(spec.mounts ?? []), {destination: INIT_PATH, type: 'bind', source: catatonit, options: ['bind', 'ro']}];
       if (spec.process) spec.process.args = [INIT_PATH, '--', ...(spec.process.args ?? [])];
     }
+    if (input.sdNotify) {
+      // conmon binds notify/notify.sock in the bundle (its --full-attach directory).
+      const dir = path.join(p.bundle, 'notify');
+      fs.mkdirSync(dir, {recursive: true, mode: 0o755});
+      spec.mounts = [...(spec.mounts ?? []), {destination: NOTIFY_DIR, type: 'bind', source: dir, options: ['bind', 'rw', 'nosuid', 'nodev', 'noexec']}];
+      if (spec.process) spec.process.env = [...(spec.process.env ?? []).filter((e) => !e.startsWith('NOTIFY_SOCKET=')), `NOTIFY_SOCKET=${NOTIFY_DIR}/notify.sock`];
+    }
     fs.writeFileSync(path.join(p.bundle, 'config.json'), serializeSpec(spec), {mode: 0o600});
     return spec;
   } catch (err) {
@@ -166,5 +178,5 @@ export function unprepare(paths: Paths, id: string): void {
     fs.rmSync(overlays, {recursive: true, force: true});
   }
   unmountRootfs(p.rootfs);
-  for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom']) fs.rmSync(path.join(p.bundle, f), {force: true});
+  for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom', 'notify']) fs.rmSync(path.join(p.bundle, f), {force: true, recursive: true});
 }

@@ -17,6 +17,7 @@ import {containerPaths, prepare, unprepare} from './prepare';
 import {VolumeService, containersUsingVolume} from './volumes';
 import {RuncRuntime, type OciRuntime} from '../runtime/oci-runtime';
 import {conmonMonitor, type Monitor} from '../runtime/conmon';
+import {unixDgramSend} from '../util/native';
 import {openAttach, type AttachSession, type AttachStreams} from '../runtime/attach';
 import {readExitFile, waitForExit, readOomFile} from '../runtime/exit-file';
 import {findBinary, cgroupMode} from '../runtime/host';
@@ -41,6 +42,36 @@ export interface Report {
 
 export function initialState(): ContainerState {
   return {status: 'created', pid: 0, conmonPid: 0, exitCode: 0, startedAt: '', finishedAt: '', oomKilled: false, error: '', restartCount: 0, bootId: bootId(), mounted: false, stoppedByUser: false};
+}
+
+/**
+ * conmon's exit command. A foreground run (attached) cleans up itself right
+ * after the exit, so conmon waits a second and runs the cleanup only if the
+ * exit file is still there (finishExit removes it): no second node start on
+ * the foreground path, yet a CLI killed before it cleaned up is still covered.
+ */
+export function exitCommand(cleanup: string[], exitFile: string, foreground: boolean): {exitCommand: string[]; exitDelaySeconds?: number} {
+  if (!foreground) return {exitCommand: cleanup};
+  return {exitCommand: ['/bin/sh', '-c', 'test -e "$0" && exec "$@"', exitFile, ...cleanup], exitDelaySeconds: 1};
+}
+
+/**
+ * --sdnotify under a systemd unit of Type=notify ($NOTIFY_SOCKET set), as
+ * podman: `container` relays the container's own messages through conmon
+ * and names conmon the main pid; `conmon` names conmon the main pid and
+ * says READY as soon as the container runs; `ignore` leaves the socket alone.
+ */
+export function sdNotifyPlan(mode: string, socket: string | undefined): {socket?: string; relay: boolean; ready: boolean} {
+  if (!socket || mode === 'ignore') return {relay: false, ready: false};
+  return {socket, relay: mode === 'container', ready: mode === 'conmon'};
+}
+
+function sendSdNotify(socket: string, message: string): void {
+  try {
+    unixDgramSend(socket, Buffer.from(message));
+  } catch (err) {
+    log.warn(`sd_notify to ${socket}: ${messageOf(err)}`);
+  }
 }
 
 const asSkiff = (err: unknown) => (err instanceof SkiffError ? err : new SkiffError('internal', messageOf(err), {cause: err}));
@@ -115,6 +146,11 @@ export class ContainerService {
   async create(config: ContainerConfig, opts: {replace?: boolean; generateName?: (taken: (name: string) => boolean) => string} = {}): Promise<ContainerRecord> {
     if (config.cidFile && fs.existsSync(config.cidFile)) {
       throw invalidInput(`container id file exists. Ensure another container is not using it or delete ${config.cidFile}`);
+    }
+    if (config.cgroups === 'disabled') {
+      // runc always makes cgroups; only crun can run a container without them (podman's rule and words).
+      const rt = this.runtime(config.runtime);
+      if (path.basename(rt.path) !== 'crun') throw invalidInput(`requested OCI runtime ${rt.name} is not compatible with NoCgroups: invalid argument`);
     }
     // Volumes: create named ones on first use; anonymous ones get a name now.
     const created: string[] = [];
@@ -229,7 +265,8 @@ export class ContainerService {
     const layerDirs = image.layers.map((l) => this.images.layers.diffPath(l));
     const p = containerPaths(this.paths, config.id);
     const runtime = this.runtime(config.runtime);
-    await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes});
+    const notify = sdNotifyPlan(config.sdnotify, process.env.NOTIFY_SOCKET);
+    await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes, sdNotify: notify.relay});
     let session: AttachSession | undefined;
     try {
       const conmon = findBinary('conmon');
@@ -248,9 +285,10 @@ export class ContainerService {
         logSizeMax: config.logOpts['max-size'] !== undefined ? sizeInBytes(config.logOpts['max-size']) : undefined,
         stdin: config.interactive,
         terminal: config.tty,
-        exitCommand: [...self, '--root', this.paths.root, '--runroot', this.paths.runroot, 'container', 'cleanup', config.id],
+        ...exitCommand([...self, '--root', this.paths.root, '--runroot', this.paths.runroot, 'container', 'cleanup', config.id], path.join(p.exitDir, config.id), Boolean(opts.attach)),
         containerPidFile: config.pidFile,
         conmonPidFile: config.conmonPidFile,
+        sdNotifySocket: notify.relay ? notify.socket : undefined,
       });
       if (opts.attach) session = openAttach(started.attachSocket, opts.attach);
       await containerEvent(this.paths, config, 'init');
@@ -275,6 +313,7 @@ export class ContainerService {
         stoppedByUser: false,
       };
       this.store.writeState(config.id, state);
+      if (notify.socket) sendSdNotify(notify.socket, notify.ready ? `MAINPID=${started.conmonPid}\nREADY=1` : `MAINPID=${started.conmonPid}`);
       await containerEvent(this.paths, config, 'start');
       return {record: {config, state}, session};
     } catch (err) {
