@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   runc crun conmon catatonit fuse-overlayfs uidmap slirp4netns
   containernetworking-plugins iptables
-  skopeo docker-registry umoci busybox-static apache2-utils openssl zstd
+  skopeo docker-registry umoci busybox-static apache2-utils openssl zstd tmux
   g++ make python3 ca-certificates
 )
 missing=()

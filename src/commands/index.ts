@@ -49,6 +49,16 @@ import Update from './update';
 import Init from './init';
 import Events from './events';
 import Port from './port';
+// terminals and streams
+import Attach from './attach';
+import Exec from './exec';
+// container filesystem commands (diff, mount, unmount, export, cp, commit)
+import Diff from './diff';
+import Mount from './mount';
+import Unmount from './unmount';
+import Export from './export';
+import Cp from './cp';
+import Commit from './commit';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -123,4 +133,24 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'container:init': Init,
   'container:port': Port,
   'system:events': Events,
+  // terminals and streams
+  attach: Attach,
+  exec: Exec,
+  'container:attach': Attach,
+  'container:exec': Exec,
+  // container filesystem commands
+  diff: Diff,
+  mount: Mount,
+  unmount: Unmount,
+  umount: Unmount,
+  export: Export,
+  cp: Cp,
+  commit: Commit,
+  'container:diff': Diff,
+  'container:mount': Mount,
+  'container:unmount': Unmount,
+  'container:umount': Unmount,
+  'container:export': Export,
+  'container:cp': Cp,
+  'container:commit': Commit,
 };

@@ -3,8 +3,8 @@ import {SkiffCommand} from '../cli/base';
 import {createFlags} from '../cli/create-flags';
 import {bool} from '../cli/flags';
 import {createContainer} from '../cli/container-create';
-import {forwardSignals} from '../cli/signals';
-import {messageOf} from '../lib/util/errors';
+import {AttachClient, detachKeysFlag} from '../cli/attach-client';
+import {parseDetachKeys} from '../lib/runtime/detach-keys';
 
 export default class Run extends SkiffCommand {
   static override summary = 'Run a command in a new container';
@@ -16,11 +16,13 @@ export default class Run extends SkiffCommand {
     ...createFlags,
     detach: Flags.boolean({char: 'd', description: 'run the container in the background and print its ID'}),
     'sig-proxy': bool({description: 'proxy received signals to the container process', default: true}),
+    'detach-keys': detachKeysFlag(),
     quiet: Flags.boolean({char: 'q', description: 'suppress output information when pulling images'}),
   };
 
   async run(): Promise<void> {
     const {flags, argv} = await this.parseArgs(Run);
+    parseDetachKeys(flags['detach-keys']); // a bad sequence fails before anything is created
     const engine = await this.engine(flags);
     const rec = await createContainer(engine, argv[0], argv.slice(1), flags);
     const id = rec.config.id;
@@ -35,32 +37,26 @@ export default class Run extends SkiffCommand {
       this.out(id);
       return;
     }
+    const client = new AttachClient({
+      tty: rec.config.tty,
+      stdin: flags.interactive,
+      detachKeys: flags['detach-keys'],
+      sigProxy: flags['sig-proxy'],
+      kill: (sig) => svc.kill(id, sig).then(() => undefined),
+    });
     let started;
     try {
-      started = await svc.start(id, {
-        attach: {stdin: flags.interactive ? process.stdin : undefined, stdout: process.stdout, stderr: process.stderr},
-      });
+      started = await svc.start(id, {attach: client.streams, beforeStart: (m) => client.followSize(m.ctlPath)});
     } catch (err) {
+      client.close();
       if (rec.config.autoRemove) await svc.remove([id], {force: true, volumes: true}).catch(() => undefined);
       throw err;
     }
-    const stopForwarding = flags['sig-proxy']
-      ? forwardSignals(async (sig) => {
-          try {
-            await svc.kill(id, sig);
-          } catch (e) {
-            process.stderr.write(`Error: ${messageOf(e)}\n`);
-          }
-        })
-      : () => {};
-    try {
-      await started.session?.done;
-      const code = await svc.wait(id);
-      await svc.cleanup(id);
-      process.exitCode = code;
-    } finally {
-      stopForwarding();
-      if (flags.interactive) process.stdin.destroy();
-    }
+    const result = started.session ? await client.wait(started.session) : (client.close(), {detached: false});
+    // Detached (podman: nothing printed, exit 0): the container keeps running; its conmon cleans up.
+    if (result.detached) return;
+    const code = await svc.wait(id);
+    await svc.cleanup(id);
+    process.exitCode = code;
   }
 }

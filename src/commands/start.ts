@@ -2,6 +2,8 @@ import {Args, Flags} from '@oclif/core';
 import {SkiffCommand} from '../cli/base';
 import {eachTarget, finishReports} from '../cli/multi';
 import {invalidInput} from '../lib/util/errors';
+import {bool} from '../cli/flags';
+import {AttachClient, detachKeysFlag} from '../cli/attach-client';
 
 export default class Start extends SkiffCommand {
   static override summary = 'Start one or more containers';
@@ -10,6 +12,8 @@ export default class Start extends SkiffCommand {
   static override flags = {
     attach: Flags.boolean({char: 'a', description: "attach the container's STDOUT and STDERR"}),
     interactive: Flags.boolean({char: 'i', description: "attach the container's STDIN"}),
+    'detach-keys': detachKeysFlag(),
+    'sig-proxy': bool({description: 'proxy received signals to the container process (with --attach)', default: true}),
     all: Flags.boolean({description: 'start all containers regardless of their state'}),
   };
 
@@ -21,11 +25,26 @@ export default class Start extends SkiffCommand {
     if (targets.length === 0) throw invalidInput('start requires at least one argument');
     if (flags.attach) {
       if (targets.length > 1) throw invalidInput('you cannot start and attach multiple containers at once');
-      const {record, session} = await svc.start(targets[0], {attach: {stdin: flags.interactive ? process.stdin : undefined, stdout: process.stdout, stderr: process.stderr}});
-      await session?.done;
-      const code = await svc.wait(record.config.id);
-      await svc.cleanup(record.config.id);
-      if (flags.interactive) process.stdin.destroy();
+      const rec = svc.get(targets[0]);
+      const id = rec.config.id;
+      const client = new AttachClient({
+        tty: rec.config.tty,
+        stdin: flags.interactive && rec.config.interactive,
+        detachKeys: flags['detach-keys'],
+        sigProxy: flags['sig-proxy'],
+        kill: (sig) => svc.kill(id, sig).then(() => undefined),
+      });
+      let session;
+      try {
+        ({session} = await svc.start(id, {attach: client.streams, beforeStart: (m) => client.followSize(m.ctlPath)}));
+      } catch (err) {
+        client.close();
+        throw err;
+      }
+      const result = session ? await client.wait(session) : (client.close(), {detached: false});
+      if (result.detached) return;
+      const code = await svc.wait(id);
+      await svc.cleanup(id);
       process.exitCode = code;
       return;
     }

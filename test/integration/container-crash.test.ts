@@ -74,9 +74,7 @@ describe('crash recovery', () => {
   test('a foreground run killed after its container exits is cleaned up by conmon without any later command', async () => {
     // The foreground path cleans up itself, so conmon's exit command only
     // runs (after a delay) when the exit file is still there: the CLI died.
-    const child = s.start(['run', '--name', 'orphaned-fg', IMG, 'sleep', '1']);
-    await new Promise((r) => setTimeout(r, 600));
-    child.kill('SIGKILL');
+    const child = s.start(['run', '--name', 'orphaned-fg', IMG, 'sleep', '2']);
     const stateFile = () => {
       for (const id of fs.readdirSync(`${s.root}/containers`)) {
         try {
@@ -89,6 +87,10 @@ describe('crash recovery', () => {
       return undefined;
     };
     // Read the record files directly: any skiff command would reconcile on read and hide a missing cleanup.
+    // Kill the CLI once the container runs (before, a killed start leaves it 'created': another test).
+    const started = Date.now() + 20_000;
+    while (stateFile()?.status !== 'running' && Date.now() < started) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
     const deadline = Date.now() + 20_000;
     let st = stateFile();
     while (Date.now() < deadline && !(st?.status === 'exited' && st?.mounted === false)) {

@@ -287,7 +287,10 @@ describe('process options', () => {
       assert.equal(lg.code, 0, lg.stderr);
       return lg;
     };
-    await waitFor(async () => (await all()).stdout === 'out1\nout2\nlast\n', 'journald to hold every line');
+    let seen = '';
+    await waitFor(async () => (seen = (await all()).stdout) === 'out1\nout2\nlast\n', 'journald to hold every line').catch((err) => {
+      throw new Error(`${err.message}; logs said ${JSON.stringify(seen)}; journalctl: ${JSON.stringify(execFileSync('journalctl', ['--no-pager', '-o', 'cat', '-n', '20']).toString())}`);
+    });
     assert.equal((await all()).stderr, 'err1\n');
     assert.equal((await s.run(['logs', '--tail', '1', 'jlog'])).stdout, 'last\n');
     assert.match((await s.run(['logs', '-t', 'jlog'])).stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}Z out1$/m);

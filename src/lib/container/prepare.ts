@@ -30,6 +30,7 @@ import {cgroupMode, findBinary} from '../runtime/host';
 import {containerCgroupPath} from '../runtime/cgroups';
 import type {VolumeService} from './volumes';
 import {invalidInput, notFound} from '../util/errors';
+import {mountCountFile, readMountCount} from './rootfs';
 
 export interface ContainerPaths {
   /** root/containers/<id>: upper/, work/, userdata/ (etc files), ctr.log */
@@ -169,14 +170,21 @@ function chownTree(dir: string, uid: number, gid: number): void {
   for (const name of fs.readdirSync(dir)) chownTree(path.join(dir, name), uid, gid);
 }
 
-/** Unmount the rootfs (and :O volume overlays) and drop the bundle (idempotent). */
-export function unprepare(paths: Paths, id: string): void {
+/**
+ * Unmount the rootfs (and :O volume overlays) and drop the bundle (idempotent).
+ * The rootfs stays mounted while `skiff mount` (or a cp/commit in progress)
+ * holds it, unless `force` (container removal).
+ */
+export function unprepare(paths: Paths, id: string, opts: {force?: boolean} = {}): void {
   const p = containerPaths(paths, id);
   const overlays = path.join(p.dir, 'overlay');
   if (fs.existsSync(overlays)) {
     for (const n of fs.readdirSync(overlays)) unmountRootfs(path.join(overlays, n, 'merged'));
     fs.rmSync(overlays, {recursive: true, force: true});
   }
-  unmountRootfs(p.rootfs);
-  for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom', 'notify']) fs.rmSync(path.join(p.bundle, f), {force: true, recursive: true});
+  if (opts.force) fs.rmSync(mountCountFile(paths, id), {force: true});
+  if (opts.force || readMountCount(paths, id) === 0) unmountRootfs(p.rootfs);
+  for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom']) fs.rmSync(path.join(p.bundle, f), {force: true});
+  fs.rmSync(path.join(p.bundle, 'notify'), {force: true, recursive: true});
+  fs.rmSync(path.join(p.bundle, 'exec'), {recursive: true, force: true}); // exec sessions (exec.ts)
 }

@@ -16,9 +16,14 @@ import {bootId, processAlive} from './boot';
 import {containerPaths, prepare, unprepare} from './prepare';
 import {VolumeService, containersUsingVolume} from './volumes';
 import {RuncRuntime, type OciRuntime} from '../runtime/oci-runtime';
-import {conmonMonitor, type Monitor} from '../runtime/conmon';
+import {attachSocketPath, conmonMonitor, ctlPath, type Monitor, type MonitorStarted} from '../runtime/conmon';
 import {unixDgramSend} from '../util/native';
 import {openAttach, type AttachSession, type AttachStreams} from '../runtime/attach';
+import {startExec, type ExecStarted} from '../runtime/conmon-exec';
+import {execProcess, type ExecRequest} from './exec';
+import {rootfsReader} from './user';
+import type {OciSpec} from '../runtime/spec/oci-types';
+import {randomBytes} from 'node:crypto';
 import {readExitFile, waitForExit, readOomFile} from '../runtime/exit-file';
 import {findBinary, cgroupMode} from '../runtime/host';
 import {selfCommand} from '../util/self';
@@ -29,7 +34,6 @@ import {signalNumber, sizeInBytes} from './options';
 import {containerEvent} from '../events/emit';
 import type {ResourceLimits} from './types';
 import {buildResources} from '../runtime/spec/resources';
-import {attachSocketPath} from '../runtime/conmon';
 
 /** Statuses in which a container has a live monitor and runtime state. */
 export const LIVE: ReadonlySet<string> = new Set(['initialized', 'running', 'paused', 'stopping']);
@@ -72,6 +76,13 @@ function sendSdNotify(socket: string, message: string): void {
   } catch (err) {
     log.warn(`sd_notify to ${socket}: ${messageOf(err)}`);
   }
+}
+
+export interface StartOptions {
+  /** Attach these streams before the process runs. */
+  attach?: AttachStreams;
+  /** Called once conmon holds the created container, just before it starts (e.g. to size its terminal). */
+  beforeStart?: (started: MonitorStarted) => void;
 }
 
 const asSkiff = (err: unknown) => (err instanceof SkiffError ? err : new SkiffError('internal', messageOf(err), {cause: err}));
@@ -190,7 +201,7 @@ export class ContainerService {
    * connected before the process runs so no output is lost; the session is
    * returned for the caller to wait on.
    */
-  async start(input: string, opts: {attach?: AttachStreams} = {}): Promise<{record: ContainerRecord; session?: AttachSession}> {
+  async start(input: string, opts: StartOptions = {}): Promise<{record: ContainerRecord; session?: AttachSession}> {
     const rec0 = this.store.resolve(input);
     const lock = await this.store.lockContainer(rec0.config.id);
     try {
@@ -233,10 +244,11 @@ export class ContainerService {
   }
 
   /** Under the container lock: run the process of an initialized container. */
-  private async startInitialized(rec: ContainerRecord, opts: {attach?: AttachStreams}): Promise<{record: ContainerRecord; session?: AttachSession}> {
+  private async startInitialized(rec: ContainerRecord, opts: StartOptions): Promise<{record: ContainerRecord; session?: AttachSession}> {
     const p = containerPaths(this.paths, rec.config.id);
     const session = opts.attach ? openAttach(attachSocketPath(p.bundle), opts.attach) : undefined;
     try {
+      opts.beforeStart?.({pid: rec.state.pid, conmonPid: rec.state.conmonPid, attachSocket: attachSocketPath(p.bundle), ctlPath: ctlPath(p.bundle), ociLog: ''});
       await this.runtime(rec.config.runtime).start(rec.config.id);
     } catch (err) {
       session?.detach();
@@ -248,7 +260,7 @@ export class ContainerService {
     return {record: {config: rec.config, state}, session};
   }
 
-  private async startLocked(config: ContainerConfig, opts: {attach?: AttachStreams}, mode: 'start' | 'init' = 'start'): Promise<{record: ContainerRecord; session?: AttachSession}> {
+  private async startLocked(config: ContainerConfig, opts: StartOptions, mode: 'start' | 'init' = 'start'): Promise<{record: ContainerRecord; session?: AttachSession}> {
     let fresh = this.store.read(config.id)!;
     transition(fresh.state.status, 'start', config.name);
     if (fresh.state.mounted) {
@@ -297,6 +309,7 @@ export class ContainerService {
         this.store.writeState(config.id, state);
         return {record: {config, state}, session};
       }
+      opts.beforeStart?.(started);
       await runtime.start(config.id);
       const state: ContainerState = {
         ...fresh.state,
@@ -323,6 +336,72 @@ export class ContainerService {
       const e = asSkiff(err);
       this.store.writeState(config.id, {...fresh.state, status: 'exited', exitCode: e.kind === 'command-not-found' ? 127 : e.kind === 'cannot-invoke' ? 126 : 125, error: e.message, finishedAt: new Date().toISOString(), pid: 0, conmonPid: 0, mounted: false});
       throw e;
+    }
+  }
+
+  // --- attach ----------------------------------------------------------------------
+
+  /**
+   * Connects to a running container's attach socket (conmon serves any
+   * number of clients at once; its log is written regardless). Returns the
+   * session and the ctl fifo that resizes the container's terminal.
+   */
+  attach(input: string, streams: AttachStreams): {record: ContainerRecord; session: AttachSession; ctlPath: string} {
+    const rec = this.get(input);
+    if (rec.state.status !== 'running') throw conflict('you can only attach to running containers');
+    const p = containerPaths(this.paths, rec.config.id);
+    let session: AttachSession;
+    try {
+      session = openAttach(attachSocketPath(p.bundle), streams);
+    } catch (err) {
+      if (err instanceof SkiffError && err.kind === 'not-found') throw conflict('you can only attach to running containers');
+      throw err;
+    }
+    return {record: rec, session, ctlPath: ctlPath(p.bundle)};
+  }
+
+  // --- exec ------------------------------------------------------------------------
+
+  /**
+   * Runs a process in a running container (exec.ts builds it, conmon-exec.ts
+   * runs it). Resolves once it runs, with its session and exit status; the
+   * session directory goes when the caller calls `done()` (or with the bundle).
+   */
+  async exec(input: string, req: ExecRequest, io: {attach?: AttachStreams; beforeStart?: (ctlPath: string) => void} = {}): Promise<ExecStarted & {execId: string; done(): void}> {
+    const rec = this.get(input);
+    if (rec.state.status !== 'running') throw conflict(`can only create exec sessions on running containers: container ${rec.config.name} is ${rec.state.status}: container state improper`);
+    const p = containerPaths(this.paths, rec.config.id);
+    let spec: OciSpec;
+    try {
+      spec = JSON.parse(fs.readFileSync(path.join(p.bundle, 'config.json'), 'utf8')) as OciSpec;
+    } catch (err) {
+      throw conflict(`container ${rec.config.name} has no runtime configuration (${messageOf(err)}): is it running?`);
+    }
+    if (!spec.process) throw new SkiffError('internal', `container ${rec.config.name}: config.json has no process`);
+    const proc = execProcess(spec.process, rec.config, req, rootfsReader(p.rootfs));
+    const conmon = findBinary('conmon');
+    if (!conmon) throw invalidInput('conmon not found: install it (Debian package conmon)');
+    const execId = randomBytes(32).toString('hex');
+    const sessionDir = path.join(p.bundle, 'exec', execId);
+    fs.mkdirSync(sessionDir, {recursive: true, mode: 0o700});
+    const done = () => fs.rmSync(sessionDir, {recursive: true, force: true});
+    try {
+      const started = await startExec({
+        conmonPath: conmon,
+        runtime: this.runtime(rec.config.runtime),
+        containerId: rec.config.id,
+        execId,
+        sessionDir,
+        process: proc,
+        terminal: req.tty,
+        stdin: req.interactive,
+        attach: req.detach ? undefined : io.attach,
+        beforeStart: io.beforeStart,
+      });
+      return {...started, execId, done};
+    } catch (err) {
+      done();
+      throw err;
     }
   }
 
@@ -397,7 +476,9 @@ export class ContainerService {
       mounted: true,
       error: observed.error || rec.state.error,
     };
-    this.store.writeState(rec.config.id, final);
+    // Durable unless the record is about to go (--rm): a power loss before
+    // the removal leaves a 'running' record of another boot, read as exited.
+    this.store.writeState(rec.config.id, final, {durable: !rec.config.autoRemove});
     if (LIVE.has(rec.state.status)) await containerEvent(this.paths, rec.config, 'died', {exitCode: code});
     try {
       await this.runtime(rec.config.runtime).delete(rec.config.id, true);
@@ -407,7 +488,8 @@ export class ContainerService {
     removeCgroup(containerCgroupPath(rec.config.id, rec.config.cgroupParent));
     unprepare(this.paths, rec.config.id);
     fs.rmSync(path.join(p.exitDir, rec.config.id), {force: true});
-    this.store.writeState(rec.config.id, {...final, mounted: false});
+    // Not fsynced: lost, it only makes the next reader unmount again (harmless).
+    this.store.writeState(rec.config.id, {...final, mounted: false}, {durable: false});
   }
 
   // --- stop / kill --------------------------------------------------------------------
@@ -505,7 +587,7 @@ export class ContainerService {
       this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing'});
       await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
       removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
-      unprepare(this.paths, id);
+      unprepare(this.paths, id, {force: true});
       anonymous = rec.config.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => (m as {name: string}).name);
       if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
       this.store.removeRecord(id);

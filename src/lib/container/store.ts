@@ -149,10 +149,11 @@ export class ContainerStore {
    * paused, stopping, removing, the mounted flag) are not: after a power
    * loss the boot id differs and reconciliation rewrites them anyway, and
    * the rename still makes them atomic against a killed process. Each
-   * fsync costs ~3 ms here; a `run --rm` writes state six times.
+   * fsync costs ~3 ms here; a `run --rm` writes state six times. A caller
+   * may say otherwise (`durable`) when the write is redundant on disk.
    */
-  writeState(id: string, state: ContainerState): void {
-    writeJsonAtomic(this.stateFile(id), state, {fsync: DURABLE.has(state.status)});
+  writeState(id: string, state: ContainerState, opts: {durable?: boolean} = {}): void {
+    writeJsonAtomic(this.stateFile(id), state, {fsync: opts.durable ?? DURABLE.has(state.status)});
   }
 
   writeConfig(config: ContainerConfig): void {

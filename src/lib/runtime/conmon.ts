@@ -145,9 +145,11 @@ export function conmonArgs(o: MonitorOptions): string[] {
   a.push('--exit-dir', o.exitDir);
   if (o.persistDir) a.push('--persist-dir', o.persistDir);
   a.push('--full-attach');
-  if (o.stdin) a.push('-i');
-  if (o.leaveStdinOpen) a.push('--leave-stdin-open');
+  // As podman: with a terminal the pty is the container's stdin (conmon -t alone);
+  // -i would make conmon close it when an attach client detaches.
   if (o.terminal) a.push('-t');
+  else if (o.stdin) a.push('-i');
+  if (o.leaveStdinOpen) a.push('--leave-stdin-open');
   for (const r of [...o.runtime.globalArgs(), `--log=${d.ociLog}`, '--log-format=json']) a.push(`--runtime-arg=${r}`);
   if (o.exitCommand && o.exitCommand.length > 0) {
     const [cmd, ...rest] = o.exitCommand;

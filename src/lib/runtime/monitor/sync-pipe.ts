@@ -62,3 +62,52 @@ export function readSyncMessage(stream: Readable): Promise<SyncMessage | undefin
     stream.once('error', onEnd);
   });
 }
+
+/**
+ * Reads successive messages from one pipe (an exec session's sync pipe
+ * carries the process's pid, then its exit status), keeping what arrives
+ * between calls. next() resolves undefined once the pipe has ended.
+ */
+export class SyncReader {
+  private buf = '';
+  private queue: Array<SyncMessage | undefined> = [];
+  private waiters: Array<(m: SyncMessage | undefined) => void> = [];
+  private ended = false;
+
+  constructor(stream: Readable) {
+    stream.on('data', (chunk: Buffer | string) => {
+      this.buf += chunk.toString();
+      let nl: number;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, nl).trim();
+        this.buf = this.buf.slice(nl + 1);
+        const m = line ? parseSyncMessage(line) : undefined;
+        if (m) this.push(m);
+      }
+    });
+    const end = () => {
+      if (this.ended) return;
+      const rest = this.buf.trim();
+      this.buf = '';
+      const m = rest ? parseSyncMessage(rest) : undefined;
+      if (m) this.push(m);
+      this.ended = true;
+      for (const w of this.waiters.splice(0)) w(undefined);
+    };
+    stream.once('end', end);
+    stream.once('close', end);
+    stream.once('error', end);
+  }
+
+  private push(m: SyncMessage): void {
+    const w = this.waiters.shift();
+    if (w) w(m);
+    else this.queue.push(m);
+  }
+
+  next(): Promise<SyncMessage | undefined> {
+    if (this.queue.length > 0) return Promise.resolve(this.queue.shift());
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
