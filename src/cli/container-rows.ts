@@ -17,6 +17,8 @@ export function statusText(rec: ContainerRecord, now = Date.now()): string {
       return s.finishedAt ? `Exited (${s.exitCode}) ${timeAgo(s.finishedAt, now)}` : `Exited (${s.exitCode})`;
     case 'created':
       return 'Created';
+    case 'initialized':
+      return 'Initialized';
     case 'removing':
       return 'Removing';
   }

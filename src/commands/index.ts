@@ -40,6 +40,15 @@ import VolumeInspect from './volume/inspect';
 import VolumeRm from './volume/rm';
 import VolumePrune from './volume/prune';
 import VolumeExists from './volume/exists';
+// Runtime operator commands (pause/unpause, top, stats, update, init, events, port).
+import Pause from './pause';
+import Unpause from './unpause';
+import Top from './top';
+import Stats from './stats';
+import Update from './update';
+import Init from './init';
+import Events from './events';
+import Port from './port';
 // terminals and streams
 import Attach from './attach';
 import Exec from './exec';
@@ -59,7 +68,6 @@ import NetworkPrune from './network/prune';
 import NetworkExists from './network/exists';
 import NetworkConnect from './network/connect';
 import NetworkDisconnect from './network/disconnect';
-import Port from './port';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -117,6 +125,23 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'volume:remove': VolumeRm,
   'volume:prune': VolumePrune,
   'volume:exists': VolumeExists,
+  // Runtime operator commands.
+  pause: Pause,
+  unpause: Unpause,
+  top: Top,
+  stats: Stats,
+  update: Update,
+  init: Init,
+  events: Events,
+  port: Port,
+  'container:pause': Pause,
+  'container:unpause': Unpause,
+  'container:top': Top,
+  'container:stats': Stats,
+  'container:update': Update,
+  'container:init': Init,
+  'container:port': Port,
+  'system:events': Events,
   // terminals and streams
   attach: Attach,
   exec: Exec,
@@ -148,6 +173,4 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'network:exists': NetworkExists,
   'network:connect': NetworkConnect,
   'network:disconnect': NetworkDisconnect,
-  port: Port,
-  'container:port': Port,
 };

@@ -17,8 +17,7 @@ export default class Restart extends SkiffCommand {
     const svc = engine.containers;
     const targets = flags.all ? svc.list().map((r) => r.config.id) : argv;
     const reports = await eachTarget(targets, async (t) => {
-      const rec = await svc.stop(t, {timeout: flags.time});
-      await svc.start(rec.config.id);
+      await svc.restart(t, {timeout: flags.time});
       return t; // podman prints what was asked for (the ID with --all)
     });
     process.exitCode = finishReports(reports);

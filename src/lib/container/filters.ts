@@ -7,7 +7,7 @@ import type {ContainerRecord} from './store';
 import type {ImageService} from '../image/service';
 import {invalidInput} from '../util/errors';
 
-const STATUSES = ['created', 'running', 'paused', 'stopping', 'exited', 'stopped', 'removing', 'unknown'];
+const STATUSES = ['created', 'initialized', 'running', 'paused', 'stopping', 'exited', 'stopped', 'removing', 'unknown'];
 
 export function buildContainerFilter(filters: string[], ctx: {resolve: (s: string) => ContainerRecord; images: ImageService; all: ContainerRecord[]}): (r: ContainerRecord) => boolean {
   const byKey = new Map<string, string[]>();

@@ -52,7 +52,7 @@ export function networkSettings(rec: ContainerRecord) {
 export function inspectContainer(rec: ContainerRecord, paths: Paths, extra: {imageName?: string; volumeDir?: (name: string) => string} = {}) {
   const {config: c, state: s} = rec;
   const p = containerPaths(paths, c.id);
-  const running = s.status === 'running' || s.status === 'paused' || s.status === 'stopping';
+  const running = s.status === 'running' || s.status === 'paused' || s.status === 'stopping' || s.status === 'initialized';
   return {
     Id: c.id,
     Created: c.created,
@@ -159,6 +159,9 @@ export function inspectContainer(rec: ContainerRecord, paths: Paths, extra: {ima
       MemoryReservation: c.resources.memoryReservation ?? 0,
       NanoCpus: Math.round((c.resources.cpus ?? 0) * 1e9),
       CpuShares: c.resources.cpuShares ?? 0,
+      CpuQuota: c.resources.cpuQuota ?? 0,
+      CpuPeriod: c.resources.cpuPeriod ?? 0,
+      BlkioWeight: c.resources.blkioWeight ?? 0,
       CpusetCpus: c.resources.cpusetCpus ?? '',
       CpusetMems: c.resources.cpusetMems ?? '',
       PidsLimit: c.resources.pidsLimit ?? 0,

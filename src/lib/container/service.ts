@@ -45,6 +45,13 @@ function readHostFile(file: string): string | undefined {
   }
 }
 
+import {containerEvent} from '../events/emit';
+import type {ResourceLimits} from './types';
+import {buildResources} from '../runtime/spec/resources';
+
+/** Statuses in which a container has a live monitor and runtime state. */
+export const LIVE: ReadonlySet<string> = new Set(['initialized', 'running', 'paused', 'stopping']);
+
 export interface Report {
   id: string;
   rawInput: string;
@@ -131,7 +138,7 @@ export class ContainerService {
   /** State as it really is now, without writing: an exit file or a dead monitor means exited. */
   observed(rec: ContainerRecord): ContainerState {
     const s = rec.state;
-    if (s.status !== 'running' && s.status !== 'paused' && s.status !== 'stopping') return s;
+    if (!LIVE.has(s.status)) return s;
     if (s.bootId !== bootId()) {
       return {...s, status: 'exited', pid: 0, conmonPid: 0, error: 'the system was restarted while the container was running'};
     }
@@ -200,6 +207,7 @@ export class ContainerService {
       throw err;
     }
     if (config.cidFile) fs.writeFileSync(config.cidFile, config.id);
+    await containerEvent(this.paths, config, 'create');
     return {config, state: initialState()};
   }
 
@@ -221,6 +229,7 @@ export class ContainerService {
         if (opts.attach) throw conflict(`container ${rec.config.name} is already running`);
         return {record: {...rec, state}};
       }
+      if (state.status === 'initialized') return await this.startInitialized(rec, opts);
       if (state.status !== rec.state.status) await this.finishExit(rec, state); // stale "running": clean up first
       return await this.startLocked(rec.config, opts);
     } finally {
@@ -228,7 +237,47 @@ export class ContainerService {
     }
   }
 
-  private async startLocked(config: ContainerConfig, opts: StartOptions): Promise<{record: ContainerRecord; session?: AttachSession}> {
+  /**
+   * `init`: create the container in the runtime (conmon and runc's init
+   * process wait on the exec fifo) without running the user process; the
+   * status becomes "initialized" and a later start only runs `runtime start`.
+   */
+  async init(input: string): Promise<ContainerRecord> {
+    const rec0 = this.store.resolve(input);
+    const lock = await this.store.lockContainer(rec0.config.id);
+    try {
+      const rec = this.store.read(rec0.config.id);
+      if (!rec) throw notFound(`no container with name or ID "${input}" found: no such container`);
+      const state = this.observed(rec);
+      if (state.status === 'initialized') return {...rec, state};
+      if (state.status !== 'created' && state.status !== 'exited' && state.status !== 'stopped') {
+        throw conflict(`container ${rec.config.id} has already been created in runtime: container state improper`);
+      }
+      if (state.status !== rec.state.status) await this.finishExit(rec, state);
+      return (await this.startLocked(rec.config, {}, 'init')).record;
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Under the container lock: run the process of an initialized container. */
+  private async startInitialized(rec: ContainerRecord, opts: StartOptions): Promise<{record: ContainerRecord; session?: AttachSession}> {
+    const p = containerPaths(this.paths, rec.config.id);
+    const session = opts.attach ? openAttach(attachSocketPath(p.bundle), opts.attach) : undefined;
+    try {
+      opts.beforeStart?.({pid: rec.state.pid, conmonPid: rec.state.conmonPid, attachSocket: attachSocketPath(p.bundle), ctlPath: ctlPath(p.bundle), ociLog: ''});
+      await this.runtime(rec.config.runtime).start(rec.config.id);
+    } catch (err) {
+      session?.detach();
+      throw asSkiff(err);
+    }
+    const state: ContainerState = {...rec.state, status: transition('initialized', 'started', rec.config.name), startedAt: new Date().toISOString(), finishedAt: ''};
+    this.store.writeState(rec.config.id, state);
+    await containerEvent(this.paths, rec.config, 'start');
+    return {record: {config: rec.config, state}, session};
+  }
+
+  private async startLocked(config: ContainerConfig, opts: StartOptions, mode: 'start' | 'init' = 'start'): Promise<{record: ContainerRecord; session?: AttachSession}> {
     let fresh = this.store.read(config.id)!;
     transition(fresh.state.status, 'start', config.name);
     if (fresh.state.mounted) {
@@ -272,6 +321,12 @@ export class ContainerService {
         sdNotifySocket: notify.relay ? notify.socket : undefined,
       });
       if (opts.attach) session = openAttach(started.attachSocket, opts.attach);
+      await containerEvent(this.paths, config, 'init');
+      if (mode === 'init') {
+        const state: ContainerState = {...fresh.state, status: transition('created', 'init', config.name), pid: started.pid, conmonPid: started.conmonPid, exitCode: 0, finishedAt: '', oomKilled: false, error: '', bootId: bootId(), mounted: true, stoppedByUser: false};
+        this.store.writeState(config.id, state);
+        return {record: {config, state}, session};
+      }
       opts.beforeStart?.(started);
       await runtime.start(config.id);
       const state: ContainerState = {
@@ -290,6 +345,7 @@ export class ContainerService {
       };
       this.store.writeState(config.id, state);
       if (notify.socket) sendSdNotify(notify.socket, notify.ready ? `MAINPID=${started.conmonPid}\nREADY=1` : `MAINPID=${started.conmonPid}`);
+      await containerEvent(this.paths, config, 'start');
       return {record: {config, state}, session};
     } catch (err) {
       session?.detach();
@@ -385,8 +441,8 @@ export class ContainerService {
       const rec = this.store.read(rec0.config.id);
       if (!rec) return;
       const state = this.observed(rec);
-      if (state.status === 'running' || state.status === 'paused' || state.status === 'stopping') return; // not exited yet
-      if (rec.state.status === 'running' || rec.state.status === 'stopping' || rec.state.status === 'paused' || rec.state.mounted) {
+      if (LIVE.has(state.status)) return; // not exited yet
+      if (LIVE.has(rec.state.status) || rec.state.mounted) {
         await this.finishExit(rec, state);
         const r = rec.config.restart;
         const failed = state.exitCode !== 0;
@@ -422,7 +478,7 @@ export class ContainerService {
     const p = containerPaths(this.paths, rec.config.id);
     const code = readExitFile(p.exitDir, rec.config.id) ?? observed.exitCode;
     const oom = readOomFile(p.bundle);
-    const wasStarted = rec.state.status !== 'created';
+    const wasStarted = rec.state.status !== 'created' && rec.state.status !== 'initialized';
     // The outcome is recorded before anything is torn down: a reader that
     // comes in between sees the final status and exit code, never a running
     // container whose exit file and bundle have vanished. `mounted` stays
@@ -442,6 +498,7 @@ export class ContainerService {
     // Durable unless the record is about to go (--rm): a power loss before
     // the removal leaves a 'running' record of another boot, read as exited.
     this.store.writeState(rec.config.id, final, {durable: !rec.config.autoRemove});
+    if (LIVE.has(rec.state.status)) await containerEvent(this.paths, rec.config, 'died', {exitCode: code});
     try {
       await this.runtime(rec.config.runtime).delete(rec.config.id, true);
     } catch (err) {
@@ -462,8 +519,13 @@ export class ContainerService {
     if (rec.state.status !== 'running' && rec.state.status !== 'paused' && rec.state.status !== 'stopping') {
       throw conflict(`can only kill running containers. ${rec.config.id} is in state ${rec.state.status}: container state improper`);
     }
-    if (signalNumber(signal) === undefined) throw invalidInput(`invalid signal: ${signal}`);
-    await this.runtime(rec.config.runtime).kill(rec.config.id, signal);
+    const num = signalNumber(signal);
+    if (num === undefined) throw invalidInput(`invalid signal: ${signal}`);
+    const runtime = this.runtime(rec.config.runtime);
+    await runtime.kill(rec.config.id, signal);
+    // A frozen process cannot act on SIGKILL (cgroup v1 freezer): thaw it so it dies, as podman does.
+    if (rec.state.status === 'paused' && num === 9) await runtime.resume(rec.config.id).catch((err) => log.debug(`resume after kill: ${messageOf(err)}`));
+    await containerEvent(this.paths, rec.config, 'kill', {attributes: {signal: String(num)}});
     return rec;
   }
 
@@ -479,13 +541,17 @@ export class ContainerService {
     try {
       const rec = this.store.read(id)!;
       const st = this.observed(rec);
-      running = st.status === 'running' || st.status === 'paused' || st.status === 'stopping';
+      running = LIVE.has(st.status);
       if (running) {
         this.store.writeState(id, {...rec.state, status: transition(rec.state.status, 'stop', rec.config.name), stoppedByUser: true});
         runtime = this.runtime(rec.config.runtime);
         if (st.status === 'paused') await runtime.resume(id).catch(() => undefined);
         signal = rec.config.stopSignal;
-        if (timeout > 0) await runtime.kill(id, signal).catch((err) => log.debug(`kill ${signal}: ${messageOf(err)}`));
+        if (st.status === 'initialized') {
+          // Nothing runs yet: removing the runtime container ends runc's init and conmon.
+          await runtime.delete(id, true).catch((err) => log.debug(`delete initialized: ${messageOf(err)}`));
+        } else if (timeout > 0) await runtime.kill(id, signal).catch((err) => log.debug(`kill ${signal}: ${messageOf(err)}`));
+        await containerEvent(this.paths, rec.config, 'stop');
       }
     } finally {
       lock.release();
@@ -526,8 +592,8 @@ export class ContainerService {
     const rec0 = this.store.read(id);
     if (!rec0) throw notFound(`no container with ID "${id}" found: no such container`);
     const st0 = this.observed(rec0);
-    if (st0.status === 'running' || st0.status === 'paused' || st0.status === 'stopping') {
-      if (!opts.force) transition(st0.status, 'remove', rec0.config.name);
+    if (LIVE.has(st0.status)) {
+      if (!opts.force && st0.status !== 'initialized') transition(st0.status, 'remove', rec0.config.name);
       await this.stop(id, {timeout: opts.timeout ?? 0});
     }
     const lock = await this.store.lockContainer(id);
@@ -536,7 +602,7 @@ export class ContainerService {
       const rec = this.store.read(id);
       if (!rec) return;
       const st = this.observed(rec);
-      if (st.status === 'running' || st.status === 'paused') throw conflict(`container ${rec.config.name} is running again; cannot remove it: container state improper`);
+      if (st.status === 'running' || st.status === 'paused' || st.status === 'initialized') throw conflict(`container ${rec.config.name} is running again; cannot remove it: container state improper`);
       if (rec.state.mounted || st.status !== rec.state.status) await this.finishExit(rec, st);
       this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing'});
       await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
@@ -546,6 +612,7 @@ export class ContainerService {
       anonymous = rec.config.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => (m as {name: string}).name);
       if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
       this.store.removeRecord(id);
+      await containerEvent(this.paths, rec.config, 'remove');
     } finally {
       lock.release();
     }
@@ -704,6 +771,84 @@ export class ContainerService {
 
   async rename(input: string, name: string): Promise<void> {
     await this.store.rename(input, name);
+    const rec = this.store.find(name);
+    if (rec) await containerEvent(this.paths, rec.config, 'rename');
+  }
+
+  /** stop, then start; one "restart" event as podman. */
+  async restart(input: string, opts: {timeout?: number} = {}): Promise<ContainerRecord> {
+    const rec = await this.stop(input, opts);
+    const {record} = await this.start(rec.config.id);
+    await containerEvent(this.paths, record.config, 'restart');
+    return record;
+  }
+
+  // --- pause / unpause / update ----------------------------------------------------------
+
+  /** runc pause: the cgroup freezer (v1 freezer.state or v2 cgroup.freeze) stops every process. */
+  async pause(input: string): Promise<ContainerRecord> {
+    return this.freeze(input, true);
+  }
+
+  async unpause(input: string): Promise<ContainerRecord> {
+    return this.freeze(input, false);
+  }
+
+  private async freeze(input: string, pause: boolean): Promise<ContainerRecord> {
+    const id = this.store.resolve(input).config.id;
+    const lock = await this.store.lockContainer(id);
+    try {
+      const rec = this.store.read(id);
+      if (!rec) throw notFound(`no container with name or ID "${input}" found: no such container`);
+      const st = this.observed(rec);
+      if (pause && st.status !== 'running') throw conflict(`"${rec.config.id}" is not running, can't pause: container state improper`);
+      if (!pause && st.status !== 'paused') throw conflict(`"${rec.config.id}" is not paused, can't unpause: container state improper`);
+      const runtime = this.runtime(rec.config.runtime);
+      if (pause) await runtime.pause(id);
+      else await runtime.resume(id);
+      const state: ContainerState = {...rec.state, status: transition(st.status, pause ? 'pause' : 'unpause', rec.config.name)};
+      this.store.writeState(id, state);
+      await containerEvent(this.paths, rec.config, pause ? 'pause' : 'unpause');
+      return {config: rec.config, state};
+    } finally {
+      lock.release();
+    }
+  }
+
+  /**
+   * Change resource limits: recorded in the container's config (so the next
+   * start uses them) and, when the container is live, applied now with
+   * `runtime update -r -`.
+   */
+  async update(input: string, changes: ResourceLimits): Promise<ContainerRecord> {
+    const id = this.store.resolve(input).config.id;
+    const lock = await this.store.lockContainer(id);
+    try {
+      const rec = this.store.read(id);
+      if (!rec) throw notFound(`no container with name or ID "${input}" found: no such container`);
+      const resources: ResourceLimits = {...rec.config.resources, ...changes};
+      if (changes.cpuQuota !== undefined || changes.cpuPeriod !== undefined) delete resources.cpus;
+      if (changes.cpus !== undefined) {
+        delete resources.cpuQuota;
+        delete resources.cpuPeriod;
+      }
+      if (changes.memory !== undefined && changes.memorySwap === undefined && changes.memory > 0) resources.memorySwap = 2 * changes.memory;
+      if (resources.memorySwap !== undefined && resources.memorySwap > 0 && resources.memory !== undefined && resources.memorySwap < resources.memory) {
+        throw invalidInput('memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+      }
+      const st = this.observed(rec);
+      if (LIVE.has(st.status)) {
+        const {devices: _devices, ...oci} = buildResources(resources, []);
+        if (resources.pidsLimit !== undefined && resources.pidsLimit <= 0) oci.pids = {limit: -1}; // "max"
+        await this.runtime(rec.config.runtime).update(id, oci);
+      }
+      const config = {...rec.config, resources};
+      this.store.writeConfig(config);
+      await containerEvent(this.paths, config, 'update');
+      return {config, state: st};
+    } finally {
+      lock.release();
+    }
   }
 
   /** Containers that use the given image ID. */

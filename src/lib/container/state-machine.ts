@@ -6,19 +6,21 @@
 import {SkiffError} from '../util/errors';
 import type {ContainerStatus} from './types';
 
-type Action = 'start' | 'started' | 'stop' | 'exited' | 'pause' | 'unpause' | 'remove' | 'reset';
+type Action = 'start' | 'init' | 'started' | 'stop' | 'exited' | 'pause' | 'unpause' | 'remove' | 'reset';
 
 const TABLE: Record<Action, {from: ContainerStatus[]; to: ContainerStatus}> = {
   // start: begin starting (mount, monitor); 'started' once the process runs.
   start: {from: ['created', 'stopped', 'exited'], to: 'created'},
-  started: {from: ['created'], to: 'running'},
-  stop: {from: ['running', 'paused', 'stopping'], to: 'stopping'},
-  exited: {from: ['running', 'stopping', 'paused', 'created'], to: 'exited'},
+  // init: the runtime has created the container (conmon runs), the process has not started.
+  init: {from: ['created'], to: 'initialized'},
+  started: {from: ['created', 'initialized'], to: 'running'},
+  stop: {from: ['initialized', 'running', 'paused', 'stopping'], to: 'stopping'},
+  exited: {from: ['initialized', 'running', 'stopping', 'paused', 'created'], to: 'exited'},
   pause: {from: ['running'], to: 'paused'},
   unpause: {from: ['paused'], to: 'running'},
   remove: {from: ['created', 'stopped', 'exited', 'removing'], to: 'removing'},
   // After a reboot or a lost monitor: whatever it was, it is not running now.
-  reset: {from: ['created', 'running', 'paused', 'stopping', 'stopped', 'exited'], to: 'exited'},
+  reset: {from: ['created', 'initialized', 'running', 'paused', 'stopping', 'stopped', 'exited'], to: 'exited'},
 };
 
 export function canTransition(from: ContainerStatus, action: Action): boolean {

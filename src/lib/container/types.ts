@@ -7,7 +7,7 @@
 
 import type {ContainerNetState, NetworkRequest, PortMapping} from '../network/types';
 
-export type ContainerStatus = 'created' | 'running' | 'paused' | 'stopping' | 'stopped' | 'exited' | 'removing';
+export type ContainerStatus = 'created' | 'initialized' | 'running' | 'paused' | 'stopping' | 'stopped' | 'exited' | 'removing';
 
 /** A mount as the user asked for it (-v, --mount, --tmpfs, --volumes-from), already parsed and validated. */
 export type MountRequest =
@@ -33,6 +33,9 @@ export interface ResourceLimits {
   memorySwap?: number; // bytes, -1 unlimited
   memoryReservation?: number;
   cpus?: number; // e.g. 1.5
+  /** CFS quota and period in microseconds (--cpu-quota, --cpu-period); --cpus wins when both are set. */
+  cpuQuota?: number;
+  cpuPeriod?: number;
   cpuShares?: number;
   cpusetCpus?: string;
   cpusetMems?: string;

@@ -28,6 +28,7 @@ import {parseTimeOrDuration} from '../util/human';
 import {log} from '../util/log';
 import {mount, umount2, MNT, MS} from '../util/native';
 import {removeTree} from '../state/remove-tree';
+import {volumeEvent} from '../events/emit';
 import {removeStaleTemp} from '../state/stale-temp';
 import {copyTree} from '../storage/overlay';
 import {LayerState} from '../storage/unpack/layer-state';
@@ -316,7 +317,8 @@ export class VolumeService {
     const name = opts.name ?? randomName();
     validateVolumeName(name);
     const parsed = parseDriverOptions(opts.options ?? {});
-    return withLock(this.paths, this.lockName(name), () => {
+    let fresh = false;
+    const made = await withLock(this.paths, this.lockName(name), () => {
       const existing = this.get(name);
       if (existing) {
         if (opts.ignoreExisting) return existing;
@@ -352,8 +354,11 @@ export class VolumeService {
         if (errnoCode(err) === 'ENOTEMPTY' || errnoCode(err) === 'EEXIST') throw conflict(`volume with name ${name} already exists: volume already exists`);
         throw isSkiffError(err) ? err : storageError(`creating volume ${name}: ${messageOf(err)}`, err);
       }
+      fresh = true;
       return rec;
     });
+    if (fresh) await volumeEvent(this.paths, name, 'create');
+    return made;
   }
 
   /**
@@ -405,6 +410,7 @@ export class VolumeService {
       fs.renameSync(this.dir(name), trash);
       removeTree(trash);
     });
+    await volumeEvent(this.paths, name, 'remove');
   }
 
   /**

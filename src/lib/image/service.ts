@@ -13,6 +13,7 @@ import {parseReference, refString, withDefaultTag} from './reference';
 import {loadRegistriesConf} from './registries-conf';
 import {Puller, type PullOptions, type PullResult} from './pull';
 import {invalidInput, notFound, SkiffError, messageOf} from '../util/errors';
+import {imageEvent} from '../events/emit';
 
 export interface RemoveReport {
   input: string;
@@ -68,7 +69,9 @@ export class ImageService {
 
   async pull(opts: PullOptions): Promise<PullResult> {
     this.layers.cleanupTemp();
-    return new Puller(this.paths).pull(opts);
+    const r = await new Puller(this.paths).pull(opts);
+    await imageEvent(this.paths, r.id, r.name ?? opts.reference, 'pull');
+    return r;
   }
 
   /** Full names for new tags: a short target gets localhost/ (podman), and :latest by default. */
@@ -86,14 +89,16 @@ export class ImageService {
       const img = getImage(images, input, {searchRegistries: search});
       let next = images;
       for (const n of names) next = assignName(next, img.id, n);
-      return {images: next, result: undefined};
+      return {images: next, result: img.id};
+    }).then(async (id) => {
+      for (const n of names) await imageEvent(this.paths, id, n, 'tag');
     });
   }
 
   /** Remove the given names (all names when none given). Returns the names removed. */
   async untag(input: string, targets: string[]): Promise<string[]> {
     const search = this.searchRegistries();
-    return this.store.update((images) => {
+    const {id, removed} = await this.store.update((images) => {
       const img = getImage(images, input, {searchRegistries: search});
       let remove: string[];
       if (targets.length === 0) {
@@ -108,8 +113,10 @@ export class ImageService {
         });
       }
       const next = images.map((i) => (i.id === img.id ? {...i, names: i.names.filter((n) => !remove.includes(n)), namesHistory: [...remove, ...(i.namesHistory ?? [])]} : i));
-      return {images: next, result: remove};
+      return {images: next, result: {id: img.id, removed: remove}};
     });
+    for (const n of removed) await imageEvent(this.paths, id, n, 'untag');
+    return removed;
   }
 
   /**
@@ -151,6 +158,11 @@ export class ImageService {
       const changed = out.some((r) => r.deleted || r.untagged.length);
       return {images: changed ? next : undefined, result: out};
     });
+    for (const r of reports) {
+      if (r.error) continue;
+      if (r.deleted) await imageEvent(this.paths, r.deleted, r.untagged[0] ?? r.deleted, 'remove');
+      else for (const n of r.untagged) await imageEvent(this.paths, '', n, 'untag');
+    }
     if (reports.some((r) => r.deleted)) await this.collectGarbage();
     return reports;
   }
@@ -163,6 +175,7 @@ export class ImageService {
       const ids = new Set(gone.map((i) => i.id));
       return {images: images.filter((i) => !ids.has(i.id)), result: [...ids]};
     });
+    for (const id of removed) await imageEvent(this.paths, id, id, 'remove');
     if (removed.length) await this.collectGarbage();
     return removed;
   }

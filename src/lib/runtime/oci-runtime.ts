@@ -46,6 +46,8 @@ export interface OciRuntime {
   state(id: string): Promise<RuntimeState | undefined>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
+  /** Applies new linux.resources (OCI LinuxResources JSON) to a live container (`update -r -`). */
+  update(id: string, resources: object): Promise<void>;
 }
 
 export interface RuncOptions {
@@ -143,12 +145,16 @@ export class RuncRuntime implements OciRuntime {
     await this.run(['resume', id], id);
   }
 
+  async update(id: string, resources: object): Promise<void> {
+    await this.run(['update', '--resources', '-', id], id, JSON.stringify(resources));
+  }
+
   /** Runs one runtime verb; resolves with its stdout, rejects with a typed error carrying the runtime's message. */
-  private run(args: string[], id: string): Promise<string> {
+  private run(args: string[], id: string, stdin?: string): Promise<string> {
     const argv = [...this.globalArgs(), '--log-format=json', ...args];
     log.debug(`${this.path} ${argv.join(' ')}`);
     return new Promise((resolve, reject) => {
-      execFile(this.path, argv, {env: runtimeEnv(), encoding: 'utf8', timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20}, (err, stdout, stderr) => {
+      const child = execFile(this.path, argv, {env: runtimeEnv(), encoding: 'utf8', timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20}, (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & {killed?: boolean; signal?: string | null};
         if (e.code === 'ENOENT' || e.code === 'EACCES') {
@@ -158,6 +164,7 @@ export class RuncRuntime implements OciRuntime {
         const msg = lastRuntimeError(stderr) ?? `exit status ${e.code ?? e.signal}`;
         reject(classify(this.name, args[0], id, msg, err));
       });
+      if (stdin !== undefined) child.stdin?.end(stdin);
     });
   }
 }

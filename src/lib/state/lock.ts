@@ -4,8 +4,11 @@
  * Contract
  * - One lock file per resource under root/locks/: `images` (the store-wide
  *   image index and names), `containers` (container names), `container-<id>`,
- *   `layer-<chain-id>`, `volume-<name>`, `network-<name>`.
- * - Order: layer-<chain> → images → containers → container-<id> → volume-<name> → network-*.
+ *   `layer-<chain-id>`, `volume-<name>`, `network-<name>`, `events` (the
+ *   event log's appends).
+ * - Order: layer-<chain> → images → containers → container-<id> → volume-<name> → network-* → events.
+ *   `events` is last: a service appends an event while it may hold any
+ *   other lock, and nothing is ever taken while holding `events`.
  *   Take them in that order only; never wait for a lock of an earlier rank
  *   while holding a later one. (A pull pins its layers, then records the
  *   image under `images`; removal holds `images` and only *tries* layer

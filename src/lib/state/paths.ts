@@ -65,6 +65,8 @@ export class Paths {
   /** Scratch space on the store's filesystem, so finished work can be renamed into place. */
   get tmpDir(): string { return path.join(this.root, 'tmp'); }
   get locksDir(): string { return path.join(this.root, 'locks'); }
+  /** The event log (events.log, and events.log.1 after a rotation). */
+  get eventsLog(): string { return path.join(this.root, 'events', 'events.log'); }
   lockFile(name: string): string { return path.join(this.locksDir, `${name}.lock`); }
 
   // --- runroot: volatile state -------------------------------------------------

@@ -26,6 +26,9 @@ export function buildResources(r: ResourceLimits, deviceRules: OciDeviceRule[]):
   if (r.cpus !== undefined && r.cpus > 0) {
     cpu.period = CPU_PERIOD;
     cpu.quota = Math.round(r.cpus * CPU_PERIOD);
+  } else {
+    if (r.cpuQuota !== undefined && r.cpuQuota !== 0) cpu.quota = r.cpuQuota;
+    if (r.cpuPeriod !== undefined && r.cpuPeriod > 0) cpu.period = r.cpuPeriod;
   }
   if (r.cpuShares !== undefined && r.cpuShares > 0) cpu.shares = r.cpuShares;
   if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
