@@ -17,9 +17,10 @@ export default class Export extends SkiffCommand {
     if (!flags.output && process.stdout.isTTY) throw invalidInput('refusing to export to terminal. Use -o flag or redirect');
     const engine = await this.engine(flags);
     const {packTree} = await import('../lib/storage/pack/tree');
+    const {prefetch} = await import('../lib/storage/pack/prefetch');
     const {writeStream} = await import('../cli/stream-out');
     await engine.rootfs.with(args.container, async (rootfs) => {
-      const tar = packTree([{abs: rootfs, name: ''}]);
+      const tar = prefetch(packTree([{abs: rootfs, name: ''}]));
       if (!flags.output) return writeStream(tar, process.stdout);
       const tmp = `${flags.output}.skiff-${process.pid}.tmp`;
       const out = fs.createWriteStream(tmp, {mode: 0o644});

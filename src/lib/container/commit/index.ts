@@ -27,6 +27,7 @@ import type {ContainerService} from '../service';
 import {containerPaths} from '../prepare';
 import {isOpaqueDir, isWhiteoutDevice, mountDestinations} from '../changes';
 import {packTree} from '../../storage/pack/tree';
+import {prefetch} from '../../storage/pack/prefetch';
 import type {PackEntry} from '../../storage/pack/header';
 import {unpackLayerBlob} from '../../image/layer-stream';
 import {MT, chainIds, decodeManifest, digestHex, sha256Digest, type Descriptor, type ImageConfig} from '../../image/manifest';
@@ -182,7 +183,7 @@ export async function commitContainer(paths: Paths, containers: ContainerService
   const build = async (snap: Snapshot) => {
     const chain = chainIds([...baseConfig.rootfs.diff_ids, snap.diffId]);
     const top = chain[chain.length - 1];
-    const source = snap.file ? fileChunks(snap.file) : layerTar(p.upper, stubs);
+    const source = snap.file ? fileChunks(snap.file) : prefetch(layerTar(p.upper, stubs));
     const r = await images.layers.ensure(top, {diffId: snap.diffId, parent: chain.length > 1 ? chain[chain.length - 2] : undefined}, async (diffDir) => {
       const u = await unpackLayerBlob(source, diffDir, snap.diffId, 'none');
       return {size: u.size, compressedDigest: snap.diffId, compressedSize: snap.size};

@@ -26,6 +26,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {Readable, Writable} from 'node:stream';
 import {packTree, type PackSource} from '../../storage/pack/tree';
+import {prefetch} from '../../storage/pack/prefetch';
 import type {PackEntry} from '../../storage/pack/header';
 import {resolveUser, rootfsReader} from '../user';
 import {extractLayer} from '../../storage/unpack';
@@ -194,13 +195,13 @@ export async function copy(from: CopyEnd, to: CopyEnd, io: CopyIo): Promise<void
       const src = containerSource(root, from.path);
       try {
         if (to.kind === 'stream') {
-          await toWritable(packTree(packSources(src, undefined)), io.stdout);
+          await toWritable(prefetch(packTree(packSources(src, undefined))), io.stdout);
           return;
         }
         const dest = (to as {path: string}).path;
         const target = hostTarget(dest, src);
         try {
-          await extractLayer(packTree(packSources(src, target.name)), target.dir, {whiteouts: 'none'});
+          await extractLayer(prefetch(packTree(packSources(src, target.name))), target.dir, {whiteouts: 'none'});
         } finally {
           target.close();
         }
@@ -227,7 +228,7 @@ export async function copy(from: CopyEnd, to: CopyEnd, io: CopyIo): Promise<void
     const target = containerTarget(root, dest.path, src);
     try {
       const map = owner ? (e: PackEntry) => ({...e, uid: owner.uid, gid: owner.gid}) : undefined;
-      await extractLayer(packTree(packSources(src, target.name), {map}), target.dir, {whiteouts: 'none'});
+      await extractLayer(prefetch(packTree(packSources(src, target.name), {map})), target.dir, {whiteouts: 'none'});
     } finally {
       target.close();
       src.close();

@@ -143,14 +143,18 @@ export async function* packTree(sources: PackSource[], opts: PackOptions = {}): 
   const links = new Map<string, string>(); // "dev:ino" -> first archive name
   const out = new Output();
 
+  const read = (fd: number, buf: Buffer, off: number, len: number, pos: number) =>
+    new Promise<number>((resolve, reject) => fs.read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
+
+  /** File data, read on libuv's threads (so a prefetching consumer overlaps reads with its own work). */
   async function* fileData(abs: string, size: number): AsyncGenerator<Buffer> {
-    const fd = fs.openSync(abs, O_RDONLY | O_NOFOLLOW);
+    const fd = await new Promise<number>((resolve, reject) => fs.open(abs, O_RDONLY | O_NOFOLLOW, (err, n) => (err ? reject(err) : resolve(n))));
     try {
       let done = 0;
       if (size <= SMALL_FILE) {
         const buf = Buffer.allocUnsafe(size + blockPadding(size));
         while (done < size) {
-          const n = fs.readSync(fd, buf, done, size - done, done);
+          const n = await read(fd, buf, done, size - done, done);
           if (n === 0) break;
           done += n;
         }
@@ -163,7 +167,7 @@ export async function* packTree(sources: PackSource[], opts: PackOptions = {}): 
         const buf = Buffer.allocUnsafe(want);
         let got = 0;
         while (got < want) {
-          const n = await new Promise<number>((resolve, reject) => fs.read(fd, buf, got, want - got, done + got, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+          const n = await read(fd, buf, got, want - got, done + got);
           if (n === 0) break;
           got += n;
         }

@@ -187,3 +187,28 @@ test('map rewrites members (a whiteout as commit writes it)', async () => {
     fs.rmSync(dir, {recursive: true, force: true});
   }
 });
+
+test('prefetch passes every byte through in order, and stops the source when the consumer stops', async () => {
+  const {prefetch} = await import('../../../../src/lib/storage/pack/prefetch');
+  let closed = false;
+  async function* source() {
+    try {
+      for (let i = 0; i < 50; i++) yield Buffer.alloc(100_000, i);
+    } finally {
+      closed = true;
+    }
+  }
+  const all = await collect(prefetch(source(), 250_000));
+  assert.equal(all.length, 50 * 100_000);
+  for (let i = 0; i < 50; i++) assert.equal(all[i * 100_000], i);
+  assert.ok(closed);
+  closed = false;
+  let n = 0;
+  for await (const _c of prefetch(source(), 250_000)) if (++n === 3) break;
+  assert.ok(closed, 'the source generator was returned');
+  async function* failing() {
+    yield Buffer.from('x');
+    throw new Error('read failed');
+  }
+  await assert.rejects(collect(prefetch(failing())), /read failed/);
+});
