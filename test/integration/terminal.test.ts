@@ -280,5 +280,13 @@ describe('terminal (tmux)', () => {
     t.open('fail', `${sk} run --rm -it ${IMG} nosuchcmd; echo FEXIT=$?; echo STTY $(stty -a | tr '\\n' ' '); sleep 600`);
     await t.waitFor('fail', /FEXIT=127/);
     assert.match((await t.waitFor('fail', /STTY.*/))[0], sane);
+
+    // Killed by a signal (not proxied): the terminal is restored all the same.
+    t.open('sig', `sh -c 'echo PID=$$; exec ${sk} run --rm --sig-proxy=false -it ${IMG} sh'; echo KEXIT=$?; echo STTY $(stty -a | tr '\\n' ' '); sleep 600`);
+    const pid = Number((await t.waitFor('sig', /PID=(\d+)/))[1]);
+    await t.waitFor('sig', /# $/m);
+    process.kill(pid, 'SIGTERM');
+    await t.waitFor('sig', /KEXIT=143/);
+    assert.match((await t.waitFor('sig', /STTY.*/))[0], sane);
   });
 });
