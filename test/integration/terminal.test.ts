@@ -232,7 +232,7 @@ describe('terminal (tmux)', () => {
 
   test('run -it: raw local terminal, window size and resize, detach, re-attach, terminal restored', async () => {
     t.open('run', `${sk} run -it --name tty1 ${IMG} sh; echo EXIT=$?; echo STTY $(stty -a | tr '\\n' ' '); sleep 600`);
-    await t.waitFor('run', /# $/m);
+    await t.waitFor('run', /# ?$/m);
     t.type('run', 'stty size; echo sum$((40+2))');
     await t.waitFor('run', /^30 100\s*\nsum42/m);
     // Raw mode: the command line appears once (the container's echo), not twice.
@@ -263,7 +263,7 @@ describe('terminal (tmux)', () => {
   test('exec -it and start -ai get a terminal; a failing run -it restores the terminal', async () => {
     await runDetached(['-it', '--name', 'tty2', IMG, 'sh']);
     t.open('exec', `${sk} exec -it tty2 sh; echo XEXIT=$?; echo STTY $(stty -a | tr '\\n' ' '); sleep 600`);
-    await t.waitFor('exec', /# $/m);
+    await t.waitFor('exec', /# ?$/m);
     t.type('exec', '[ -t 0 ] && echo IS$((1))TTY; stty size; exit 4');
     await t.waitFor('exec', /IS1TTY\s*\n\d+ \d+/);
     await t.waitFor('exec', /XEXIT=4/);
@@ -272,7 +272,7 @@ describe('terminal (tmux)', () => {
 
     assert.equal((await s.run(['create', '-it', '--name', 'tty3', IMG, 'sh'])).code, 0);
     t.open('start', `${sk} start -ai tty3; echo SEXIT=$?; sleep 600`);
-    await t.waitFor('start', /# $/m);
+    await t.waitFor('start', /# ?$/m);
     t.type('start', 'echo s$((3+3)); exit 2');
     await t.waitFor('start', /^s6/m);
     await t.waitFor('start', /SEXIT=2/);
@@ -284,7 +284,7 @@ describe('terminal (tmux)', () => {
     // Killed by a signal (not proxied): the terminal is restored all the same.
     t.open('sig', `sh -c 'echo PID=$$; exec ${sk} run --rm --sig-proxy=false -it ${IMG} sh'; echo KEXIT=$?; echo STTY $(stty -a | tr '\\n' ' '); sleep 600`);
     const pid = Number((await t.waitFor('sig', /PID=(\d+)/))[1]);
-    await t.waitFor('sig', /# $/m);
+    await t.waitFor('sig', /# ?$/m);
     process.kill(pid, 'SIGTERM');
     await t.waitFor('sig', /KEXIT=143/);
     assert.match((await t.waitFor('sig', /STTY.*/))[0], sane);
