@@ -127,6 +127,26 @@ describe('exec', () => {
     await until('the background exec to write its file', async () => ((await s.run(['exec', 'ex', 'cat', '/tmp/bg'])).stdout === 'done\n' ? true : undefined));
   });
 
+  test('--preserve-fds passes descriptors 3.. on to the process', async () => {
+    const file = path.join(s.dir, 'fd3.txt');
+    fs.writeFileSync(file, 'from fd 3\n');
+    const fd = fs.openSync(file, 'r');
+    try {
+      const child = spawn(SKIFF_BIN, ['--root', s.root, '--runroot', s.runroot, 'exec', '--preserve-fds', '1', 'ex', 'sh', '-c', 'cat <&3'], {env: s.env, stdio: ['ignore', 'pipe', 'pipe', fd]});
+      let out = '';
+      let err = '';
+      child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
+      child.stderr!.setEncoding('utf8').on('data', (d) => (err += d));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 0, err);
+      assert.equal(out, 'from fd 3\n');
+    } finally {
+      fs.closeSync(fd);
+    }
+    const none = await s.run(['exec', 'ex', 'sh', '-c', 'cat <&3']);
+    assert.notEqual(none.code, 0, 'without --preserve-fds the process has no fd 3');
+  });
+
   test('a stopped or missing container is 125 with a clear message; container exec is an alias', async () => {
     assert.equal((await s.run(['create', '--name', 'exstopped', IMG, 'true'])).code, 0);
     const st = await s.run(['exec', 'exstopped', 'true']);

@@ -301,6 +301,7 @@ export class ContainerService {
         process: proc,
         terminal: req.tty,
         stdin: req.interactive,
+        preserveFds: req.preserveFds,
         attach: req.detach ? undefined : io.attach,
         beforeStart: io.beforeStart,
       });
