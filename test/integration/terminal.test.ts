@@ -192,7 +192,7 @@ describe('attach', () => {
     }
   });
 
-  test('detach keys leave the container running; custom keys; bad keys are 125', async () => {
+  test('detach keys leave the container running; custom keys; "" disables; bad keys are 125', async () => {
     // As with podman, a detaching client of a container without a terminal closes its
     // stdin (conmon -i); the container itself runs on.
     const prog = 'while read l; do echo got:$l; done; echo eof; exec sleep 1000';
@@ -220,11 +220,25 @@ describe('attach', () => {
       assert.equal(await b.exit, 0, b.err());
       assert.match(await status('det2'), /^running/);
 
+      // "" disables detaching: the default sequence is input like any other.
+      await runDetached(['-i', '--name', 'det3', IMG, 'sh', '-c', prog]);
+      const c = client(['attach', '--detach-keys=', 'det3']);
+      try {
+        await until('third attach', () => {
+          c.child.stdin.write('w\n');
+          return c.out().includes('got:w') ? true : undefined;
+        });
+        c.child.stdin.write('\x10\x11v\n');
+        await until('the default sequence as input', () => (c.out().includes('got:\x10\x11v') ? true : undefined));
+      } finally {
+        c.child.kill('SIGKILL');
+      }
+
       const bad = await s.run(['attach', '--detach-keys', 'ctrl-1', 'det2']);
       assert.equal(bad.code, 125);
       assert.match(bad.stderr, /invalid detach keys/);
     } finally {
-      await s.run(['rm', '-f', '-t', '0', 'det', 'det2']);
+      await s.run(['rm', '-f', '-t', '0', 'det', 'det2', 'det3']);
     }
     assert.equal((await s.run(['create', '--name', 'notrunning', IMG, 'true'])).code, 0);
     const nr = await s.run(['attach', 'notrunning']);
