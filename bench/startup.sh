@@ -19,14 +19,12 @@ if have_podman; then
   [ -n "$SKIFF_SEA" ] && bench_ratio startup skiff-sea podman
 fi
 
-# `skiff ps` does not exist yet: its start-up is measured with a command that
-# does the same amount of start-up work (`version`: a command class, a Config,
-# flag parsing). Switch to `ps` (with a temporary --root) once it lands.
+# `skiff ps` on an empty temporary store: the command scripts poll most.
 PS_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/skiff-bench-ps.XXXXXX")
 trap 'rm -rf "$PS_ROOT"' EXIT
-PS_CMD="version"
+PS_CMD="ps"
 set -- "node=node -e 0" "skiff-ps=$SKIFF --root $PS_ROOT/root --runroot $PS_ROOT/run $PS_CMD"
-have_podman && set -- "$@" "podman-ps=podman --root $PS_ROOT/proot --runroot $PS_ROOT/prun version"
+have_podman && set -- "$@" "podman-ps=podman --root $PS_ROOT/proot --runroot $PS_ROOT/prun ps"
 bench_compare ps-like "$@"
 bench_ratio ps-like skiff-ps node
 have_podman && bench_ratio ps-like skiff-ps podman-ps

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
@@ -223,6 +224,44 @@ out:
   return make_int(env, rc);
 }
 
+/*
+ * unixDgramSend(path, buffer): one datagram to an AF_UNIX SOCK_DGRAM socket,
+ * e.g. systemd's $NOTIFY_SOCKET (sd_notify). A leading '@' names an
+ * abstract socket, as systemd spells it. Returns bytes sent or -errno.
+ */
+static napi_value js_unix_dgram_send(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  char *path = get_string(env, argv[0]);
+  if (!path) return NULL;
+  void *data = NULL;
+  size_t len = 0;
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    free(path);
+    napi_throw_type_error(env, NULL, "skiff_native: expected a Buffer");
+    return NULL;
+  }
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof(addr));
+  addr.sun_family = AF_UNIX;
+  size_t plen = strlen(path);
+  int rc;
+  if (plen == 0 || plen >= sizeof(addr.sun_path)) { rc = plen ? -ENAMETOOLONG : -EINVAL; goto out; }
+  memcpy(addr.sun_path, path, plen);
+  socklen_t alen = offsetof(struct sockaddr_un, sun_path) + plen;
+  if (path[0] == '@') addr.sun_path[0] = '\0'; /* abstract: no trailing NUL counted */
+  else alen += 1;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) { rc = -errno; goto out; }
+  ssize_t n;
+  do { n = sendto(fd, data, len, MSG_NOSIGNAL, (struct sockaddr *)&addr, alen); } while (n < 0 && errno == EINTR);
+  rc = n < 0 ? -errno : (int)n;
+  close(fd);
+out:
+  free(path);
+  return make_int(env, rc);
+}
+
 /* shutdown(fd, how): SHUT_RD=0, SHUT_WR=1, SHUT_RDWR=2 */
 static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -283,6 +322,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"unixSeqpacketConnect", NULL, js_unix_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
     {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_default, NULL},
     {"cloexecFrom", NULL, js_cloexec_from, NULL, NULL, NULL, napi_default, NULL},
+    {"unixDgramSend", NULL, js_unix_dgram_send, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -77,6 +77,7 @@ await build({
   format: 'cjs',
   sourcemap: 'linked',
   minifySyntax: true,
+  minifyWhitespace: true,
   legalComments: 'none',
   external: ['typescript'],
   logLevel: 'warning',

@@ -11,7 +11,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   runc crun conmon catatonit fuse-overlayfs uidmap slirp4netns
-  containernetworking-plugins iptables
+  containernetworking-plugins iptables aardvark-dns
   skopeo docker-registry umoci busybox-static apache2-utils openssl zstd tmux
   g++ make python3 ca-certificates
 )

@@ -53,7 +53,7 @@ export async function createContainer(engine: Engine, image: string, command: st
     volumesFrom: fromMounts,
     cwd: process.cwd(),
     hostEnv: process.env,
-    defaults: {runtime: ContainerService.defaultRuntime(), storageDriver: engine.storageDriver === 'vfs' ? 'vfs' : 'overlay'},
+    defaults: {runtime: ContainerService.defaultRuntime(), storageDriver: engine.storageDriver === 'vfs' ? 'vfs' : 'overlay', network: process.getuid?.() === 0 ? 'bridge' : 'none'},
     name: flags.name ?? '',
   });
   return svc.create(config, {replace: flags.replace, generateName: flags.name === undefined ? randomName : undefined});

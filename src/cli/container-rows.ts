@@ -1,6 +1,7 @@
 /** `skiff ps` rows and JSON, shaped as podman's. */
+import {portsText, portsJson} from '../lib/network/ports';
 import type {ContainerRecord} from '../lib/container/store';
-import {humanDuration, timeAgo} from '../lib/util/human';
+import {timeAgo} from '../lib/util/human';
 import {goTimeString} from './image-rows';
 
 export function statusText(rec: ContainerRecord, now = Date.now()): string {
@@ -8,7 +9,7 @@ export function statusText(rec: ContainerRecord, now = Date.now()): string {
   switch (s.status) {
     case 'running':
     case 'stopping':
-      return `Up ${humanDuration(now - Date.parse(s.startedAt))}`;
+      return `Up ${timeAgo(s.startedAt, now)}`; // podman 4.3: "Up 2 seconds ago"
     case 'paused':
       return 'Paused';
     case 'exited':
@@ -38,7 +39,7 @@ export function psRow(rec: ContainerRecord, noTrunc: boolean) {
     RunningFor: timeAgo(c.created),
     Status: statusText(rec),
     State: s.status,
-    Ports: '',
+    Ports: portsText(livePorts(rec)),
     Names: c.name,
     Labels: c.labels,
     Mounts: c.mounts.map((m) => m.destination),
@@ -46,8 +47,14 @@ export function psRow(rec: ContainerRecord, noTrunc: boolean) {
     ExitCode: s.exitCode,
     Exited: s.status === 'exited' || s.status === 'stopped',
     Size: '',
-    Networks: [] as string[],
+    Networks: Object.keys(c.network.networks ?? {}),
   };
+}
+
+/** Published ports: with their resolved host ports while running. */
+function livePorts(rec: ContainerRecord) {
+  const running = rec.state.status === 'running' || rec.state.status === 'paused' || rec.state.status === 'stopping';
+  return (running ? rec.state.net?.ports : undefined) ?? rec.config.ports ?? [];
 }
 
 export function psJson(rec: ContainerRecord) {
@@ -67,11 +74,11 @@ export function psJson(rec: ContainerRecord) {
     Mounts: c.mounts.map((m) => m.destination),
     Names: [c.name],
     Namespaces: {},
-    Networks: [] as string[],
+    Networks: Object.keys(c.network.networks ?? {}),
     Pid: s.status === 'running' ? s.pid : 0,
     Pod: '',
     PodName: '',
-    Ports: null,
+    Ports: livePorts(rec).length ? portsJson(livePorts(rec)) : null,
     StartedAt: s.startedAt ? Math.floor(Date.parse(s.startedAt) / 1000) : -62135596800,
     State: s.status,
     Status: statusText(rec),

@@ -184,8 +184,24 @@ function start(dir: string): void {
   distDir = dir;
   setAddonDir(dir);
   setVendorDir(dir);
-  setSelfCommand([process.execPath, path.join(dir, 'skiff.js')]);
+  setSelfCommand(selfFromDist(dir));
   run(process.argv.slice(2)).catch(fail);
+}
+
+/**
+ * How conmon's exit command re-runs skiff: through the launcher beside dist/
+ * when there is one (bin/skiff: it starts from the snapshot when that is
+ * valid, ~100 ms of CPU less per container exit than the plain bundle, which
+ * matters when many containers exit at once), else node with the bundle.
+ */
+function selfFromDist(dir: string): string[] {
+  const launcher = path.join(dir, '..', 'bin', 'skiff');
+  try {
+    fs.accessSync(launcher, fs.constants.X_OK);
+    return [path.resolve(launcher)];
+  } catch {
+    return [process.execPath, path.join(dir, 'skiff.js')];
+  }
 }
 
 /** `node dist/skiff.js ARGS`, or bin/skiff requiring the bundle. */

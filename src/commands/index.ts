@@ -43,6 +43,23 @@ import VolumeExists from './volume/exists';
 // terminals and streams
 import Attach from './attach';
 import Exec from './exec';
+// container filesystem commands (diff, mount, unmount, export, cp, commit)
+import Diff from './diff';
+import Mount from './mount';
+import Unmount from './unmount';
+import Export from './export';
+import Cp from './cp';
+import Commit from './commit';
+// networking (feat/net)
+import NetworkCreate from './network/create';
+import NetworkLs from './network/ls';
+import NetworkInspect from './network/inspect';
+import NetworkRm from './network/rm';
+import NetworkPrune from './network/prune';
+import NetworkExists from './network/exists';
+import NetworkConnect from './network/connect';
+import NetworkDisconnect from './network/disconnect';
+import Port from './port';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -105,4 +122,32 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   exec: Exec,
   'container:attach': Attach,
   'container:exec': Exec,
+  // container filesystem commands
+  diff: Diff,
+  mount: Mount,
+  unmount: Unmount,
+  umount: Unmount,
+  export: Export,
+  cp: Cp,
+  commit: Commit,
+  'container:diff': Diff,
+  'container:mount': Mount,
+  'container:unmount': Unmount,
+  'container:umount': Unmount,
+  'container:export': Export,
+  'container:cp': Cp,
+  'container:commit': Commit,
+  // networking (feat/net)
+  'network:create': NetworkCreate,
+  'network:ls': NetworkLs,
+  'network:list': NetworkLs,
+  'network:inspect': NetworkInspect,
+  'network:rm': NetworkRm,
+  'network:remove': NetworkRm,
+  'network:prune': NetworkPrune,
+  'network:exists': NetworkExists,
+  'network:connect': NetworkConnect,
+  'network:disconnect': NetworkDisconnect,
+  port: Port,
+  'container:port': Port,
 };

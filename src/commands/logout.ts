@@ -17,12 +17,12 @@ export default class Logout extends SkiffCommand {
     const authfile = flags.authfile ?? process.env.REGISTRY_AUTH_FILE;
     if (flags.all) {
       if (args.registry) throw invalidInput('--all takes no registry argument');
-      logoutAll(engine.paths, authfile);
+      await logoutAll(engine.paths, authfile);
       this.out('Removed login credentials for all registries');
       return;
     }
     if (!args.registry) throw invalidInput('please provide a registry to log out from, or --all');
-    logout(engine.paths, args.registry, authfile);
+    await logout(engine.paths, args.registry, authfile);
     this.out(`Removed login credentials for ${args.registry}`);
   }
 }

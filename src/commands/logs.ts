@@ -35,11 +35,17 @@ export default class Logs extends SkiffCommand {
     await Promise.all(
       recs.map(async (rec) => {
         if (rec.config.logDriver === 'none') throw unsupported(`this container is using the 'none' log driver, cannot read logs: this container is not logging output`);
-        if (rec.config.logDriver !== 'k8s-file') throw unsupported(`container ${rec.config.name} uses the ${rec.config.logDriver} log driver: skiff logs reads k8s-file logs only`);
-        const file = rec.config.logOpts.path ?? containerPaths(engine.paths, rec.config.id).log;
         const opts = {since, until, tail: flags.tail};
         const running = rec.state.status === 'running' || rec.state.status === 'paused' || rec.state.status === 'stopping';
-        const entries = flags.follow && running ? followLogs(file, {...opts, stop: svc.wait(rec.config.id).catch(() => undefined)}) : readLogs(file, opts);
+        const stop = () => svc.wait(rec.config.id).catch(() => undefined);
+        let entries;
+        if (rec.config.logDriver === 'journald') {
+          const {readJournal, followJournal} = await import('../lib/runtime/journal');
+          entries = flags.follow && running ? followJournal(rec.config.id, {...opts, stop: stop()}) : readJournal(rec.config.id, opts);
+        } else {
+          const file = rec.config.logOpts.path ?? containerPaths(engine.paths, rec.config.id).log;
+          entries = flags.follow && running ? followLogs(file, {...opts, stop: stop()}) : readLogs(file, opts);
+        }
         for await (const e of entries) {
           const line = prefix(rec.config.name, rec.config.id) + formatLogEntry(e, {timestamps: flags.timestamps});
           (e.stream === 'stderr' ? process.stderr : process.stdout).write(line.endsWith('\n') ? line : line + '\n');

@@ -81,6 +81,18 @@ describe('basic auth registry', () => {
     assert.match(r.stderr, /no --password given and no terminal/);
   });
 
+  test('parallel logins to several repositories keep every entry (the auth file is edited under a lock)', async () => {
+    const s = store();
+    const keys = Array.from({length: 8}, (_, i) => `${basic.host}/private/ns${i}`);
+    const results = await Promise.all(keys.map((k) => s.run(['login', '--tls-verify=false', '-u', basic.username!, '-p', basic.password!, k])));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const auths = JSON.parse(fs.readFileSync(s.env.REGISTRY_AUTH_FILE!, 'utf8')).auths;
+    assert.deepEqual(Object.keys(auths).sort(), [...keys].sort());
+    const outs = await Promise.all(keys.slice(0, 4).map((k) => s.run(['logout', k])));
+    for (const r of outs) assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(fs.readFileSync(s.env.REGISTRY_AUTH_FILE!, 'utf8')).auths).sort(), keys.slice(4).sort());
+  });
+
   test('logout --all empties the auth file', async () => {
     const s = store();
     assert.equal((await s.run(['login', '--tls-verify=false', '-u', basic.username!, '-p', basic.password!, basic.host])).code, 0);

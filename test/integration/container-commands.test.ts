@@ -163,7 +163,7 @@ describe('ps', () => {
 
     const table = (await ok(['ps', '-a', '--format', 'table {{.ID}}\t{{.Names}}\t{{.Status}}'])).split('\n');
     assert.match(table[0], /^CONTAINER ID\s+NAMES\s+STATUS\s*$/);
-    assert.match(table[1], new RegExp(`^${ids.c3.slice(0, 12)}\\s+c3\\s+Up `));
+    assert.match(table[1], new RegExp(`^${ids.c3.slice(0, 12)}\\s+c3\\s+Up (Less than a second|\\d+ \\w+) ago`), 'podman 4.3 says "Up 2 seconds ago"');
     assert.match(table[2], /\s+c2\s+Exited \(3\) /);
     assert.match(table[3], /\s+c1\s+Created\s*$/);
     const plain = await ok(['ps', '-a', '--format', '{{.Names}}:{{.State}}:{{.Image}}']);

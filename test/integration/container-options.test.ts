@@ -8,13 +8,15 @@
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {SKIFF_BIN, type RunResult, type Store} from '../helpers/skiff';
 import type {BuiltImage} from '../helpers/images';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
+import {notifySocket} from '../helpers/sd-notify';
+import {ensureJournald} from '../helpers/journald';
 
 let fx: BusyboxStore;
 let busybox: BuiltImage;
@@ -187,6 +189,41 @@ describe('process options', () => {
     assert.equal((await s.run(['rm', '-f', 'lab'])).code, 0);
   });
 
+  test('--sdnotify under a Type=notify unit: conmon is MAINPID; container relays READY from inside, conmon says it at once, ignore says nothing', async (t) => {
+    const ns = await notifySocket();
+    t.after(() => ns.close());
+    const env = {NOTIFY_SOCKET: ns.path};
+    // container (the default): the container sees conmon's relay socket; what it sends there reaches systemd.
+    const id = (await s.run(['run', '-d', IMG, 'sh', '-c', 'echo "$NOTIFY_SOCKET"; test -S "$NOTIFY_SOCKET" && echo socket; sleep 30'], {env})).stdout.trim();
+    const conmonPid = (await inspect(id)).State.ConmonPid;
+    assert.ok(conmonPid > 0);
+    await ns.waitFor((m) => m === `MAINPID=${conmonPid}`);
+    assert.ok(!ns.messages.some((m) => m.includes('READY=1')), 'READY is the container\'s to send');
+    await waitFor(async () => /socket/.test((await s.run(['logs', id])).stdout), 'the container to report its socket');
+    assert.equal((await s.run(['logs', id])).stdout, '/run/notify/notify.sock\nsocket\n');
+    // Send as the container would, through the same socket (bind-mounted from the bundle).
+    const relay = `${s.runroot}/containers/${id}/notify`;
+    execFileSync('python3', ['-c', `import os, socket\nfd = os.open(${JSON.stringify(relay)}, os.O_PATH)\nsocket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", "/proc/self/fd/%d/notify.sock" % fd)`]);
+    await ns.waitFor((m) => m === 'READY=1');
+    assert.equal((await s.run(['rm', '-f', '-t', '0', id])).code, 0);
+
+    // conmon: MAINPID and READY together, once the container runs; nothing inside the container.
+    ns.messages.length = 0;
+    const id2 = (await s.run(['run', '-d', '--sdnotify', 'conmon', IMG, 'sh', '-c', 'echo "[$NOTIFY_SOCKET]"; sleep 30'], {env})).stdout.trim();
+    const pid2 = (await inspect(id2)).State.ConmonPid;
+    await ns.waitFor((m) => m === `MAINPID=${pid2}\nREADY=1`);
+    await waitFor(async () => (await s.run(['logs', id2])).stdout !== '', 'output');
+    assert.equal((await s.run(['logs', id2])).stdout, '[]\n');
+    assert.equal((await s.run(['rm', '-f', '-t', '0', id2])).code, 0);
+
+    // ignore: nothing is sent.
+    ns.messages.length = 0;
+    const r = await s.run(['run', '--rm', '--sdnotify', 'ignore', IMG, 'sh', '-c', 'echo "[$NOTIFY_SOCKET]"'], {env});
+    assert.equal(r.stdout, '[]\n');
+    await new Promise((res) => setTimeout(res, 300));
+    assert.deepEqual(ns.messages, []);
+  });
+
   test('--stop-signal and --stop-timeout are in inspect and used by stop', async () => {
     const d = await s.run(['run', '-d', '--name', 'sig', '--stop-signal', 'USR1', '--stop-timeout', '5', IMG, 'sh', '-c', 'trap "echo usr1; exit 4" USR1; trap "" TERM; echo ready; while true; do sleep 0.1; done']);
     assert.equal(d.code, 0, d.stderr);
@@ -236,6 +273,35 @@ describe('process options', () => {
     assert.equal((await s.run(['rm', 'plog'])).code, 0);
     const rel = await s.run(['create', '--log-opt', 'path=rel.log', IMG, 'true']);
     assert.equal(rel.code, 125);
+  });
+
+  test('--log-driver journald: logs reads the journal (streams, --tail, -t, -f until exit)', async (t) => {
+    const j = await ensureJournald();
+    if (typeof j === 'string') return t.skip(j);
+    t.after(() => j.stop());
+    const r = await s.run(['run', '--name', 'jlog', '--log-driver', 'journald', IMG, 'sh', '-c', 'echo out1; echo err1 >&2; echo out2; printf last']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'out1\nout2\nlast');
+    const all = async () => {
+      const lg = await s.run(['logs', 'jlog']);
+      assert.equal(lg.code, 0, lg.stderr);
+      return lg;
+    };
+    let seen = '';
+    await waitFor(async () => (seen = (await all()).stdout) === 'out1\nout2\nlast\n', 'journald to hold every line').catch((err) => {
+      throw new Error(`${err.message}; logs said ${JSON.stringify(seen)}; journalctl: ${JSON.stringify(execFileSync('journalctl', ['--no-pager', '-o', 'cat', '-n', '20']).toString())}`);
+    });
+    assert.equal((await all()).stderr, 'err1\n');
+    assert.equal((await s.run(['logs', '--tail', '1', 'jlog'])).stdout, 'last\n');
+    assert.match((await s.run(['logs', '-t', 'jlog'])).stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}Z out1$/m);
+    assert.equal((await s.run(['inspect', '--format', '{{.HostConfig.LogConfig.Type}}', 'jlog'])).stdout, 'journald\n');
+    assert.equal((await s.run(['rm', 'jlog'])).code, 0);
+
+    const id = (await s.run(['run', '-d', '--log-driver', 'journald', IMG, 'sh', '-c', 'echo a; sleep 1; echo b; sleep 1; echo c'])).stdout.trim();
+    const f = await s.run(['logs', '-f', id]);
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal(f.stdout, 'a\nb\nc\n', 'follows until the container exits, nothing lost or repeated');
+    assert.equal((await s.run(['rm', id])).code, 0);
   });
 });
 
@@ -408,6 +474,15 @@ describe('resources', () => {
     assert.ok(hard <= hostHard && soft <= hard, `${soft}:${hard} within ${hostHard}`);
     assert.equal((await s.run(['run', '--rm', '--ulimit', 'nofile=200:100', IMG, 'true'])).code, 125);
   });
+
+  test('--cgroups=disabled needs crun: with runc a clear error at create and no record', async () => {
+    const before = (await s.run(['ps', '-a', '-q'])).stdout;
+    const r = await s.run(['create', '--runtime', 'runc', '--cgroups', 'disabled', IMG, 'true']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /requested OCI runtime runc is not compatible with NoCgroups/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal((await s.run(['ps', '-a', '-q'])).stdout, before);
+  });
 });
 
 describe('identity and network', () => {
@@ -427,11 +502,12 @@ describe('identity and network', () => {
   });
 
   test('--network host sees the host interfaces and hostname; --network none only lo', async () => {
-    const ifaces = (text: string) => text.split('\n').slice(2).map((l) => l.trim().split(':')[0]).filter(Boolean).sort();
+    // veths and test bridges come and go with other tests: compare the rest.
+    const ifaces = (text: string) => text.split('\n').slice(2).map((l) => l.trim().split(':')[0]).filter((n) => n && !/^(veth|skt|skc)/.test(n)).sort();
     const hostIfaces = ifaces(fs.readFileSync('/proc/net/dev', 'utf8'));
     assert.deepEqual(ifaces(await sh(['--network', 'host'], 'cat /proc/net/dev')), hostIfaces);
     assert.deepEqual(ifaces(await sh(['--network', 'none'], 'cat /proc/net/dev')), ['lo']);
-    assert.deepEqual(ifaces(await sh([], 'cat /proc/net/dev')), ['lo'], 'none is the default until the bridge exists');
+    assert.deepEqual(ifaces(await sh([], 'cat /proc/net/dev')), ['eth0', 'lo'], 'the default network is the bridge');
     assert.equal(await sh(['--network', 'host'], 'hostname'), `${os.hostname()}\n`);
     assert.equal((await inspect((await s.run(['create', '--network', 'host', IMG, 'true'])).stdout.trim())).HostConfig.NetworkMode, 'host');
     await s.run(['container', 'prune', '-f']);

@@ -32,6 +32,8 @@ import {
   resolveEnv,
 } from './options';
 import {invalidInput} from '../util/errors';
+import {parsePublish, exposedPorts, checkDuplicates as checkPortDuplicates} from '../network/ports';
+import type {NetworkRequest} from '../network/types';
 import {log} from '../util/log';
 
 /** The create/run flags as parsed by oclif (see src/cli/create-flags.ts). */
@@ -72,8 +74,14 @@ export interface CreateFlags {
   ulimit?: string[];
   cgroups?: string;
   'cgroup-parent'?: string;
-  network?: string;
-  net?: string;
+  network?: string[];
+  net?: string[];
+  ip?: string;
+  'mac-address'?: string;
+  'network-alias'?: string[];
+  publish?: string[];
+  'publish-all'?: boolean;
+  expose?: string[];
   dns?: string[];
   'dns-search'?: string[];
   'dns-option'?: string[];
@@ -101,7 +109,7 @@ export interface ConfigInput {
   volumesFrom?: MountRequest[];
   cwd: string;
   hostEnv: Record<string, string | undefined>;
-  defaults: {runtime: string; storageDriver: 'overlay' | 'vfs'};
+  defaults: {runtime: string; storageDriver: 'overlay' | 'vfs'; network?: string};
   name: string;
 }
 
@@ -180,10 +188,11 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
   for (const ig of security.ignored) log.warn(`--security-opt ${ig.option} ignored: ${ig.reason}`);
   const caps = normalizeCapabilities(f['cap-add'] ?? [], f['cap-drop'] ?? []);
 
-  const network = f.network ?? f.net ?? 'none';
-  if (network !== 'none' && network !== 'host') {
-    throw invalidInput(`network mode "${network}" is not supported yet: use --network none or --network host`);
-  }
+  const netConfig = parseNetworkFlags(f, input.defaults.network ?? 'bridge');
+  const network = netConfig.mode;
+  const ports = [...(f.publish ?? []).flatMap((p) => parsePublish(p)), ...(f['publish-all'] ? exposedPorts(img.config?.ExposedPorts, f.expose ?? []) : [])];
+  checkPortDuplicates(ports);
+  if (ports.length && network !== 'bridge') throw invalidInput(`published ports need a bridge network, not --network ${network}`);
 
   const sysctls = parseSysctl(f.sysctl ?? []);
   checkSysctlNamespaces(sysctls, {hostNetwork: network === 'host'});
@@ -237,7 +246,8 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     ulimits: (f.ulimit ?? []).map((u) => parseUlimit(u)),
     cgroups: (f.cgroups ?? 'enabled') as 'enabled' | 'disabled',
     cgroupParent: f['cgroup-parent'],
-    network: {mode: network},
+    network: netConfig,
+    ports,
     dns: f.dns ?? [],
     dnsSearch: f['dns-search'] ?? [],
     dnsOptions: f['dns-option'] ?? [],
@@ -273,4 +283,77 @@ export function mergeEnv(base: string[], over: string[]): string[] {
     m.set(i < 0 ? e : e.slice(0, i), e);
   }
   return [...m.values()];
+}
+
+const MAC_RE = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+/**
+ * --network (repeatable, comma-separated), --ip, --mac-address, --network-alias.
+ * A network may carry its own options: NAME:ip=IP,mac=MAC,alias=NAME.
+ */
+export function parseNetworkFlags(f: CreateFlags, defaultMode: string): ContainerConfig['network'] {
+  const given = [...(f.network ?? []), ...(f.net ?? [])];
+  // "a,b" lists networks, but "a:ip=x,mac=y" keeps its options together.
+  const values: string[] = [];
+  for (const v of given.length ? given : [defaultMode]) {
+    for (const part of v.split(',')) {
+      if (values.length && /^(ip|ip6|mac|alias|interface_name)=/.test(part)) values[values.length - 1] += ',' + part;
+      else values.push(part);
+    }
+  }
+  const special = values.filter((v) => v === 'none' || v === 'host' || v === 'private' || v === 'slirp4netns' || v === 'pasta' || v.startsWith('container:') || v.startsWith('ns:'));
+  if (special.length && values.length > 1) throw invalidInput(`--network ${special[0]} cannot be combined with other networks`);
+  const one = special[0];
+  if (one === 'slirp4netns' || one === 'pasta') throw invalidInput(`network mode ${one} is not supported: use a bridge network, none or host`);
+  const noNet = (what: string) => {
+    if (f.ip || f['mac-address'] || f['network-alias']?.length) throw invalidInput(`--ip, --mac-address and --network-alias need a bridge network, not --network ${what}`);
+  };
+  if (one === 'none' || one === 'host') {
+    noNet(one);
+    return {mode: one};
+  }
+  if (one?.startsWith('container:')) {
+    noNet(one);
+    if (one.length === 10) throw invalidInput('--network container: needs a container name or ID');
+    return {mode: 'container', container: one.slice(10)};
+  }
+  if (one?.startsWith('ns:')) {
+    noNet(one);
+    if (one.length === 3) throw invalidInput('--network ns: needs a path');
+    return {mode: 'ns', path: one.slice(3)};
+  }
+  const networks: Record<string, NetworkRequest> = {};
+  for (const v of values.map((x) => (x === 'private' ? 'bridge' : x))) {
+    const i = v.indexOf(':');
+    const name = i < 0 ? v : v.slice(0, i);
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidInput(`invalid network name "${name}"`);
+    const req: NetworkRequest = {};
+    for (const opt of i < 0 ? [] : v.slice(i + 1).split(',')) {
+      const [k, val = ''] = [opt.slice(0, opt.indexOf('=') < 0 ? opt.length : opt.indexOf('=')), opt.slice(opt.indexOf('=') + 1)];
+      if (k === 'ip') (req.ips ??= []).push(checkIp(val));
+      else if (k === 'mac') req.mac = checkMac(val);
+      else if (k === 'alias') (req.aliases ??= []).push(val);
+      else throw invalidInput(`unknown option "${k}" for network ${name}: use ip, mac or alias`);
+    }
+    if (networks[name]) throw invalidInput(`network ${name} is given more than once`);
+    networks[name] = req;
+  }
+  const names = Object.keys(networks);
+  if ((f.ip || f['mac-address']) && names.length > 1) throw invalidInput('--ip and --mac-address need exactly one network: use NAME:ip=IP,mac=MAC for several');
+  const first = networks[names[0]];
+  if (f.ip) (first.ips ??= []).push(checkIp(f.ip));
+  if (f['mac-address']) first.mac = checkMac(f['mac-address']);
+  for (const a of f['network-alias'] ?? []) for (const n of names) (networks[n].aliases ??= []).push(a);
+  return {mode: 'bridge', networks};
+}
+
+function checkIp(ip: string): string {
+  if (!IPV4_RE.test(ip)) throw invalidInput(`invalid IP address "${ip}": only IPv4 addresses are supported`);
+  return ip;
+}
+
+function checkMac(mac: string): string {
+  if (!MAC_RE.test(mac)) throw invalidInput(`invalid MAC address "${mac}"`);
+  return mac.toLowerCase();
 }

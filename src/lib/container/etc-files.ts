@@ -26,7 +26,8 @@ import * as path from 'node:path';
 import {writeFileAtomic} from '../state/atomic';
 import {invalidInput} from '../util/errors';
 
-export type NetworkMode = 'none' | 'host';
+/** none and host as such; every other mode is a private namespace with interfaces (bridge, container, ns). */
+export type NetworkMode = 'none' | 'host' | 'bridge' | 'container' | 'ns';
 
 export interface HostEntry {
   ip: string;
@@ -44,6 +45,8 @@ export interface HostsParams {
   baseHosts?: string;
   /** Address for host.containers.internal / host-gateway, when known. */
   hostGatewayIp?: string;
+  /** The container's own addresses on its networks (bridge): each gets "IP hostname name". */
+  ownIps?: string[];
 }
 
 export interface ResolvParams {
@@ -53,6 +56,8 @@ export interface ResolvParams {
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
+  /** Name servers of the container's networks (aardvark-dns at the gateway): they replace the host's, unless --dns is given. */
+  networkDns?: string[];
 }
 
 export const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
@@ -103,6 +108,9 @@ export function generateHosts(p: HostsParams): string {
     {ip: '::1', names: ['localhost']},
   ];
   if (p.hostGatewayIp) own.push({ip: p.hostGatewayIp, names: ['host.containers.internal', 'host.docker.internal']});
+  for (const ip of p.ownIps ?? []) {
+    own.push({ip, names: [...new Set([p.hostname, ...(p.name ? [p.name] : [])])].filter(Boolean)});
+  }
   if (p.network === 'none') {
     const names = [...new Set([p.hostname, ...(p.name ? [p.name] : [])])].filter(Boolean);
     own.push({ip: '127.0.0.1', names}, {ip: '::1', names});
@@ -153,12 +161,14 @@ export function generateResolvConf(p: ResolvParams): string {
   if (p.network === 'host' && !overridden && p.hostResolvConf !== undefined) return p.hostResolvConf;
   const host = parseResolvConf(p.hostResolvConf ?? '');
   for (const ns of p.dns ?? []) if (net.isIP(ns.replace(/%.*$/, '')) === 0) throw invalidInput(`invalid --dns "${ns}": not an IP address`);
-  let nameservers = p.dns?.length ? [...p.dns] : host.nameservers;
+  let nameservers = p.dns?.length ? [...p.dns] : p.networkDns?.length ? [...p.networkDns] : host.nameservers;
   if (p.network !== 'host' && !p.dns?.length) {
     nameservers = nameservers.filter((ns) => !isLoopback(ns));
     if (nameservers.length === 0) nameservers = [...DEFAULT_NAMESERVERS];
   }
-  const search = p.dnsSearch?.length ? p.dnsSearch : host.search;
+  // podman adds "dns.podman" (aardvark-dns strips it) so short names resolve through the network's server.
+  const viaNetwork = !p.dns?.length && (p.networkDns?.length ?? 0) > 0;
+  const search = p.dnsSearch?.length ? p.dnsSearch : viaNetwork ? ['dns.podman', ...host.search] : host.search;
   const options = p.dnsOptions?.length ? p.dnsOptions : host.options;
   let out = '';
   if (search.length && search.join(' ').trim() !== '.') out += `search ${search.join(' ')}\n`;
@@ -176,6 +186,8 @@ export interface EtcFilesInput {
   dnsSearch?: string[];
   dnsOptions?: string[];
   hostGatewayIp?: string;
+  ownIps?: string[];
+  networkDns?: string[];
 }
 
 export interface HostFiles {

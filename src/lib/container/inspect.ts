@@ -2,6 +2,52 @@
 import type {ContainerRecord} from './store';
 import type {Paths} from '../state/paths';
 import {containerPaths} from './prepare';
+import {portsMap} from '../network/ports';
+
+/** podman 4.3's NetworkSettings: top-level address fields when there is one network, every network under Networks. */
+export function networkSettings(rec: ContainerRecord) {
+  const {config: c, state: s} = rec;
+  const running = s.status === 'running' || s.status === 'paused' || s.status === 'stopping';
+  const live = running ? s.net : undefined;
+  const names = Object.keys(c.network.networks ?? {});
+  const entry = (name: string) => {
+    const a = live?.networks[name];
+    return {
+      EndpointID: '',
+      Gateway: a?.gateway ?? '',
+      IPAddress: a?.ip ?? '',
+      IPPrefixLen: a?.prefixLen ?? 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: a?.mac ?? '',
+      NetworkID: name,
+      DriverOpts: null,
+      IPAMConfig: null,
+      Links: null,
+      Aliases: [c.id.slice(0, 12), ...(c.network.networks?.[name]?.aliases ?? [])],
+    };
+  };
+  const only = names.length === 1 ? entry(names[0]) : undefined;
+  return {
+    EndpointID: '',
+    Gateway: only?.Gateway ?? '',
+    IPAddress: only?.IPAddress ?? '',
+    IPPrefixLen: only?.IPPrefixLen ?? 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: only?.MacAddress ?? '',
+    Bridge: '',
+    SandboxID: '',
+    HairpinMode: false,
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    Ports: portsMap(live?.ports ?? c.ports ?? []),
+    SandboxKey: live?.netns ?? '',
+    ...(names.length ? {Networks: Object.fromEntries(names.map((n) => [n, entry(n)]))} : {}),
+  };
+}
 
 export function inspectContainer(rec: ContainerRecord, paths: Paths, extra: {imageName?: string; volumeDir?: (name: string) => string} = {}) {
   const {config: c, state: s} = rec;
@@ -56,7 +102,7 @@ export function inspectContainer(rec: ContainerRecord, paths: Paths, extra: {ima
       Propagation: m.type === 'bind' ? (m.options.find((o) => /^r?(private|shared|slave)$/.test(o)) ?? 'rprivate') : '',
     })),
     Dependencies: [] as string[],
-    NetworkSettings: {Bridge: '', SandboxID: '', Ports: {}, SandboxKey: ''},
+    NetworkSettings: networkSettings(rec),
     Namespace: '',
     IsInfra: false,
     Config: {
@@ -88,8 +134,8 @@ export function inspectContainer(rec: ContainerRecord, paths: Paths, extra: {ima
       CgroupMode: 'private',
       ContainerIDFile: c.cidFile ?? '',
       LogConfig: {Type: c.logDriver, Config: null, Path: c.logDriver === 'k8s-file' ? (c.logOpts.path ?? p.log) : '', Tag: c.logOpts.tag ?? '', Size: c.logOpts['max-size'] ?? '0B'},
-      NetworkMode: c.network.mode,
-      PortBindings: {},
+      NetworkMode: c.network.mode === 'container' ? `container:${c.network.container}` : c.network.mode === 'ns' ? `ns:${c.network.path}` : c.network.mode,
+      PortBindings: portsMap(c.ports ?? []),
       RestartPolicy: {Name: c.restart.name === 'no' ? '' : c.restart.name, MaximumRetryCount: c.restart.name === 'on-failure' ? c.restart.maxRetries : 0},
       AutoRemove: c.autoRemove,
       CapAdd: c.capAdd,

@@ -30,6 +30,7 @@ import {cgroupMode, findBinary} from '../runtime/host';
 import {containerCgroupPath} from '../runtime/cgroups';
 import type {VolumeService} from './volumes';
 import {invalidInput, notFound} from '../util/errors';
+import {mountCountFile, readMountCount} from './rootfs';
 
 export interface ContainerPaths {
   /** root/containers/<id>: upper/, work/, userdata/ (etc files), ctr.log */
@@ -64,7 +65,14 @@ export interface PrepareInput {
   image: ImageConfig;
   layerDirs: string[];
   volumes: VolumeService;
+  /** --sdnotify=container under systemd: conmon's relay socket appears in the container as $NOTIFY_SOCKET. */
+  sdNotify?: boolean;
+  /** The network namespace to join and what the container's /etc files should say about its networks. */
+  net?: {netnsPath?: string; ownIps: string[]; dns: string[]; gateway?: string};
 }
+
+/** Where the container sees conmon's sd_notify relay socket (podman's path). */
+export const NOTIFY_DIR = '/run/notify';
 
 const INIT_PATH = '/run/podman-init';
 
@@ -108,7 +116,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       if (m.chown) chownTree(source, user.uid, user.gid);
       mounts.push(m.type === 'bind' ? resolveMountRequest({...m, source}) : resolveMountRequest(m, source));
     }
-    const files = writeEtcFiles(p.userdata, {hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, dns: c.dns, dnsSearch: c.dnsSearch, dnsOptions: c.dnsOptions});
+    const files = writeEtcFiles(p.userdata, {hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, dns: c.dns, dnsSearch: c.dnsSearch, dnsOptions: c.dnsOptions, ownIps: input.net?.ownIps, networkDns: input.net?.dns, hostGatewayIp: input.net?.gateway});
     const hostCaps = hostCapabilities();
     const mode = cgroupMode();
     const devices = c.devices.map((d) => ({containerPath: d.containerPath, permissions: d.permissions, node: statDevice(d.hostPath)}));
@@ -126,6 +134,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       cgroupMode: mode,
       cgroupsPath: containerCgroupPath(c.id, c.cgroupParent),
       seccomp: undefined,
+      netnsPath: input.net?.netnsPath,
     });
     if (!c.privileged || c.seccomp !== 'default') {
       if (c.seccomp !== 'unconfined') {
@@ -140,6 +149,13 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       if (!fs.existsSync(catatonit)) throw invalidInput('--init needs catatonit, which is not installed (Debian package catatonit)');
       spec.mounts = [...(spec.mounts ?? []), {destination: INIT_PATH, type: 'bind', source: catatonit, options: ['bind', 'ro']}];
       if (spec.process) spec.process.args = [INIT_PATH, '--', ...(spec.process.args ?? [])];
+    }
+    if (input.sdNotify) {
+      // conmon binds notify/notify.sock in the bundle (its --full-attach directory).
+      const dir = path.join(p.bundle, 'notify');
+      fs.mkdirSync(dir, {recursive: true, mode: 0o755});
+      spec.mounts = [...(spec.mounts ?? []), {destination: NOTIFY_DIR, type: 'bind', source: dir, options: ['bind', 'rw', 'nosuid', 'nodev', 'noexec']}];
+      if (spec.process) spec.process.env = [...(spec.process.env ?? []).filter((e) => !e.startsWith('NOTIFY_SOCKET=')), `NOTIFY_SOCKET=${NOTIFY_DIR}/notify.sock`];
     }
     fs.writeFileSync(path.join(p.bundle, 'config.json'), serializeSpec(spec), {mode: 0o600});
     return spec;
@@ -157,15 +173,21 @@ function chownTree(dir: string, uid: number, gid: number): void {
   for (const name of fs.readdirSync(dir)) chownTree(path.join(dir, name), uid, gid);
 }
 
-/** Unmount the rootfs (and :O volume overlays) and drop the bundle (idempotent). */
-export function unprepare(paths: Paths, id: string): void {
+/**
+ * Unmount the rootfs (and :O volume overlays) and drop the bundle (idempotent).
+ * The rootfs stays mounted while `skiff mount` (or a cp/commit in progress)
+ * holds it, unless `force` (container removal).
+ */
+export function unprepare(paths: Paths, id: string, opts: {force?: boolean} = {}): void {
   const p = containerPaths(paths, id);
   const overlays = path.join(p.dir, 'overlay');
   if (fs.existsSync(overlays)) {
     for (const n of fs.readdirSync(overlays)) unmountRootfs(path.join(overlays, n, 'merged'));
     fs.rmSync(overlays, {recursive: true, force: true});
   }
-  unmountRootfs(p.rootfs);
+  if (opts.force) fs.rmSync(mountCountFile(paths, id), {force: true});
+  if (opts.force || readMountCount(paths, id) === 0) unmountRootfs(p.rootfs);
   for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom']) fs.rmSync(path.join(p.bundle, f), {force: true});
+  fs.rmSync(path.join(p.bundle, 'notify'), {force: true, recursive: true});
   fs.rmSync(path.join(p.bundle, 'exec'), {recursive: true, force: true}); // exec sessions (exec.ts)
 }

@@ -18,6 +18,7 @@ import {containerPaths, prepare, unprepare} from './prepare';
 import {VolumeService, containersUsingVolume} from './volumes';
 import {RuncRuntime, type OciRuntime} from '../runtime/oci-runtime';
 import {attachSocketPath, conmonMonitor, ctlPath, type Monitor, type MonitorStarted} from '../runtime/conmon';
+import {unixDgramSend} from '../util/native';
 import {openAttach, type AttachSession, type AttachStreams} from '../runtime/attach';
 import {startExec, type ExecStarted} from '../runtime/conmon-exec';
 import {execProcess, type ExecRequest} from './exec';
@@ -30,6 +31,19 @@ import {containerCgroupPath, removeCgroup} from '../runtime/cgroups';
 import {SkiffError, conflict, invalidInput, messageOf, notFound} from '../util/errors';
 import {log} from '../util/log';
 import {signalNumber, sizeInBytes} from './options';
+import {NetworkService} from '../network/service';
+import type {ContainerNetState, NetworkAttachment} from '../network/types';
+import {createNetns, netnsDir, removeNetns} from '../network/netns';
+import {resolveHostPorts} from '../network/ports';
+import {generateHosts} from './etc-files';
+
+function readHostFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 export interface Report {
   id: string;
@@ -39,6 +53,36 @@ export interface Report {
 
 export function initialState(): ContainerState {
   return {status: 'created', pid: 0, conmonPid: 0, exitCode: 0, startedAt: '', finishedAt: '', oomKilled: false, error: '', restartCount: 0, bootId: bootId(), mounted: false, stoppedByUser: false};
+}
+
+/**
+ * conmon's exit command. A foreground run (attached) cleans up itself right
+ * after the exit, so conmon waits a second and runs the cleanup only if the
+ * exit file is still there (finishExit removes it): no second node start on
+ * the foreground path, yet a CLI killed before it cleaned up is still covered.
+ */
+export function exitCommand(cleanup: string[], exitFile: string, foreground: boolean): {exitCommand: string[]; exitDelaySeconds?: number} {
+  if (!foreground) return {exitCommand: cleanup};
+  return {exitCommand: ['/bin/sh', '-c', 'test -e "$0" && exec "$@"', exitFile, ...cleanup], exitDelaySeconds: 1};
+}
+
+/**
+ * --sdnotify under a systemd unit of Type=notify ($NOTIFY_SOCKET set), as
+ * podman: `container` relays the container's own messages through conmon
+ * and names conmon the main pid; `conmon` names conmon the main pid and
+ * says READY as soon as the container runs; `ignore` leaves the socket alone.
+ */
+export function sdNotifyPlan(mode: string, socket: string | undefined): {socket?: string; relay: boolean; ready: boolean} {
+  if (!socket || mode === 'ignore') return {relay: false, ready: false};
+  return {socket, relay: mode === 'container', ready: mode === 'conmon'};
+}
+
+function sendSdNotify(socket: string, message: string): void {
+  try {
+    unixDgramSend(socket, Buffer.from(message));
+  } catch (err) {
+    log.warn(`sd_notify to ${socket}: ${messageOf(err)}`);
+  }
 }
 
 export interface StartOptions {
@@ -53,6 +97,7 @@ const asSkiff = (err: unknown) => (err instanceof SkiffError ? err : new SkiffEr
 export class ContainerService {
   readonly store: ContainerStore;
   readonly volumes: VolumeService;
+  readonly networks: NetworkService;
   private readonly monitor: Monitor;
 
   constructor(
@@ -62,6 +107,7 @@ export class ContainerService {
   ) {
     this.store = new ContainerStore(paths);
     this.volumes = new VolumeService(paths, (name) => containersUsingVolume(this.store.list(), name));
+    this.networks = new NetworkService(paths, (name) => this.store.list().filter((r) => r.config.network.networks?.[name] !== undefined).map((r) => r.config.id));
     this.monitor = opts.monitor ?? conmonMonitor;
   }
 
@@ -121,6 +167,12 @@ export class ContainerService {
     if (config.cidFile && fs.existsSync(config.cidFile)) {
       throw invalidInput(`container id file exists. Ensure another container is not using it or delete ${config.cidFile}`);
     }
+    if (config.cgroups === 'disabled') {
+      // runc always makes cgroups; only crun can run a container without them (podman's rule and words).
+      const rt = this.runtime(config.runtime);
+      if (path.basename(rt.path) !== 'crun') throw invalidInput(`requested OCI runtime ${rt.name} is not compatible with NoCgroups: invalid argument`);
+    }
+    await this.checkNetworks(config);
     // Volumes: create named ones on first use; anonymous ones get a name now.
     const created: string[] = [];
     try {
@@ -193,9 +245,11 @@ export class ContainerService {
     const layerDirs = image.layers.map((l) => this.images.layers.diffPath(l));
     const p = containerPaths(this.paths, config.id);
     const runtime = this.runtime(config.runtime);
-    await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes});
+    const notify = sdNotifyPlan(config.sdnotify, process.env.NOTIFY_SOCKET);
     let session: AttachSession | undefined;
     try {
+      const net = await this.setupNetwork(config);
+      await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes, net, sdNotify: notify.relay});
       const conmon = findBinary('conmon');
       if (!conmon) throw invalidInput('conmon not found: install it (Debian package conmon)');
       const self = selfCommand();
@@ -212,15 +266,16 @@ export class ContainerService {
         logSizeMax: config.logOpts['max-size'] !== undefined ? sizeInBytes(config.logOpts['max-size']) : undefined,
         stdin: config.interactive,
         terminal: config.tty,
-        exitCommand: [...self, '--root', this.paths.root, '--runroot', this.paths.runroot, 'container', 'cleanup', config.id],
+        ...exitCommand([...self, '--root', this.paths.root, '--runroot', this.paths.runroot, 'container', 'cleanup', config.id], path.join(p.exitDir, config.id), Boolean(opts.attach)),
         containerPidFile: config.pidFile,
         conmonPidFile: config.conmonPidFile,
+        sdNotifySocket: notify.relay ? notify.socket : undefined,
       });
       if (opts.attach) session = openAttach(started.attachSocket, opts.attach);
       opts.beforeStart?.(started);
       await runtime.start(config.id);
       const state: ContainerState = {
-        ...fresh.state,
+        ...this.store.read(config.id)!.state,
         status: transition('created', 'started', config.name),
         pid: started.pid,
         conmonPid: started.conmonPid,
@@ -234,13 +289,15 @@ export class ContainerService {
         stoppedByUser: false,
       };
       this.store.writeState(config.id, state);
+      if (notify.socket) sendSdNotify(notify.socket, notify.ready ? `MAINPID=${started.conmonPid}\nREADY=1` : `MAINPID=${started.conmonPid}`);
       return {record: {config, state}, session};
     } catch (err) {
       session?.detach();
       await runtime.delete(config.id, true).catch(() => undefined);
       unprepare(this.paths, config.id);
+      await this.teardownNetwork(config.id);
       const e = asSkiff(err);
-      this.store.writeState(config.id, {...fresh.state, status: 'exited', exitCode: e.kind === 'command-not-found' ? 127 : e.kind === 'cannot-invoke' ? 126 : 125, error: e.message, finishedAt: new Date().toISOString(), pid: 0, conmonPid: 0, mounted: false});
+      this.store.writeState(config.id, {...fresh.state, net: undefined, status: 'exited', exitCode: e.kind === 'command-not-found' ? 127 : e.kind === 'cannot-invoke' ? 126 : 125, error: e.message, finishedAt: new Date().toISOString(), pid: 0, conmonPid: 0, mounted: false});
       throw e;
     }
   }
@@ -383,7 +440,9 @@ export class ContainerService {
       mounted: true,
       error: observed.error || rec.state.error,
     };
-    this.store.writeState(rec.config.id, final);
+    // Durable unless the record is about to go (--rm): a power loss before
+    // the removal leaves a 'running' record of another boot, read as exited.
+    this.store.writeState(rec.config.id, final, {durable: !rec.config.autoRemove});
     try {
       await this.runtime(rec.config.runtime).delete(rec.config.id, true);
     } catch (err) {
@@ -391,8 +450,10 @@ export class ContainerService {
     }
     removeCgroup(containerCgroupPath(rec.config.id, rec.config.cgroupParent));
     unprepare(this.paths, rec.config.id);
+    await this.teardownNetwork(rec.config.id);
     fs.rmSync(path.join(p.exitDir, rec.config.id), {force: true});
-    this.store.writeState(rec.config.id, {...final, mounted: false});
+    // Not fsynced: lost, it only makes the next reader unmount again (harmless).
+    this.store.writeState(rec.config.id, {...this.store.read(rec.config.id)!.state, mounted: false}, {durable: false});
   }
 
   // --- stop / kill --------------------------------------------------------------------
@@ -481,7 +542,8 @@ export class ContainerService {
       this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing'});
       await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
       removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
-      unprepare(this.paths, id);
+      unprepare(this.paths, id, {force: true});
+      await this.teardownNetwork(id);
       anonymous = rec.config.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => (m as {name: string}).name);
       if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
       this.store.removeRecord(id);
@@ -489,6 +551,135 @@ export class ContainerService {
       lock.release();
     }
     if (opts.volumes && anonymous.length) await this.volumes.remove(anonymous, {force: true}).catch((err) => log.warn(`removing anonymous volumes: ${messageOf(err)}`));
+  }
+
+  // --- networks ------------------------------------------------------------------------
+
+  /** At create: every named network exists (the default one is made on first use), a joined container exists. */
+  private async checkNetworks(config: ContainerConfig): Promise<void> {
+    const n = config.network;
+    if (n.mode === 'bridge') {
+      const resolved: typeof n.networks = {};
+      for (const [name, req] of Object.entries(n.networks ?? {})) resolved[(await this.networks.resolve(name)).name] = req;
+      n.networks = resolved;
+    } else if (n.mode === 'container') {
+      const other = this.store.find(n.container!);
+      if (!other) throw notFound(`no container with name or ID "${n.container}" found: no such container`);
+      n.container = other.config.id;
+    } else if (n.mode === 'ns' && !fs.existsSync(n.path!)) {
+      throw invalidInput(`network namespace path ${n.path} does not exist`);
+    }
+  }
+
+  /**
+   * Under the container lock, before the runtime creates the container:
+   * the namespace to join. For bridge networks: a new netns under
+   * runroot/netns, recorded in the state first (so a crash from here on is
+   * torn down by the next cleanup), then CNI ADD on each network.
+   */
+  private async setupNetwork(config: ContainerConfig): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; gateway?: string} | undefined> {
+    const n = config.network;
+    if (n.mode === 'none' || n.mode === 'host') return undefined;
+    if (n.mode === 'ns') return {netnsPath: n.path, ownIps: [], dns: []};
+    if (n.mode === 'container') {
+      const other = this.find(n.container!);
+      if (!other || other.state.status !== 'running') throw conflict(`cannot join the network namespace of container ${n.container?.slice(0, 12)}: it is not running`);
+      return {netnsPath: other.state.net?.netns ?? `/proc/${other.state.pid}/ns/net`, ownIps: [], dns: []};
+    }
+    const file = path.join(netnsDir(this.paths.runroot), config.id);
+    const ports = await resolveHostPorts(config.ports ?? []);
+    const net: ContainerNetState = {netns: file, networks: {}, ports};
+    this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    createNetns(file);
+    const names = Object.keys(n.networks ?? {}).sort();
+    let i = 0;
+    for (const name of names) {
+      const rec = await this.networks.resolve(name);
+      const ifname = `eth${i++}`;
+      const beforeAdd = (conflist: unknown) => {
+        net.pending = {...net.pending, [name]: {ifname, conflist}};
+        this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+      };
+      net.networks[name] = await this.networks.attach(rec, {id: config.id, name: config.name, netns: file, ifname, request: n.networks![name], ports, beforeAdd});
+      delete net.pending![name];
+      this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    }
+    const atts = Object.entries(net.networks);
+    const dns = atts.filter(([name]) => this.networks.find(name)?.dns_enabled).map(([, a]) => a.gateway).filter(Boolean);
+    return {netnsPath: file, ownIps: atts.map(([, a]) => a.ip).filter(Boolean), dns: [...new Set(dns)], gateway: atts[0]?.[1].gateway};
+  }
+
+  /** CNI DEL on every network the state records, then the netns (idempotent; the state forgets them as it goes). */
+  private async teardownNetwork(id: string): Promise<void> {
+    const rec = this.store.read(id);
+    const net = rec?.state.net;
+    if (!rec || !net) return;
+    // An ADD a crash interrupted: DEL without a result (bridge, host-local and portmap work from the container ID and interface).
+    const pending = Object.entries(net.pending ?? {}).map(([name, p]): [string, NetworkAttachment] => [name, {interface: p.ifname, ip: '', prefixLen: 0, gateway: '', mac: '', aliases: [], result: undefined, conflist: p.conflist}]);
+    for (const [name, att] of [...Object.entries(net.networks), ...pending]) {
+      try {
+        await this.networks.detach(name, {id, netns: net.netns, att, ports: net.ports});
+      } catch (err) {
+        log.warn(`network ${name}: ${messageOf(err)}`);
+      }
+    }
+    removeNetns(net.netns);
+    this.store.writeState(id, {...this.store.read(id)!.state, net: undefined});
+  }
+
+  /** network connect: add a network to the container's config and, if it runs, CNI ADD it into its namespace. */
+  async connect(input: string, network: string, req: import('../network/types').NetworkRequest): Promise<void> {
+    const netRec = await this.networks.resolve(network);
+    const id = this.store.resolve(input).config.id;
+    await this.store.withContainerLock(id, async () => {
+      const rec = this.store.read(id)!;
+      const c = rec.config;
+      if (c.network.mode !== 'bridge') throw invalidInput(`container ${c.name} uses --network ${c.network.mode}: it cannot join a network`);
+      if (c.network.networks?.[netRec.name]) throw conflict(`container ${c.id.slice(0, 12)} is already connected to network "${netRec.name}"`);
+      const st = this.observed(rec);
+      if ((st.status === 'running' || st.status === 'paused') && rec.state.net) {
+        const net = rec.state.net;
+        const used = new Set(Object.values(net.networks).map((a) => a.interface));
+        let i = 0;
+        while (used.has(`eth${i}`)) i++;
+        const att = await this.networks.attach(netRec, {id, name: c.name, netns: net.netns, ifname: `eth${i}`, request: req, ports: []});
+        net.networks[netRec.name] = att;
+        this.store.writeState(id, {...rec.state, net});
+        this.refreshHosts(c, net);
+      }
+      this.store.writeConfig({...c, network: {...c.network, networks: {...c.network.networks, [netRec.name]: req}}});
+    });
+  }
+
+  /** network disconnect: CNI DEL from the running container, and the network leaves its config. */
+  async disconnect(input: string, network: string): Promise<void> {
+    const id = this.store.resolve(input).config.id;
+    await this.store.withContainerLock(id, async () => {
+      const rec = this.store.read(id)!;
+      const c = rec.config;
+      const name = this.networks.find(network)?.name ?? network;
+      if (!c.network.networks?.[name]) throw notFound(`container ${c.id.slice(0, 12)} is not connected to network ${network}`);
+      const net = rec.state.net;
+      const att = net?.networks[name];
+      if (net && att) {
+        await this.networks.detach(name, {id, netns: net.netns, att, ports: net.ports});
+        delete net.networks[name];
+        this.store.writeState(id, {...rec.state, net});
+        this.refreshHosts(c, net);
+      }
+      const rest = {...c.network.networks};
+      delete rest[name];
+      this.store.writeConfig({...c, network: {...c.network, networks: rest}});
+    });
+  }
+
+  /** Rewrite a running container's /etc/hosts in place (the runtime bind-mounted that inode). */
+  private refreshHosts(c: ContainerConfig, net: ContainerNetState): void {
+    const p = containerPaths(this.paths, c.id);
+    const ownIps = Object.values(net.networks).map((a) => a.ip).filter(Boolean);
+    const gateway = Object.values(net.networks)[0]?.gateway;
+    const hosts = generateHosts({hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, baseHosts: readHostFile('/etc/hosts'), ownIps, hostGatewayIp: gateway});
+    fs.writeFileSync(path.join(p.userdata, 'hosts'), hosts);
   }
 
   // --- wait ---------------------------------------------------------------------------

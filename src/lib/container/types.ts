@@ -5,6 +5,8 @@
  * container's lock. Everything a later invocation needs is on disk.
  */
 
+import type {ContainerNetState, NetworkRequest, PortMapping} from '../network/types';
+
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'stopping' | 'stopped' | 'exited' | 'removing';
 
 /** A mount as the user asked for it (-v, --mount, --tmpfs, --volumes-from), already parsed and validated. */
@@ -79,7 +81,14 @@ export interface ContainerConfig {
   ulimits: Ulimit[];
   cgroups: 'enabled' | 'disabled';
   cgroupParent?: string;
-  network: {mode: 'none' | 'host'};
+  /**
+   * none, host, bridge (CNI networks, named in `networks`), container (share
+   * another container's namespace: `container` is its ID) or ns (a given
+   * namespace path).
+   */
+  network: {mode: 'none' | 'host' | 'bridge' | 'container' | 'ns'; networks?: Record<string, NetworkRequest>; container?: string; path?: string};
+  /** -p/-P; host port 0 is picked at start. Absent in records written before networking. */
+  ports?: PortMapping[];
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];
@@ -116,4 +125,6 @@ export interface ContainerState {
   mounted: boolean;
   /** Set by stop: do not restart (unless-stopped / on-failure policies). */
   stoppedByUser: boolean;
+  /** The network namespace skiff made and what CNI gave the container, while it runs (torn down at exit). */
+  net?: ContainerNetState;
 }

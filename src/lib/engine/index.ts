@@ -7,6 +7,7 @@
 import {Paths} from '../state/paths';
 import {ImageService} from '../image/service';
 import {ContainerService} from '../container/service';
+import {ContainerRootfs} from '../container/rootfs';
 
 export interface EngineOptions {
   root?: string;
@@ -20,6 +21,7 @@ export class Engine {
   readonly storageDriver: string;
   private _images?: ImageService;
   private _containers?: ContainerService;
+  private _rootfs?: ContainerRootfs;
 
   constructor(opts: EngineOptions = {}) {
     const env = opts.env ?? process.env;
@@ -33,5 +35,10 @@ export class Engine {
 
   get containers(): ContainerService {
     return (this._containers ??= new ContainerService(this.paths, this.images));
+  }
+
+  /** Containers' merged root filesystems outside their run (mount, cp, export). */
+  get rootfs(): ContainerRootfs {
+    return (this._rootfs ??= new ContainerRootfs(this.paths, this.containers, this.images));
   }
 }

@@ -27,6 +27,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {Paths} from '../state/paths';
 import {ensureDir, writeFileAtomic} from '../state/atomic';
+import {lockFile} from '../state/lock';
 import {errnoCode, invalidInput, messageOf} from '../util/errors';
 import {log} from '../util/log';
 
@@ -250,10 +251,29 @@ function store(file: string, contents: AuthFileContents): void {
   fs.chmodSync(file, 0o600);
 }
 
+/**
+ * Read-modify-write of an auth file under a flock on FILE.lock beside it, so
+ * two logins (or a login and a logout) at once never lose each other's entry.
+ * A leaf lock: nothing else is taken while it is held.
+ */
+async function editLocked<T>(file: string, fn: () => T): Promise<T> {
+  ensureDir(path.dirname(file), 0o700);
+  const lock = await lockFile(`${file}.lock`, {timeoutMs: 30_000});
+  try {
+    return fn();
+  } finally {
+    lock.release();
+  }
+}
+
 /** Store credentials under key (normalised with normalizeAuthKey); returns the file written. */
-export function saveCredentials(key: string, creds: Credentials, opts: AuthFileOptions): string {
-  const k = normalizeAuthKey(key);
+export async function saveCredentials(key: string, creds: Credentials, opts: AuthFileOptions): Promise<string> {
   const file = writeTarget(opts);
+  return editLocked(file, () => saveCredentialsLocked(file, key, creds));
+}
+
+function saveCredentialsLocked(file: string, key: string, creds: Credentials): string {
+  const k = normalizeAuthKey(key);
   const contents = loadForEdit(file);
   if ('identityToken' in creds) {
     // docker's layout: the token in identitytoken, "auth" carrying "<token>:".
@@ -267,9 +287,13 @@ export function saveCredentials(key: string, creds: Credentials, opts: AuthFileO
 }
 
 /** Remove the entry for key from the written file; false when there was none. */
-export function removeCredentials(key: string, opts: AuthFileOptions): boolean {
+export async function removeCredentials(key: string, opts: AuthFileOptions): Promise<boolean> {
   const k = normalizeAuthKey(key);
   const file = writeTarget(opts);
+  return editLocked(file, () => removeCredentialsLocked(file, k));
+}
+
+function removeCredentialsLocked(file: string, k: string): boolean {
   const contents = parseAuthFile({file, legacy: false});
   if (!contents || !(k in contents.auths)) return false;
   delete contents.auths[k];
@@ -278,8 +302,12 @@ export function removeCredentials(key: string, opts: AuthFileOptions): boolean {
 }
 
 /** Remove every entry from the written file; returns how many there were. */
-export function removeAllCredentials(opts: AuthFileOptions): number {
+export async function removeAllCredentials(opts: AuthFileOptions): Promise<number> {
   const file = writeTarget(opts);
+  return editLocked(file, () => removeAllLocked(file));
+}
+
+function removeAllLocked(file: string): number {
   const contents = parseAuthFile({file, legacy: false});
   if (!contents) return 0;
   const n = Object.keys(contents.auths).length;

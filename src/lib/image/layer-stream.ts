@@ -5,7 +5,7 @@
  * is buffered to disk.
  */
 import {createHash} from 'node:crypto';
-import * as zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import {Readable} from 'node:stream';
 import {digestMismatch, unpackError} from '../util/errors';
 import {extractLayer, type ExtractOptions} from '../storage/unpack';
@@ -14,6 +14,9 @@ import {sniffCompression, type Compression} from './manifest';
 type Chunks = AsyncIterable<Buffer>;
 
 async function* gunzip(src: Chunks): AsyncGenerator<Buffer> {
+  // Loaded here, not at module load: zlib is not in the start-up snapshot and
+  // costs a compile on every command that merely touches the image service.
+  const zlib = require('node:zlib') as typeof Zlib;
   const z = zlib.createGunzip({chunkSize: 256 * 1024});
   const input = Readable.from(src, {objectMode: false});
   input.on('error', (err) => z.destroy(err));

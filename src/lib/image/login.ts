@@ -42,13 +42,13 @@ export async function login(paths: Paths, opts: LoginOptions): Promise<string> {
   } finally {
     await client.close();
   }
-  saveCredentials(key, {username: opts.username, password: opts.password}, {paths, authfile: opts.authfile});
+  await saveCredentials(key, {username: opts.username, password: opts.password}, {paths, authfile: opts.authfile});
   return key;
 }
 
-export function logout(paths: Paths, registry: string, authfile?: string): void {
+export async function logout(paths: Paths, registry: string, authfile?: string): Promise<void> {
   const key = loginKey(registry);
-  if (!removeCredentials(key, {paths, authfile})) {
+  if (!(await removeCredentials(key, {paths, authfile}))) {
     if (readCredentials(key, {paths})) {
       throw notFound(`not logged into ${key} with the current auth file; the credentials found come from another file (e.g. ~/.docker/config.json)`);
     }
@@ -56,7 +56,7 @@ export function logout(paths: Paths, registry: string, authfile?: string): void 
   }
 }
 
-export function logoutAll(paths: Paths, authfile?: string): number {
+export async function logoutAll(paths: Paths, authfile?: string): Promise<number> {
   return removeAllCredentials({paths, authfile});
 }
 

@@ -11,8 +11,8 @@ import {invalidInput, notFound, SkiffError} from '../util/errors';
 const HEX = /^(?:sha256:)?([0-9a-f]{3,64})$/;
 
 export interface LookupOptions {
-  /** unqualified-search-registries, in order. */
-  searchRegistries?: string[];
+  /** unqualified-search-registries, in order; a function is called only for a short name (reading registries.conf costs a TOML parse). */
+  searchRegistries?: string[] | (() => string[]);
 }
 
 /** Split "name[:tag][@digest]" of a short name into its repository part. */
@@ -71,7 +71,8 @@ export function findImage(images: ImageRecord[], input: string, opts: LookupOpti
   // Short name: localhost first, then the search registries, then any registry.
   const repo = shortRepo(input);
   const tag = withDefaultTag(ref).tag!;
-  const order = ['localhost', ...(opts.searchRegistries ?? [])];
+  const search = typeof opts.searchRegistries === 'function' ? opts.searchRegistries() : opts.searchRegistries;
+  const order = ['localhost', ...(search ?? [])];
   const matches: Array<{img: ImageRecord; rank: number}> = [];
   for (const img of images) {
     for (const n of img.names) {

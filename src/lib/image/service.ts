@@ -55,11 +55,11 @@ export class ImageService {
   }
 
   find(input: string): ImageRecord | undefined {
-    return findImage(this.store.list(), input, {searchRegistries: this.searchRegistries()});
+    return findImage(this.store.list(), input, {searchRegistries: () => this.searchRegistries()});
   }
 
   get(input: string): ImageRecord {
-    return getImage(this.store.list(), input, {searchRegistries: this.searchRegistries()});
+    return getImage(this.store.list(), input, {searchRegistries: () => this.searchRegistries()});
   }
 
   config(img: ImageRecord): ImageConfig {

@@ -61,6 +61,8 @@ export interface MonitorOptions {
   /** argv run by conmon after the container exits (e.g. skiff ... container cleanup ID); argv[0] must be absolute. */
   exitCommand?: string[];
   exitDelaySeconds?: number;
+  /** The host's sd_notify socket: conmon binds <bundle>/notify/notify.sock and relays what the container sends there. */
+  sdNotifySocket?: string;
   /** Default <bundle>/pidfile. */
   containerPidFile?: string;
   /** Default <bundle>/conmon.pid. */
@@ -156,6 +158,7 @@ export function conmonArgs(o: MonitorOptions): string[] {
     for (const r of rest) a.push(`--exit-command-arg=${r}`);
     if (o.exitDelaySeconds && o.exitDelaySeconds > 0) a.push('--exit-delay', String(Math.floor(o.exitDelaySeconds)));
   }
+  if (o.sdNotifySocket) a.push('--sdnotify-socket', o.sdNotifySocket);
   if (o.conmonLogLevel) a.push('--log-level', o.conmonLogLevel);
   return a;
 }

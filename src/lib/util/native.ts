@@ -20,6 +20,7 @@ interface NativeBinding {
   unixSeqpacketConnect(p: string): number;
   shutdown(fd: number, how: number): number;
   cloexecFrom(minFd: number): number;
+  unixDgramSend(p: string, data: Buffer): number;
 }
 
 let binding: NativeBinding | undefined;
@@ -194,4 +195,13 @@ export function shutdownSocket(fd: number, how: number): void {
 /** Marks every descriptor >= minFd close-on-exec, so the next child inherits only what it is handed. */
 export function cloexecFrom(minFd: number): void {
   check(native().cloexecFrom(minFd), 'close_range');
+}
+
+/**
+ * Sends one datagram to an AF_UNIX SOCK_DGRAM socket (sd_notify's
+ * $NOTIFY_SOCKET; '@name' is an abstract socket). Node's dgram module has
+ * no unix sockets.
+ */
+export function unixDgramSend(p: string, data: Buffer): void {
+  check(native().unixDgramSend(p, data), 'sendto', p);
 }

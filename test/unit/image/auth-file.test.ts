@@ -62,9 +62,9 @@ function captureLog(fn: () => void): string[] {
 
 after(() => configureLog('warn', (l) => process.stderr.write(l + '\n')));
 
-test('save then read round-trips, with mode 0600 in a new 0700 directory', () => {
+test('save then read round-trips, with mode 0600 in a new 0700 directory', async () => {
   const e = setup();
-  const written = saveCredentials('quay.io', {username: 'alice', password: 'p:ss wörd'}, {paths: e.paths});
+  const written = await saveCredentials('quay.io', {username: 'alice', password: 'p:ss wörd'}, {paths: e.paths});
   assert.equal(written, e.runtimeAuth);
   assert.equal(fs.statSync(e.runtimeAuth).mode & 0o777, 0o600);
   assert.equal(fs.statSync(path.dirname(e.runtimeAuth)).mode & 0o777, 0o700);
@@ -73,16 +73,16 @@ test('save then read round-trips, with mode 0600 in a new 0700 directory', () =>
   assert.equal(readCredentials('ghcr.io', {paths: e.paths}), undefined);
   const doc = JSON.parse(fs.readFileSync(e.runtimeAuth, 'utf8'));
   assert.deepEqual(doc, {auths: {'quay.io': {auth: b64('alice:p:ss wörd')}}}, 'the containers-auth.json layout');
-  assert.deepEqual(fs.readdirSync(path.dirname(e.runtimeAuth)), ['auth.json'], 'no temp files left behind');
+  assert.deepEqual(fs.readdirSync(path.dirname(e.runtimeAuth)).sort(), ['auth.json', 'auth.json.lock'], 'no temp files left behind (the flock file stays, as lock files do)');
 });
 
-test('saving keeps unrelated entries and fields, and tightens an existing file to 0600', () => {
+test('saving keeps unrelated entries and fields, and tightens an existing file to 0600', async () => {
   const e = setup();
   const file = path.join(e.tmp, 'custom/auth.json');
   writeJson(file, {auths: {'a.io': entry('a', '1'), 'b.io/ns': {auth: b64('b:2'), email: 'x@y'}}, credHelpers: {}, HttpHeaders: {'X-Meta': 'v'}});
   fs.chmodSync(file, 0o644);
-  saveCredentials('https://c.io/v2/', {username: 'c', password: '3'}, {paths: e.paths, authfile: file});
-  saveCredentials('a.io', {username: 'a2', password: '11'}, {paths: e.paths, authfile: file});
+  await saveCredentials('https://c.io/v2/', {username: 'c', password: '3'}, {paths: e.paths, authfile: file});
+  await saveCredentials('a.io', {username: 'a2', password: '11'}, {paths: e.paths, authfile: file});
   const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
   assert.deepEqual(Object.keys(doc.auths).sort(), ['a.io', 'b.io/ns', 'c.io']);
   assert.deepEqual(doc.auths['b.io/ns'], {auth: b64('b:2'), email: 'x@y'});
@@ -92,15 +92,15 @@ test('saving keeps unrelated entries and fields, and tightens an existing file t
   assert.deepEqual(readCredentials('c.io', {paths: e.paths, authfile: file}), {username: 'c', password: '3'});
 });
 
-test('identity tokens round-trip', () => {
+test('identity tokens round-trip', async () => {
   const e = setup();
-  saveCredentials('registry.example', {identityToken: 'tok-123'}, {paths: e.paths});
+  await saveCredentials('registry.example', {identityToken: 'tok-123'}, {paths: e.paths});
   assert.deepEqual(readCredentials('registry.example/x', {paths: e.paths}), {identityToken: 'tok-123'});
   writeJson(e.runtimeAuth, {auths: {'t.io': {identitytoken: 'only-token'}}});
   assert.deepEqual(readCredentials('t.io', {paths: e.paths}), {identityToken: 'only-token'});
 });
 
-test('repository-scoped keys: the most specific entry wins', () => {
+test('repository-scoped keys: the most specific entry wins', async () => {
   const e = setup();
   writeJson(e.runtimeAuth, {
     auths: {
@@ -128,7 +128,7 @@ test('repository-scoped keys: the most specific entry wins', () => {
   }
 });
 
-test('URL-style and docker.io keys normalise to their registry', () => {
+test('URL-style and docker.io keys normalise to their registry', async () => {
   const e = setup();
   writeJson(e.dockerConfig, {
     auths: {
@@ -164,7 +164,7 @@ test('URL-style and docker.io keys normalise to their registry', () => {
   assert.equal(creds && 'username' in creds ? creds.username : undefined, 'r1');
 });
 
-test('file order: default, containers config, docker config.json, .dockercfg', () => {
+test('file order: default, containers config, docker config.json, .dockercfg', async () => {
   const e = setup();
   const who = (key = 'r.io') => {
     const c = readCredentials(key, {paths: e.paths});
@@ -186,7 +186,7 @@ test('file order: default, containers config, docker config.json, .dockercfg', (
   assert.equal(who('other.io'), undefined);
 });
 
-test('DOCKER_CONFIG moves config.json', () => {
+test('DOCKER_CONFIG moves config.json', async () => {
   const e = setup({DOCKER_CONFIG: '/nonexistent-placeholder'});
   const dockerDir = path.join(e.tmp, 'dockercfgdir');
   const e2 = setup({DOCKER_CONFIG: dockerDir});
@@ -195,7 +195,7 @@ test('DOCKER_CONFIG moves config.json', () => {
   assert.equal(readCredentials('d.io', {paths: e.paths}), undefined);
 });
 
-test('an explicit authfile is the only file read', () => {
+test('an explicit authfile is the only file read', async () => {
   const e = setup();
   writeJson(e.runtimeAuth, {auths: {'r.io': entry('runtime', '1')}});
   writeJson(e.dockerConfig, {auths: {'r.io': entry('docker', '1')}});
@@ -205,7 +205,7 @@ test('an explicit authfile is the only file read', () => {
   assert.deepEqual(readCredentials('r.io', {paths: e.paths, authfile: own}), {username: 'own', password: '1'});
 });
 
-test('corrupt files are invalid-input errors naming the file', () => {
+test('corrupt files are invalid-input errors naming the file', async () => {
   const e = setup();
   // [text, message, also blocks writes] (a bad secret is replaced by saving, not a structural problem)
   const cases: Array<[string, RegExp, boolean?]> = [
@@ -227,14 +227,14 @@ test('corrupt files are invalid-input errors naming the file', () => {
     );
     if (!blocksWrite) continue;
     const before = fs.readFileSync(e.runtimeAuth, 'utf8');
-    assert.throws(() => saveCredentials('r.io', {username: 'u', password: 'p'}, {paths: e.paths}), (err: unknown) => isSkiffError(err, 'invalid-input'));
+    await assert.rejects(() => saveCredentials('r.io', {username: 'u', password: 'p'}, {paths: e.paths}), (err: unknown) => isSkiffError(err, 'invalid-input'));
     assert.equal(fs.readFileSync(e.runtimeAuth, 'utf8'), before, `${text}: a corrupt file is not overwritten`);
   }
   writeJson(e.runtimeAuth, '');
   assert.equal(readCredentials('r.io', {paths: e.paths}), undefined, 'an empty file has no entries');
 });
 
-test('an auth value without a colon is skipped with a warning', () => {
+test('an auth value without a colon is skipped with a warning', async () => {
   const e = setup();
   writeJson(e.runtimeAuth, {auths: {'r.io': {auth: b64('nocolon')}}});
   writeJson(e.dockerConfig, {auths: {'r.io': entry('docker', '1')}});
@@ -248,7 +248,7 @@ test('an auth value without a colon is skipped with a warning', () => {
   assert.ok(!lines[0]!.includes('nocolon'), 'secrets stay out of logs');
 });
 
-test('credential helpers are reported and ignored', () => {
+test('credential helpers are reported and ignored', async () => {
   const e = setup();
   writeJson(e.dockerConfig, {credsStore: 'desktop', credHelpers: {'gcr.io': 'gcloud'}, auths: {'gcr.io': {}, 'x.io': entry('x', '1')}});
   let creds: unknown;
@@ -264,31 +264,31 @@ test('credential helpers are reported and ignored', () => {
   assert.deepEqual(readCredentials('x.io', {paths: e.paths}), {username: 'x', password: '1'});
 });
 
-test('remove, remove all and list', () => {
+test('remove, remove all and list', async () => {
   const e = setup();
-  saveCredentials('a.io', {username: 'a', password: '1'}, {paths: e.paths});
-  saveCredentials('b.io/ns', {username: 'b', password: '2'}, {paths: e.paths});
+  await saveCredentials('a.io', {username: 'a', password: '1'}, {paths: e.paths});
+  await saveCredentials('b.io/ns', {username: 'b', password: '2'}, {paths: e.paths});
   writeJson(e.dockerConfig, {auths: {'https://index.docker.io/v1/': entry('hub', 'h'), 'a.io': entry('dup', 'd'), 'empty.io': {}}});
   assert.deepEqual(listAuthKeys({paths: e.paths}), ['a.io', 'b.io/ns', 'index.docker.io']);
 
-  assert.equal(removeCredentials('b.io/ns', {paths: e.paths}), true);
-  assert.equal(removeCredentials('b.io/ns', {paths: e.paths}), false);
-  assert.equal(removeCredentials('index.docker.io', {paths: e.paths}), false, 'only the written file is edited');
+  assert.equal(await removeCredentials('b.io/ns', {paths: e.paths}), true);
+  assert.equal(await removeCredentials('b.io/ns', {paths: e.paths}), false);
+  assert.equal(await removeCredentials('index.docker.io', {paths: e.paths}), false, 'only the written file is edited');
   assert.equal(fs.statSync(e.runtimeAuth).mode & 0o777, 0o600);
   assert.deepEqual(listAuthKeys({paths: e.paths}), ['a.io', 'index.docker.io']);
 
-  assert.equal(removeAllCredentials({paths: e.paths}), 1);
+  assert.equal(await removeAllCredentials({paths: e.paths}), 1);
   assert.deepEqual(JSON.parse(fs.readFileSync(e.runtimeAuth, 'utf8')), {auths: {}});
   assert.deepEqual(readCredentials('a.io', {paths: e.paths}), {username: 'dup', password: 'd'}, 'docker config.json untouched');
 
   const missing = path.join(e.tmp, 'missing.json');
-  assert.equal(removeCredentials('a.io', {paths: e.paths, authfile: missing}), false);
-  assert.equal(removeAllCredentials({paths: e.paths, authfile: missing}), 0);
+  assert.equal(await removeCredentials('a.io', {paths: e.paths, authfile: missing}), false);
+  assert.equal(await removeAllCredentials({paths: e.paths, authfile: missing}), 0);
   assert.equal(fs.existsSync(missing), false, 'nothing to remove creates no file');
   assert.deepEqual(listAuthKeys({paths: e.paths, authfile: missing}), []);
 });
 
-test('normalizeAuthKey', () => {
+test('normalizeAuthKey', async () => {
   const good: Array<[string, string]> = [
     ['quay.io', 'quay.io'],
     ['quay.io/', 'quay.io'],
@@ -306,5 +306,5 @@ test('normalizeAuthKey', () => {
     assert.throws(() => normalizeAuthKey(input), (err: unknown) => isSkiffError(err, 'invalid-input'), JSON.stringify(input));
   }
   const e = setup();
-  assert.throws(() => saveCredentials('r.io', {username: 'a:b', password: 'x'}, {paths: e.paths}), (err: unknown) => isSkiffError(err, 'invalid-input') && /username/.test(err.message));
+  await assert.rejects(() => saveCredentials('r.io', {username: 'a:b', password: 'x'}, {paths: e.paths}), (err: unknown) => isSkiffError(err, 'invalid-input') && /username/.test(err.message));
 });

@@ -90,7 +90,7 @@ test('rlimits: podman defaults for nofile/nproc, clamped to the host hard limit,
   assert.deepEqual(r([{name: 'nproc', soft: -1, hard: -1}]).RLIMIT_NPROC, [1000, 1000]);
   assert.deepEqual(r([{name: 'core', soft: 0, hard: -1}]).RLIMIT_CORE, [0, Infinity]);
   const text = serializeSpec(buildSpec(input({}, {ulimits: [{name: 'core', soft: -1, hard: -1}]})));
-  assert.match(text, /"hard": 18446744073709551615/);
+  assert.match(text, /"hard":18446744073709551615/);
   assert.equal(JSON.parse(text).process.rlimits.length, 3);
 });
 

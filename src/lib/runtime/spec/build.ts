@@ -62,6 +62,8 @@ export interface SpecInput {
   /** The profile already converted for this container's capabilities (convertSeccompProfile), or undefined for none. */
   seccomp?: OciSeccomp;
   oomScoreAdj?: number;
+  /** The network namespace to join (bridge, container:, ns:); a new empty one when absent. */
+  netnsPath?: string;
 }
 
 /** podman refuses namespaced sysctls whose namespace the container shares with the host. */
@@ -78,8 +80,8 @@ export function buildSpec(input: SpecInput): OciSpec {
   const caps = capabilitySets({add: c.capAdd, drop: c.capDrop, privileged: c.privileged, uid: input.user.uid, hostBounding: input.hostCapabilities});
   const {devices, rules} = buildDevices(c.privileged, input.devices, input.hostDevices ?? []);
 
-  const namespaces: Array<{type: OciNamespaceType}> = [{type: 'pid'}, {type: 'ipc'}, {type: 'uts'}, {type: 'mount'}];
-  if (!hostNetwork) namespaces.push({type: 'network'});
+  const namespaces: Array<{type: OciNamespaceType; path?: string}> = [{type: 'pid'}, {type: 'ipc'}, {type: 'uts'}, {type: 'mount'}];
+  if (!hostNetwork) namespaces.push(input.netnsPath ? {type: 'network', path: input.netnsPath} : {type: 'network'});
   if (input.cgroupMode === 'v2') namespaces.push({type: 'cgroup'});
 
   const annotations: Record<string, string> = {...c.annotations};
@@ -127,7 +129,9 @@ export function buildSpec(input: SpecInput): OciSpec {
     spec.linux.resources = buildResources(c.resources, rules);
     spec.linux.cgroupsPath = input.cgroupsPath;
   }
-  if (Object.keys(c.sysctls).length) spec.linux.sysctl = {...c.sysctls};
+  // podman's default_sysctls: unprivileged ICMP sockets (ping without CAP_NET_RAW) in a network namespace of the container's own.
+  const sysctls = c.network.mode === 'bridge' && !('net.ipv4.ping_group_range' in c.sysctls) ? {'net.ipv4.ping_group_range': '0 0', ...c.sysctls} : c.sysctls;
+  if (Object.keys(sysctls).length) spec.linux.sysctl = {...sysctls};
   // podman: --privileged drops the default profile, but keeps one the user named explicitly.
   const seccompApplies = c.seccomp !== 'unconfined' && !(c.privileged && (c.seccomp === 'default' || c.seccomp === ''));
   if (seccompApplies && input.seccomp) spec.linux.seccomp = input.seccomp;

@@ -15,8 +15,11 @@ import {TarParser} from './parser';
 import {LayerWriter} from './write-entry';
 
 export interface ExtractOptions {
-  /** 'overlay' (default): whiteouts become 0/0 char devices and opaque xattrs. 'apply': they delete from dest. */
-  whiteouts?: 'overlay' | 'apply';
+  /**
+   * 'overlay' (default): whiteouts become 0/0 char devices and opaque xattrs. 'apply': they delete from dest.
+   * 'none': `.wh.` names are ordinary files and dest may already hold a tree (skiff cp).
+   */
+  whiteouts?: 'overlay' | 'apply' | 'none';
   /** Create char/block device nodes (default true; rootless callers pass false and such layers are rejected). */
   allowDevices?: boolean;
 }

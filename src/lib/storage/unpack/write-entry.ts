@@ -23,7 +23,7 @@ import {applyDeleteWhiteout, applyOpaqueWhiteout} from './whiteout-apply';
 import {writeOverlayOpaque, writeOverlayWhiteout} from './whiteout-overlay';
 
 export interface WriterOptions {
-  whiteouts: 'overlay' | 'apply';
+  whiteouts: 'overlay' | 'apply' | 'none';
   allowDevices: boolean;
 }
 
@@ -49,7 +49,7 @@ export class LayerWriter implements EntrySink {
     root: string,
     private readonly opts: WriterOptions,
   ) {
-    this.state = new LayerState(root, opts.whiteouts === 'apply');
+    this.state = new LayerState(root, opts.whiteouts !== 'overlay');
   }
 
   entry(e: TarEntry): void {
@@ -57,9 +57,10 @@ export class LayerWriter implements EntrySink {
     const comps = entryComponents(e.path);
     if (comps.length === 0) return this.layerRoot(e);
     // AUFS bookkeeping at the top (.wh..wh.plnk, .wh..wh.aufs): skipped, like docker.
-    if (comps[0].startsWith(WHITEOUT_META_PREFIX) && !(comps.length === 1 && comps[0] === OPAQUE_MARKER)) return;
+    const plain = this.opts.whiteouts === 'none';
+    if (!plain && comps[0].startsWith(WHITEOUT_META_PREFIX) && !(comps.length === 1 && comps[0] === OPAQUE_MARKER)) return;
     const base = comps[comps.length - 1];
-    if (base.charCodeAt(0) === 0x2e) {
+    if (!plain && base.charCodeAt(0) === 0x2e) {
       const wh = classifyWhiteout(base);
       if (wh) return this.whiteout(e, comps, wh);
     }

@@ -1,0 +1,105 @@
+# Shared set-up for bench/cp.sh and bench/commit.sh (source it after lib.sh):
+# a private copy of skiff, the busybox test image in a docker-registry on
+# 127.0.0.1, private containers.conf/registries.conf for both tools (podman:
+# runc, ulimits this host allows; see bench/run.sh), the image pulled into a
+# temporary store per tool. Sets WORK, SKIFF_G, PODMAN_G, BENCH_IMG, TOOLS,
+# and the function fs_compare NAME RUNS WARMUP SKIFF-PREP SKIFF-CMD PODMAN-PREP PODMAN-CMD.
+need docker-registry
+need skopeo
+need conmon
+need runc
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (overlay stores, runc)" >&2; exit 1; }
+
+WORK=$(mktemp -d "${SKIFF_BENCH_WORK:-/var/tmp}/skiff-bench-fs.XXXXXX")
+REG_PID=
+fs_cleanup() {
+  set +e
+  for G in "${SKIFF_G:-}" "${PODMAN_G:-}"; do
+    [ -n "$G" ] || continue
+    # shellcheck disable=SC2086
+    ids=$($G ps -a -q 2>/dev/null)
+    # shellcheck disable=SC2086
+    [ -z "$ids" ] || $G rm -f $ids >/dev/null 2>&1
+  done
+  [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
+  for m in $(awk -v w="$WORK/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do umount -l "$m" 2>/dev/null; done
+  rm -rf "$WORK"
+}
+trap fs_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# A private copy of the launcher and dist/ (a concurrent `npm run build` must not crash the runs).
+if [ -z "${SKIFF_GIVEN:-}" ] && [ "$SKIFF" = "$REPO/bin/skiff" ]; then
+  mkdir -p "$WORK/tree/bin" "$WORK/tree/dist"
+  cp -p "$REPO/bin/skiff" "$WORK/tree/bin/"
+  (cd "$REPO/dist" && tar cf - --exclude=./skiff-bin --exclude=./skiff.js.map .) | (cd "$WORK/tree/dist" && tar xpf -)
+  SKIFF=$WORK/tree/bin/skiff
+fi
+
+bench_bundle run-image registry || exit 1
+node "$WORK/run-image.js" "$WORK/layout" >/dev/null
+bench_registry --push "$WORK/layout" busybox bench/busybox:latest || exit 1
+BENCH_IMG=$HOST/bench/busybox:latest
+
+: >"$WORK/registries.conf"
+echo '{"auths":{}}' >"$WORK/auth.json"
+NOFILE=$(awk '/^Max open files/ { print $5 }' /proc/self/limits)
+NPROC=$(awk '/^Max processes/ { print $4 }' /proc/self/limits)
+[ "$NPROC" = unlimited ] || [ "$NPROC" -gt 32768 ] && NPROC=32768
+[ "$NOFILE" = unlimited ] && NOFILE=1048576
+cat >"$WORK/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
+
+[engine]
+runtime = "runc"
+CONF
+export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" REGISTRY_AUTH_FILE="$WORK/auth.json" CONTAINERS_CONF="$WORK/containers.conf"
+export XDG_CONFIG_HOME="$WORK/config" DOCKER_CONFIG="$WORK/docker-config" SKIFF_LOG_LEVEL=warn
+mkdir -p "$WORK/podman/tmp"
+SKIFF_G="$SKIFF --root $WORK/skiff/root --runroot $WORK/skiff/run --storage-driver overlay"
+PODMAN_G="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp --storage-driver overlay"
+BENCH_STEP_LOG=$BENCH_OUT/steps.log
+export SKIFF_G PODMAN_G BENCH_IMG BENCH_STEP_LOG
+
+TOOLS=skiff
+have_podman && TOOLS="skiff podman"
+for t in $TOOLS; do
+  if [ "$t" = skiff ]; then G=$SKIFF_G; else G=$PODMAN_G; fi
+  # shellcheck disable=SC2086
+  $G pull -q --tls-verify=false "$BENCH_IMG" >"$WORK/pull.$t" 2>&1 || { cat "$WORK/pull.$t" >&2; echo "bench: $t pull failed" >&2; exit 1; }
+done
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
+
+# fs_compare NAME RUNS WARMUP SKIFF-PREP SKIFF-CMD PODMAN-PREP PODMAN-CMD
+fs_compare() {
+  name=$1 runs=$2 warmup=$3 sp=$4 sc=$5 pp=$6 pc=$7
+  if have_podman; then
+    set -- --prepare "$sp" -n skiff "$sc" --prepare "$pp" -n podman "$pc"
+  else
+    set -- --prepare "$sp" -n skiff "$sc"
+  fi
+  echo "== $name (runs $runs, warmup $warmup)"
+  echo "   skiff:  $sc"
+  have_podman && echo "   podman: $pc"
+  hyperfine -N --style basic --warmup "$warmup" --runs "$runs" --export-json "$BENCH_OUT/$name.json" "$@" >"$BENCH_OUT/$name.txt" 2>&1 || {
+    sed 's/^/   | /' "$BENCH_OUT/$name.txt" >&2
+    [ -s "$BENCH_STEP_LOG" ] && tail -n 20 "$BENCH_STEP_LOG" | sed 's/^/   | /' >&2
+    echo "bench: $name FAILED" >&2
+    return 1
+  }
+  python3 - "$BENCH_OUT/$name.json" "$name" <<'PY'
+import json, sys
+path, name = sys.argv[1:3]
+res = {r["command"]: r for r in json.load(open(path))["results"]}
+for n, r in res.items():
+    cpu = r["user"] + r["system"]
+    print(f"median {n:<8} = {r['median'] * 1000:7.1f} ms   (mean {r['mean'] * 1000:.1f} ± {r['stddev'] * 1000:.1f} ms, min {r['min'] * 1000:.1f}, max {r['max'] * 1000:.1f}; user+sys {cpu * 1000:.1f} ms)")
+if "skiff" in res and "podman" in res:
+    s, p = res["skiff"], res["podman"]
+    print(f"ratio skiff/podman = {s['median'] / p['median']:.2f}   ({name}: skiff {s['median'] * 1000:.1f} ms, podman {p['median'] * 1000:.1f} ms)")
+    sc, pc = s["user"] + s["system"], p["user"] + p["system"]
+    print(f"cpu ratio skiff/podman = {sc / pc:.2f}   ({name}: skiff {sc * 1000:.1f} ms, podman {pc * 1000:.1f} ms user+sys)")
+    print(f"min ratio skiff/podman = {s['min'] / p['min']:.2f}   ({name}: fastest runs, skiff {s['min'] * 1000:.1f} ms, podman {p['min'] * 1000:.1f} ms)")
+PY
+}

@@ -1,0 +1,199 @@
+/**
+ * CNI: render a network record as a conflist and run its plugins the way
+ * libcni does (the plugin binaries from containernetworking-plugins, with
+ * CNI_COMMAND/CNI_CONTAINERID/CNI_NETNS/CNI_IFNAME/CNI_PATH in the
+ * environment and the plugin's config on stdin). ADD runs the list in order,
+ * feeding each plugin the previous result; DEL runs it in reverse with the
+ * result ADD returned, and keeps going past errors so nothing is left
+ * behind. runtimeConfig keys reach only plugins that declare the matching
+ * capability, as in libcni.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {spawnSync} from 'node:child_process';
+import type {NetworkRecord, PortMapping} from './types';
+import {SkiffError, invalidInput} from '../util/errors';
+
+export const CNI_VERSION = '1.0.0';
+
+const PLUGIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin', '/usr/libexec/cni', '/usr/local/lib/cni'];
+
+export function cniPath(env: NodeJS.ProcessEnv = process.env): string[] {
+  return env.SKIFF_CNI_PATH ? env.SKIFF_CNI_PATH.split(':') : PLUGIN_DIRS;
+}
+
+function findPlugin(type: string, dirs: string[]): string {
+  for (const d of dirs) {
+    const p = path.join(d, type);
+    if (fs.existsSync(p)) return p;
+  }
+  throw invalidInput(`CNI plugin "${type}" not found in ${dirs.join(':')}: install containernetworking-plugins`);
+}
+
+export interface Conflist {
+  cniVersion: string;
+  name: string;
+  plugins: Array<Record<string, unknown> & {type: string}>;
+}
+
+/** The conflist for a network: bridge (or macvlan) with host-local IPAM, then portmap, firewall, tuning. */
+export function renderConflist(net: NetworkRecord, ipamDataDir: string): Conflist {
+  const ranges = net.subnets.map((s) => [
+    {
+      subnet: s.subnet,
+      gateway: s.gateway,
+      ...(s.lease_range ? {rangeStart: s.lease_range.start_ip, rangeEnd: s.lease_range.end_ip} : {}),
+    },
+  ]);
+  const ipam = {
+    type: 'host-local',
+    ...(net.internal ? {} : {routes: [{dst: '0.0.0.0/0'}]}),
+    ranges,
+    dataDir: ipamDataDir,
+  };
+  const plugins: Conflist['plugins'] = [];
+  if (net.driver === 'macvlan') {
+    plugins.push({type: 'macvlan', master: net.network_interface, ...(net.options.mtu ? {mtu: Number(net.options.mtu)} : {}), capabilities: {ips: true}, ipam});
+  } else {
+    plugins.push({
+      type: 'bridge',
+      bridge: net.network_interface,
+      isGateway: true,
+      ipMasq: !net.internal,
+      hairpinMode: true,
+      ...(net.options.mtu ? {mtu: Number(net.options.mtu)} : {}),
+      ...(net.options.vlan ? {vlan: Number(net.options.vlan)} : {}),
+      capabilities: {ips: true},
+      ipam,
+    });
+    plugins.push({type: 'portmap', capabilities: {portMappings: true}});
+    plugins.push({type: 'firewall', backend: 'iptables'});
+  }
+  plugins.push({type: 'tuning', capabilities: {mac: true}});
+  return {cniVersion: CNI_VERSION, name: net.name, plugins};
+}
+
+export interface CniRuntime {
+  containerId: string;
+  netns: string;
+  ifname: string;
+  /** runtimeConfig values, given to plugins that declare the capability. */
+  runtimeConfig: {portMappings?: Array<{hostPort: number; containerPort: number; protocol: string; hostIP?: string}>; ips?: string[]; mac?: string};
+  args?: Record<string, string>;
+}
+
+export class CniError extends SkiffError {
+  constructor(
+    message: string,
+    readonly code?: number,
+  ) {
+    super('internal', message);
+  }
+}
+
+function pluginStdin(list: Conflist, plugin: Conflist['plugins'][number], rt: CniRuntime, prevResult: unknown): string {
+  const conf: Record<string, unknown> = {...plugin, name: list.name, cniVersion: list.cniVersion};
+  const caps = (plugin.capabilities ?? {}) as Record<string, boolean>;
+  const runtimeConfig: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rt.runtimeConfig)) if (caps[k] && v !== undefined && !(Array.isArray(v) && v.length === 0)) runtimeConfig[k] = v;
+  delete conf.capabilities;
+  if (Object.keys(runtimeConfig).length) conf.runtimeConfig = runtimeConfig;
+  if (prevResult !== undefined) conf.prevResult = prevResult;
+  return JSON.stringify(conf);
+}
+
+function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', list: Conflist, plugin: Conflist['plugins'][number], rt: CniRuntime, prevResult: unknown): unknown {
+  const dirs = cniPath();
+  const bin = findPlugin(plugin.type, dirs);
+  const args = {IgnoreUnknown: '1', ...(rt.args ?? {})};
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: rt.containerId,
+    CNI_NETNS: rt.netns,
+    CNI_IFNAME: rt.ifname,
+    CNI_PATH: dirs.join(':'),
+    CNI_ARGS: Object.entries(args).map(([k, v]) => `${k}=${v}`).join(';'),
+  };
+  const r = spawnSync(bin, [], {input: pluginStdin(list, plugin, rt, prevResult), env, encoding: 'utf8', timeout: 60_000});
+  if (r.error) throw new CniError(`CNI plugin ${plugin.type} ${command}: ${r.error.message}`);
+  if (r.status !== 0) {
+    let msg = (r.stderr || r.stdout || '').trim();
+    let code: number | undefined;
+    try {
+      const e = JSON.parse(r.stdout) as {code?: number; msg?: string; details?: string};
+      code = e.code;
+      msg = [e.msg, e.details].filter(Boolean).join(': ');
+    } catch {
+      /* not JSON */
+    }
+    throw new CniError(`CNI plugin ${plugin.type} ${command} on network ${list.name} failed: ${msg || `exit status ${r.status}`}`, code);
+  }
+  if (command !== 'ADD') return prevResult;
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw new CniError(`CNI plugin ${plugin.type} ADD returned no JSON result`);
+  }
+}
+
+/** ADD through the whole list; on a failure the plugins already run are undone (DEL) before the error is thrown. */
+export function cniAdd(list: Conflist, rt: CniRuntime): unknown {
+  let result: unknown;
+  for (const plugin of list.plugins) {
+    try {
+      result = execPlugin('ADD', list, plugin, rt, result);
+    } catch (err) {
+      cniDel(list, rt, result);
+      throw err;
+    }
+  }
+  return result;
+}
+
+/** DEL in reverse order; every plugin runs even if an earlier one failed. Returns the errors. */
+export function cniDel(list: Conflist, rt: CniRuntime, prevResult: unknown): Error[] {
+  const errors: Error[] = [];
+  for (const plugin of [...list.plugins].reverse()) {
+    try {
+      execPlugin('DEL', list, plugin, rt, prevResult);
+    } catch (err) {
+      errors.push(err as Error);
+    }
+  }
+  return errors;
+}
+
+export function cniCheck(list: Conflist, rt: CniRuntime, prevResult: unknown): void {
+  for (const plugin of list.plugins) execPlugin('CHECK', list, plugin, rt, prevResult);
+}
+
+/** podman's runtimeConfig portMappings from the container's published ports. */
+export function portMappingsFor(ports: PortMapping[]): CniRuntime['runtimeConfig']['portMappings'] {
+  return ports.map((p) => ({hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(p.hostIp ? {hostIP: p.hostIp} : {})}));
+}
+
+/**
+ * The bridge plugin finds the addresses whose masquerade rules it removes
+ * on the container's interface, so a DEL after the namespace vanished (a
+ * reboot, a runroot removed) leaves its POSTROUTING rule and chain. Only
+ * then: remove the nat POSTROUTING rules whose comment names this
+ * container and the chains they jump to.
+ */
+export function purgeMasquerade(containerId: string): void {
+  const list = spawnSync('iptables', ['-w', '-t', 'nat', '-L', 'POSTROUTING', '--line-numbers', '-n'], {encoding: 'utf8'});
+  if (list.status !== 0) return;
+  const hits = list.stdout
+    .split('\n')
+    .filter((l) => l.includes(`id: "${containerId}"`))
+    .map((l) => l.trim().split(/\s+/))
+    .map((f) => ({num: Number(f[0]), chain: f[1]}))
+    .sort((a, b) => b.num - a.num);
+  for (const h of hits) {
+    spawnSync('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', String(h.num)]);
+    if (/^CNI-[0-9a-f]{24}$/.test(h.chain)) {
+      spawnSync('iptables', ['-w', '-t', 'nat', '-F', h.chain]);
+      spawnSync('iptables', ['-w', '-t', 'nat', '-X', h.chain]);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Persistent network namespaces: an nsfs bind mount on a file under
+ * runroot/netns/. Node cannot unshare (it is multithreaded), so util-linux
+ * `unshare --net=FILE` does it: it makes a new namespace in a child and
+ * bind-mounts it on FILE. Removal is a lazy unmount and an unlink; the
+ * namespace itself goes when its last user (the container) is gone.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {spawnSync} from 'node:child_process';
+import {umount2, MNT} from '../util/native';
+import {invalidInput, SkiffError} from '../util/errors';
+
+export function netnsDir(runroot: string): string {
+  return path.join(runroot, 'netns');
+}
+
+export function isNsMounted(file: string): boolean {
+  let info = '';
+  try {
+    info = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return false;
+  }
+  return info.split('\n').some((l) => l.split(' ')[4] === file);
+}
+
+export function createNetns(file: string): void {
+  fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
+  fs.writeFileSync(file, '', {mode: 0o600});
+  const r = spawnSync('unshare', [`--net=${file}`, 'true'], {encoding: 'utf8'});
+  if (r.error) {
+    fs.rmSync(file, {force: true});
+    throw invalidInput(`creating a network namespace needs util-linux unshare: ${r.error.message}`);
+  }
+  if (r.status !== 0) {
+    fs.rmSync(file, {force: true});
+    throw new SkiffError('internal', `creating network namespace ${file}: ${r.stderr.trim()}`);
+  }
+  // Bring lo up, as podman does: the CNI loopback plugin is not needed for that.
+  spawnSync('nsenter', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
+}
+
+/** Unmount and remove (idempotent). */
+export function removeNetns(file: string): void {
+  for (let i = 0; i < 4 && isNsMounted(file); i++) {
+    try {
+      umount2(file, MNT.DETACH);
+    } catch {
+      break;
+    }
+  }
+  fs.rmSync(file, {force: true});
+}
