@@ -28,6 +28,7 @@ export default class Exec extends SkiffCommand {
     privileged: Flags.boolean({description: 'give the process every capability'}),
     detach: Flags.boolean({char: 'd', description: 'run in the background and print the exec session ID'}),
     'detach-keys': detachKeysFlag(),
+    'preserve-fds': Flags.integer({description: 'pass N more file descriptors (3 to 3+N-1) on to the process', min: 0, default: 0, helpValue: 'N'}),
   };
 
   async run(): Promise<void> {
@@ -45,9 +46,17 @@ export default class Exec extends SkiffCommand {
       return parseEnvFile(text, f);
     });
     const env = resolveEnv(flags.env ?? [], envFiles, process.env);
+    const preserveFds = flags['preserve-fds'];
+    for (let fd = 3; fd < 3 + preserveFds; fd++) {
+      try {
+        fs.fstatSync(fd);
+      } catch {
+        throw invalidInput(`file descriptor ${fd} is not available: --preserve-fds=${preserveFds} needs descriptors 3 to ${2 + preserveFds} open`);
+      }
+    }
     const engine = await this.engine(flags);
     const svc = engine.containers;
-    const req = {command, tty: flags.tty, interactive: flags.interactive, env, user: flags.user, workdir: flags.workdir, privileged: flags.privileged, detach: flags.detach};
+    const req = {command, tty: flags.tty, interactive: flags.interactive, env, user: flags.user, workdir: flags.workdir, privileged: flags.privileged, detach: flags.detach, preserveFds};
     if (flags.detach) {
       const started = await svc.exec(container, req);
       started.release();

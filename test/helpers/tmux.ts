@@ -72,6 +72,9 @@ export class Tmux {
     } catch {
       // already gone
     }
+    // tmux leaves its socket file behind.
+    const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+    fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${uid}`, this.socket), {force: true});
   }
 }
 

@@ -127,6 +127,26 @@ describe('exec', () => {
     await until('the background exec to write its file', async () => ((await s.run(['exec', 'ex', 'cat', '/tmp/bg'])).stdout === 'done\n' ? true : undefined));
   });
 
+  test('--preserve-fds passes descriptors 3.. on to the process', async () => {
+    const file = path.join(s.dir, 'fd3.txt');
+    fs.writeFileSync(file, 'from fd 3\n');
+    const fd = fs.openSync(file, 'r');
+    try {
+      const child = spawn(SKIFF_BIN, ['--root', s.root, '--runroot', s.runroot, 'exec', '--preserve-fds', '1', 'ex', 'sh', '-c', 'cat <&3'], {env: s.env, stdio: ['ignore', 'pipe', 'pipe', fd]});
+      let out = '';
+      let err = '';
+      child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
+      child.stderr!.setEncoding('utf8').on('data', (d) => (err += d));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 0, err);
+      assert.equal(out, 'from fd 3\n');
+    } finally {
+      fs.closeSync(fd);
+    }
+    const none = await s.run(['exec', 'ex', 'sh', '-c', 'cat <&3']);
+    assert.notEqual(none.code, 0, 'without --preserve-fds the process has no fd 3');
+  });
+
   test('a stopped or missing container is 125 with a clear message; container exec is an alias', async () => {
     assert.equal((await s.run(['create', '--name', 'exstopped', IMG, 'true'])).code, 0);
     const st = await s.run(['exec', 'exstopped', 'true']);
@@ -172,7 +192,7 @@ describe('attach', () => {
     }
   });
 
-  test('detach keys leave the container running; custom keys; bad keys are 125', async () => {
+  test('detach keys leave the container running; custom keys; "" disables; bad keys are 125', async () => {
     // As with podman, a detaching client of a container without a terminal closes its
     // stdin (conmon -i); the container itself runs on.
     const prog = 'while read l; do echo got:$l; done; echo eof; exec sleep 1000';
@@ -200,11 +220,25 @@ describe('attach', () => {
       assert.equal(await b.exit, 0, b.err());
       assert.match(await status('det2'), /^running/);
 
+      // "" disables detaching: the default sequence is input like any other.
+      await runDetached(['-i', '--name', 'det3', IMG, 'sh', '-c', prog]);
+      const c = client(['attach', '--detach-keys=', 'det3']);
+      try {
+        await until('third attach', () => {
+          c.child.stdin.write('w\n');
+          return c.out().includes('got:w') ? true : undefined;
+        });
+        c.child.stdin.write('\x10\x11v\n');
+        await until('the default sequence as input', () => (c.out().includes('got:\x10\x11v') ? true : undefined));
+      } finally {
+        c.child.kill('SIGKILL');
+      }
+
       const bad = await s.run(['attach', '--detach-keys', 'ctrl-1', 'det2']);
       assert.equal(bad.code, 125);
       assert.match(bad.stderr, /invalid detach keys/);
     } finally {
-      await s.run(['rm', '-f', '-t', '0', 'det', 'det2']);
+      await s.run(['rm', '-f', '-t', '0', 'det', 'det2', 'det3']);
     }
     assert.equal((await s.run(['create', '--name', 'notrunning', IMG, 'true'])).code, 0);
     const nr = await s.run(['attach', 'notrunning']);
@@ -232,7 +266,7 @@ describe('terminal (tmux)', () => {
 
   test('run -it: raw local terminal, window size and resize, detach, re-attach, terminal restored', async () => {
     t.open('run', `${sk} run -it --name tty1 ${IMG} sh; echo EXIT=$?; echo STTY $(stty -a | tr '\\n' ' '); sleep 600`);
-    await t.waitFor('run', /# $/m);
+    await t.waitFor('run', /# ?$/m);
     t.type('run', 'stty size; echo sum$((40+2))');
     await t.waitFor('run', /^30 100\s*\nsum42/m);
     // Raw mode: the command line appears once (the container's echo), not twice.
@@ -263,7 +297,7 @@ describe('terminal (tmux)', () => {
   test('exec -it and start -ai get a terminal; a failing run -it restores the terminal', async () => {
     await runDetached(['-it', '--name', 'tty2', IMG, 'sh']);
     t.open('exec', `${sk} exec -it tty2 sh; echo XEXIT=$?; echo STTY $(stty -a | tr '\\n' ' '); sleep 600`);
-    await t.waitFor('exec', /# $/m);
+    await t.waitFor('exec', /# ?$/m);
     t.type('exec', '[ -t 0 ] && echo IS$((1))TTY; stty size; exit 4');
     await t.waitFor('exec', /IS1TTY\s*\n\d+ \d+/);
     await t.waitFor('exec', /XEXIT=4/);
@@ -272,7 +306,7 @@ describe('terminal (tmux)', () => {
 
     assert.equal((await s.run(['create', '-it', '--name', 'tty3', IMG, 'sh'])).code, 0);
     t.open('start', `${sk} start -ai tty3; echo SEXIT=$?; sleep 600`);
-    await t.waitFor('start', /# $/m);
+    await t.waitFor('start', /# ?$/m);
     t.type('start', 'echo s$((3+3)); exit 2');
     await t.waitFor('start', /^s6/m);
     await t.waitFor('start', /SEXIT=2/);
@@ -280,5 +314,13 @@ describe('terminal (tmux)', () => {
     t.open('fail', `${sk} run --rm -it ${IMG} nosuchcmd; echo FEXIT=$?; echo STTY $(stty -a | tr '\\n' ' '); sleep 600`);
     await t.waitFor('fail', /FEXIT=127/);
     assert.match((await t.waitFor('fail', /STTY.*/))[0], sane);
+
+    // Killed by a signal (not proxied): the terminal is restored all the same.
+    t.open('sig', `sh -c 'echo PID=$$; exec ${sk} run --rm --sig-proxy=false -it ${IMG} sh'; echo KEXIT=$?; echo STTY $(stty -a | tr '\\n' ' '); sleep 600`);
+    const pid = Number((await t.waitFor('sig', /PID=(\d+)/))[1]);
+    await t.waitFor('sig', /# ?$/m);
+    process.kill(pid, 'SIGTERM');
+    await t.waitFor('sig', /KEXIT=143/);
+    assert.match((await t.waitFor('sig', /STTY.*/))[0], sane);
   });
 });

@@ -27,6 +27,8 @@ export interface ExecRequest {
   privileged: boolean;
   /** -d: no attach; the process runs on after exec returns. */
   detach: boolean;
+  /** --preserve-fds N: pass skiff's descriptors 3..3+N-1 on. */
+  preserveFds?: number;
 }
 
 function setEnv(env: string[], name: string, value: string, overwrite = true): string[] {

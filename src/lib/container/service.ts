@@ -5,6 +5,7 @@
  * on disk before the call returns. No lock is held while waiting for a
  * container to exit.
  */
+import {randomBytes} from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {Paths} from '../state/paths';
@@ -23,7 +24,6 @@ import {startExec, type ExecStarted} from '../runtime/conmon-exec';
 import {execProcess, type ExecRequest} from './exec';
 import {rootfsReader} from './user';
 import type {OciSpec} from '../runtime/spec/oci-types';
-import {randomBytes} from 'node:crypto';
 import {readExitFile, waitForExit, readOomFile} from '../runtime/exit-file';
 import {findBinary, cgroupMode} from '../runtime/host';
 import {selfCommand} from '../util/self';
@@ -414,6 +414,7 @@ export class ContainerService {
         process: proc,
         terminal: req.tty,
         stdin: req.interactive,
+        preserveFds: req.preserveFds,
         attach: req.detach ? undefined : io.attach,
         beforeStart: io.beforeStart,
       });

@@ -43,6 +43,8 @@ export interface ExecMonitorOptions {
   process: object;
   terminal: boolean;
   stdin: boolean;
+  /** --preserve-fds: skiff's descriptors 3..3+N-1 become the process's 3..3+N-1. */
+  preserveFds?: number;
   /** Streams to attach before the process runs; none for a detached session. */
   attach?: AttachStreams;
   /** Called with the session's ctl fifo once conmon serves it, before the process runs. */
@@ -66,6 +68,7 @@ export function execConmonArgs(o: ExecMonitorOptions): string[] {
   const a = ['--api-version', '1', '-c', o.containerId, '-u', o.execId, '-r', o.runtime.path, '-b', s, '-p', path.join(s, 'pidfile'), '-P', path.join(s, 'conmon.pid')];
   a.push('-l', 'none', '--exit-dir', path.join(s, 'exits'), '--full-attach', '-e', '--exec-process-spec', path.join(s, 'process.json'));
   if (o.attach) a.push('--exec-attach');
+  if (o.preserveFds) a.push(`--runtime-opt=--preserve-fds=${o.preserveFds}`);
   if (o.terminal) a.push('-t');
   else if (o.stdin) a.push('-i');
   for (const r of [...o.runtime.globalArgs(), `--log=${path.join(s, 'oci-log')}`, '--log-format=json']) a.push(`--runtime-arg=${r}`);
@@ -77,18 +80,23 @@ export async function startExec(o: ExecMonitorOptions): Promise<ExecStarted> {
   fs.mkdirSync(path.join(o.sessionDir, 'exits'), {recursive: true, mode: 0o700});
   fs.writeFileSync(path.join(o.sessionDir, 'process.json'), JSON.stringify(o.process));
   const args = execConmonArgs(o);
-  const env: NodeJS.ProcessEnv = {...(o.env ?? process.env), _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4'};
+  // Preserved descriptors sit at 3..3+N-1 in conmon too (runc passes them on from there); the pipes follow.
+  const n = o.preserveFds ?? 0;
+  const env: NodeJS.ProcessEnv = {...(o.env ?? process.env), _OCI_SYNCPIPE: String(3 + n), _OCI_STARTPIPE: String(4 + n)};
   for (const k of ['NOTIFY_SOCKET', 'LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES']) delete env[k];
-  if (o.attach) env._OCI_ATTACHPIPE = '5';
+  if (o.attach) env._OCI_ATTACHPIPE = String(5 + n);
   log.debug(`${o.conmonPath} ${args.join(' ')}`);
   cloexecFrom(3);
-  const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'];
+  const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'ignore', 'pipe'];
+  for (let i = 0; i < n; i++) stdio.push(3 + i);
+  stdio.push('pipe', 'pipe');
   if (o.attach) stdio.push('pipe');
   const child = spawn(o.conmonPath, args, {cwd: o.sessionDir, env, stdio});
-  const stderr = child.stdio[2] as Readable;
-  const syncStream = child.stdio[3] as Readable;
-  const start = child.stdio[4] as Writable;
-  const attachPipe = o.attach ? ((child.stdio as unknown as Readable[])[5]) : undefined;
+  const pipes = child.stdio as unknown as Array<Readable | Writable>;
+  const stderr = pipes[2] as Readable;
+  const syncStream = pipes[3 + n] as Readable;
+  const start = pipes[4 + n] as Writable;
+  const attachPipe = o.attach ? (pipes[5 + n] as Readable) : undefined;
   let errText = '';
   stderr.on('data', (c: Buffer) => {
     if (errText.length < 8192) errText += c.toString();

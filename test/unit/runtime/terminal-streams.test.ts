@@ -88,5 +88,6 @@ describe('exec process', () => {
     assert.deepEqual(a.slice(a.indexOf('--exit-dir'), a.indexOf('--exit-dir') + 2), ['--exit-dir', '/s/exits']);
     const d = execConmonArgs({...common, terminal: false, stdin: true});
     assert.ok(d.includes('-i') && !d.includes('--exec-attach'));
+    assert.ok(execConmonArgs({...common, terminal: false, stdin: false, preserveFds: 2}).includes('--runtime-opt=--preserve-fds=2'));
   });
 });
