@@ -30,11 +30,6 @@ need runc
 
 WORK=$(mktemp -d "${SKIFF_BENCH_WORK:-/var/tmp}/skiff-bench-exec.XXXXXX")
 REG_PID=
-TOOLS=skiff
-have_podman && TOOLS="skiff podman"
-g() { # TOOL: the tool's command with its global flags
-  if [ "$1" = skiff ]; then echo "$SKIFF_G"; else echo "$PODMAN_G"; fi
-}
 cleanup() {
   set +e
   if [ -n "${SKIFF_G:-}" ]; then
@@ -50,36 +45,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-if [ -z "${SKIFF_GIVEN:-}" ] && [ "$SKIFF" = "$REPO/bin/skiff" ]; then
-  mkdir -p "$WORK/tree/bin" "$WORK/tree/dist"
-  cp -p "$REPO/bin/skiff" "$WORK/tree/bin/"
-  (cd "$REPO/dist" && tar cf - --exclude=./skiff-bin --exclude=./skiff.js.map .) | (cd "$WORK/tree/dist" && tar xpf -)
-  SKIFF=$WORK/tree/bin/skiff
-fi
-
-bench_bundle run-image registry || exit 1
-node "$WORK/run-image.js" "$WORK/layout" >/dev/null
-bench_registry --push "$WORK/layout" busybox bench/busybox:latest || exit 1
-BENCH_IMG=$HOST/bench/busybox:latest
-
-: >"$WORK/registries.conf"
-echo '{"auths":{}}' >"$WORK/auth.json"
-NOFILE=$(awk '/^Max open files/ { print $5 }' /proc/self/limits)
-NPROC=$(awk '/^Max processes/ { print $4 }' /proc/self/limits)
-[ "$NPROC" = unlimited ] || [ "$NPROC" -gt 32768 ] && NPROC=32768
-[ "$NOFILE" = unlimited ] && NOFILE=1048576
-cat >"$WORK/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
-
-[engine]
-runtime = "runc"
-CONF
-export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" REGISTRY_AUTH_FILE="$WORK/auth.json" CONTAINERS_CONF="$WORK/containers.conf"
-export XDG_CONFIG_HOME="$WORK/config" DOCKER_CONFIG="$WORK/docker-config" SKIFF_LOG_LEVEL=warn
-mkdir -p "$WORK/podman/tmp"
-SKIFF_G="$SKIFF --root $WORK/skiff/root --runroot $WORK/skiff/run --storage-driver overlay"
-PODMAN_G="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp --storage-driver overlay"
+bench_container_setup || exit 1
 
 for t in $TOOLS; do
   G=$(g "$t")

@@ -28,42 +28,7 @@ fs_cleanup() {
 trap fs_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# A private copy of the launcher and dist/ (a concurrent `npm run build` must not crash the runs).
-if [ -z "${SKIFF_GIVEN:-}" ] && [ "$SKIFF" = "$REPO/bin/skiff" ]; then
-  mkdir -p "$WORK/tree/bin" "$WORK/tree/dist"
-  cp -p "$REPO/bin/skiff" "$WORK/tree/bin/"
-  (cd "$REPO/dist" && tar cf - --exclude=./skiff-bin --exclude=./skiff.js.map .) | (cd "$WORK/tree/dist" && tar xpf -)
-  SKIFF=$WORK/tree/bin/skiff
-fi
-
-bench_bundle run-image registry || exit 1
-node "$WORK/run-image.js" "$WORK/layout" >/dev/null
-bench_registry --push "$WORK/layout" busybox bench/busybox:latest || exit 1
-BENCH_IMG=$HOST/bench/busybox:latest
-
-: >"$WORK/registries.conf"
-echo '{"auths":{}}' >"$WORK/auth.json"
-NOFILE=$(awk '/^Max open files/ { print $5 }' /proc/self/limits)
-NPROC=$(awk '/^Max processes/ { print $4 }' /proc/self/limits)
-[ "$NPROC" = unlimited ] || [ "$NPROC" -gt 32768 ] && NPROC=32768
-[ "$NOFILE" = unlimited ] && NOFILE=1048576
-cat >"$WORK/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
-
-[engine]
-runtime = "runc"
-CONF
-export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" REGISTRY_AUTH_FILE="$WORK/auth.json" CONTAINERS_CONF="$WORK/containers.conf"
-export XDG_CONFIG_HOME="$WORK/config" DOCKER_CONFIG="$WORK/docker-config" SKIFF_LOG_LEVEL=warn
-mkdir -p "$WORK/podman/tmp"
-SKIFF_G="$SKIFF --root $WORK/skiff/root --runroot $WORK/skiff/run --storage-driver overlay"
-PODMAN_G="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp --storage-driver overlay"
-BENCH_STEP_LOG=$BENCH_OUT/steps.log
-export SKIFF_G PODMAN_G BENCH_IMG BENCH_STEP_LOG
-
-TOOLS=skiff
-have_podman && TOOLS="skiff podman"
+bench_container_setup || exit 1
 for t in $TOOLS; do
   if [ "$t" = skiff ]; then G=$SKIFF_G; else G=$PODMAN_G; fi
   # shellcheck disable=SC2086

@@ -110,3 +110,54 @@ bench_registry() {
   done
   HOST=$(sed -n 's/^host=//p' "$WORK/registry.out")
 }
+
+# Container benchmarks' common set-up (run.sh, exec.sh, fs-setup.sh), in
+# the caller's $WORK: a private copy of bin/skiff + dist/ (a concurrent
+# `npm run build` must not crash the runs) unless SKIFF_GIVEN names one;
+# the busybox test image pushed to a loopback registry (BENCH_IMG);
+# private registries.conf, auth.json and a containers.conf for podman
+# (runtime runc, crun refusing hybrid cgroups; ulimits this host allows:
+# podman's defaults need CAP_SYS_RESOURCE, and podman caps its own nproc
+# at 32768); SKIFF_G / PODMAN_G with private stores; TOOLS; g TOOL.
+bench_container_setup() {
+  if [ -z "${SKIFF_GIVEN:-}" ] && [ "$SKIFF" = "$REPO/bin/skiff" ]; then
+    mkdir -p "$WORK/tree/bin" "$WORK/tree/dist"
+    cp -p "$REPO/bin/skiff" "$WORK/tree/bin/"
+    (cd "$REPO/dist" && tar cf - --exclude=./skiff-bin --exclude=./skiff.js.map .) | (cd "$WORK/tree/dist" && tar xpf -)
+    SKIFF=$WORK/tree/bin/skiff
+    how=$(SKIFF_LAUNCHER_DEBUG=1 "$SKIFF" version 2>&1 >/dev/null | sed -n 's/^skiff-launcher: \([a-z]*\).*/\1/p')
+    echo "skiff: a copy of bin/skiff and dist/ in $WORK/tree (starts from the $how)"
+  fi
+  bench_bundle run-image registry || return 1
+  node "$WORK/run-image.js" "$WORK/layout" >/dev/null
+  bench_registry --push "$WORK/layout" busybox bench/busybox:latest || return 1
+  BENCH_IMG=$HOST/bench/busybox:latest
+  : >"$WORK/registries.conf"
+  echo '{"auths":{}}' >"$WORK/auth.json"
+  NOFILE=$(awk '/^Max open files/ { print $5 }' /proc/self/limits)
+  NPROC=$(awk '/^Max processes/ { print $4 }' /proc/self/limits)
+  [ "$NPROC" = unlimited ] || [ "$NPROC" -gt 32768 ] && NPROC=32768
+  [ "$NOFILE" = unlimited ] && NOFILE=1048576
+  cat >"$WORK/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
+
+[engine]
+runtime = "runc"
+CONF
+  export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" REGISTRY_AUTH_FILE="$WORK/auth.json" CONTAINERS_CONF="$WORK/containers.conf"
+  export XDG_CONFIG_HOME="$WORK/config" DOCKER_CONFIG="$WORK/docker-config" SKIFF_LOG_LEVEL=warn
+  mkdir -p "$WORK/podman/tmp"
+  SKIFF_G="$SKIFF --root $WORK/skiff/root --runroot $WORK/skiff/run --storage-driver overlay"
+  PODMAN_G="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp --storage-driver overlay"
+  BENCH_STEP_LOG=$BENCH_OUT/steps.log
+  export SKIFF_G PODMAN_G BENCH_IMG BENCH_STEP_LOG
+  TOOLS=skiff
+  have_podman && TOOLS="skiff podman"
+  return 0
+}
+
+# g TOOL: the tool's command with its global flags (after bench_container_setup).
+g() {
+  if [ "$1" = skiff ]; then echo "$SKIFF_G"; else echo "$PODMAN_G"; fi
+}

@@ -81,47 +81,7 @@ trap 'exit 130' INT TERM HUP
 # binary), unless SKIFF is given: `npm run build` in this tree meanwhile (other
 # work going on) overwrites dist/ in place and crashes skiff processes that
 # are running (SIGBUS/SIGSEGV in node), including conmon's exit commands.
-if [ -z "${SKIFF_GIVEN:-}" ] && [ "$SKIFF" = "$REPO/bin/skiff" ]; then
-  mkdir -p "$WORK/tree/bin" "$WORK/tree/dist"
-  cp -p "$REPO/bin/skiff" "$WORK/tree/bin/"
-  (cd "$REPO/dist" && tar cf - --exclude=./skiff-bin --exclude=./skiff.js.map .) | (cd "$WORK/tree/dist" && tar xpf -)
-  SKIFF=$WORK/tree/bin/skiff
-  how=$(SKIFF_LAUNCHER_DEBUG=1 "$SKIFF" version 2>&1 >/dev/null | sed -n 's/^skiff-launcher: \([a-z]*\).*/\1/p')
-  echo "skiff: a copy of bin/skiff and dist/ in $WORK/tree (starts from the $how)"
-fi
-
-bench_bundle run-image registry || exit 1
-node "$WORK/run-image.js" "$WORK/layout" >/dev/null
-bench_registry --push "$WORK/layout" busybox bench/busybox:latest || exit 1
-BENCH_IMG=$HOST/bench/busybox:latest
-
-# Private configuration for both tools.
-: >"$WORK/registries.conf"
-echo '{"auths":{}}' >"$WORK/auth.json"
-NOFILE=$(awk '/^Max open files/ { print $5 }' /proc/self/limits)
-NPROC=$(awk '/^Max processes/ { print $4 }' /proc/self/limits)
-[ "$NPROC" = unlimited ] || [ "$NPROC" -gt 32768 ] && NPROC=32768
-[ "$NOFILE" = unlimited ] && NOFILE=1048576
-cat >"$WORK/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
-
-[engine]
-runtime = "runc"
-EOF
-export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" REGISTRY_AUTH_FILE="$WORK/auth.json" CONTAINERS_CONF="$WORK/containers.conf"
-export XDG_CONFIG_HOME="$WORK/config" DOCKER_CONFIG="$WORK/docker-config" SKIFF_LOG_LEVEL=warn
-mkdir -p "$WORK/podman/tmp"
-SKIFF_G="$SKIFF --root $WORK/skiff/root --runroot $WORK/skiff/run --storage-driver overlay"
-PODMAN_G="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp --storage-driver overlay"
-BENCH_STEP_LOG=$BENCH_OUT/steps.log
-export SKIFF_G PODMAN_G BENCH_IMG BENCH_STEP_LOG
-
-TOOLS=skiff
-have_podman && TOOLS="skiff podman"
-g() { # TOOL: the tool's command with its global flags
-  if [ "$1" = skiff ]; then echo "$SKIFF_G"; else echo "$PODMAN_G"; fi
-}
+bench_container_setup || exit 1
 
 # Pull into both stores, then check (outside any timing) that each tool can
 # run the image and stop the TERM-handling shell quickly.
