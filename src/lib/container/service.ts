@@ -323,7 +323,8 @@ export class ContainerService {
       if (opts.attach) session = openAttach(started.attachSocket, opts.attach);
       await containerEvent(this.paths, config, 'init');
       if (mode === 'init') {
-        const state: ContainerState = {...fresh.state, status: transition('created', 'init', config.name), pid: started.pid, conmonPid: started.conmonPid, exitCode: 0, finishedAt: '', oomKilled: false, error: '', bootId: bootId(), mounted: true, stoppedByUser: false};
+        // Re-read: setupNetwork recorded the network state (netns, leases) since `fresh`.
+        const state: ContainerState = {...this.store.read(config.id)!.state, status: transition('created', 'init', config.name), pid: started.pid, conmonPid: started.conmonPid, exitCode: 0, finishedAt: '', oomKilled: false, error: '', bootId: bootId(), mounted: true, stoppedByUser: false};
         this.store.writeState(config.id, state);
         return {record: {config, state}, session};
       }
