@@ -40,6 +40,8 @@ import VolumeInspect from './volume/inspect';
 import VolumeRm from './volume/rm';
 import VolumePrune from './volume/prune';
 import VolumeExists from './volume/exists';
+// system (fault/consistency work)
+import SystemCheck from './system/check';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -97,4 +99,6 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'volume:remove': VolumeRm,
   'volume:prune': VolumePrune,
   'volume:exists': VolumeExists,
+  // system
+  'system:check': SystemCheck,
 };

@@ -74,6 +74,14 @@ export class ContainerService {
   observed(rec: ContainerRecord): ContainerState {
     const s = rec.state;
     if (s.status !== 'running' && s.status !== 'paused' && s.status !== 'stopping') return s;
+    const settled = this.observedLive(rec);
+    // A stop whose process was killed before the container exited: it still runs.
+    if (settled === s && s.status === 'stopping' && s.stopperPid && s.stopperPid !== process.pid && !processAlive(s.stopperPid)) return {...s, status: 'running'};
+    return settled;
+  }
+
+  private observedLive(rec: ContainerRecord): ContainerState {
+    const s = rec.state;
     if (s.bootId !== bootId()) {
       return {...s, status: 'exited', pid: 0, conmonPid: 0, error: 'the system was restarted while the container was running'};
     }
@@ -219,6 +227,7 @@ export class ContainerService {
         bootId: bootId(),
         mounted: true,
         stoppedByUser: false,
+        stopperPid: undefined,
       };
       this.store.writeState(config.id, state);
       return {record: {config, state}, session};
@@ -341,7 +350,7 @@ export class ContainerService {
       const st = this.observed(rec);
       running = st.status === 'running' || st.status === 'paused' || st.status === 'stopping';
       if (running) {
-        this.store.writeState(id, {...rec.state, status: transition(rec.state.status, 'stop', rec.config.name), stoppedByUser: true});
+        this.store.writeState(id, {...rec.state, status: transition(rec.state.status, 'stop', rec.config.name), stoppedByUser: true, stopperPid: process.pid});
         runtime = this.runtime(rec.config.runtime);
         if (st.status === 'paused') await runtime.resume(id).catch(() => undefined);
         signal = rec.config.stopSignal;
@@ -409,6 +418,43 @@ export class ContainerService {
       lock.release();
     }
     if (opts.volumes && anonymous.length) await this.volumes.remove(anonymous, {force: true}).catch((err) => log.warn(`removing anonymous volumes: ${messageOf(err)}`));
+  }
+
+  /**
+   * system check --repair: bring one container's record in line with what
+   * the kernel says, without restarting it (no restart policy applies): an
+   * interrupted removal is finished, a stop whose process died goes back to
+   * running, a container that is not running is recorded as exited and its
+   * mounts and runtime state are released. `force` also tears down a
+   * not-running container whose record already agrees (leftover bundle).
+   */
+  async settle(id: string, opts: {force?: boolean} = {}): Promise<void> {
+    const lock = await this.store.lockContainer(id);
+    try {
+      const rec = this.store.read(id);
+      if (!rec) return;
+      const st = this.observed(rec);
+      if (rec.state.status === 'removing') {
+        if (st.status === 'running' || st.status === 'paused' || st.status === 'stopping') {
+          await this.runtime(rec.config.runtime).kill(id, 'KILL', true).catch(() => undefined);
+          await waitForExit(containerPaths(this.paths, id).exitDir, id, {timeoutMs: 10_000});
+        }
+        await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
+        removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
+        unprepare(this.paths, id);
+        if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
+        this.store.removeRecord(id);
+        return;
+      }
+      if (rec.state.status === 'stopping' && st.status === 'running') {
+        this.store.writeState(id, {...rec.state, status: 'running', stopperPid: undefined});
+        return;
+      }
+      if (st.status === 'running' || st.status === 'paused' || st.status === 'stopping') return;
+      if (rec.state.mounted || st.status !== rec.state.status || opts.force) await this.finishExit(rec, st);
+    } finally {
+      lock.release();
+    }
   }
 
   // --- wait ---------------------------------------------------------------------------

@@ -116,4 +116,6 @@ export interface ContainerState {
   mounted: boolean;
   /** Set by stop: do not restart (unless-stopped / on-failure policies). */
   stoppedByUser: boolean;
+  /** The skiff process that set "stopping"; if it dies before the container exits, the container is running again. */
+  stopperPid?: number;
 }

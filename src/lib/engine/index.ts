@@ -7,6 +7,7 @@
 import {Paths} from '../state/paths';
 import {ImageService} from '../image/service';
 import {ContainerService} from '../container/service';
+import {SystemChecker, type CheckOptions, type CheckReport} from '../system/check';
 
 export interface EngineOptions {
   root?: string;
@@ -33,5 +34,10 @@ export class Engine {
 
   get containers(): ContainerService {
     return (this._containers ??= new ContainerService(this.paths, this.images));
+  }
+
+  /** system check: verify the store (and repair what can be repaired). */
+  async check(opts: CheckOptions = {}): Promise<CheckReport> {
+    return new SystemChecker(this.paths, this.images, this.containers, opts).run();
   }
 }
