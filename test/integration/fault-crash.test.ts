@@ -91,7 +91,10 @@ describe('fault: crash injection', () => {
       // Right after the kill: reading commands work, nothing is stuck.
       const ps = await s.run(['ps', '-a', '--format', '{{.State}}']);
       if (ps.code !== 0) problems.push(`ps after kill of ${sc.verb} at ${delay} ms: ${ps.stderr}`);
-      if ((i + 1) % 20 === 0 || i === KILLS - 1) {
+      for (const st of ps.stdout.split('\n').filter(Boolean)) {
+        if (!/^(created|running|exited|paused)$/.test(st)) problems.push(`after kill of ${sc.verb} at ${delay} ms: a container shows transitional state ${st}`);
+      }
+      if ((i + 1) % 25 === 0 || i === KILLS - 1) {
         await sleep(200); // conmon exit commands of containers the kills stopped
         const v = await verifyStore(s);
         repaired += v.repaired.length;

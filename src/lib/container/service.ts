@@ -73,11 +73,23 @@ export class ContainerService {
   /** State as it really is now, without writing: an exit file or a dead monitor means exited. */
   observed(rec: ContainerRecord): ContainerState {
     const s = rec.state;
+    // A removal whose process was killed midway: the container no longer runs; rm (or check --repair) finishes it.
+    if (s.status === 'removing' && this.abandoned(s)) return {...s, status: 'exited', pid: 0, conmonPid: 0};
     if (s.status !== 'running' && s.status !== 'paused' && s.status !== 'stopping') return s;
     const settled = this.observedLive(rec);
     // A stop whose process was killed before the container exited: it still runs.
-    if (settled === s && s.status === 'stopping' && s.stopperPid && s.stopperPid !== process.pid && !processAlive(s.stopperPid)) return {...s, status: 'running'};
+    if (settled === s && s.status === 'stopping' && this.abandoned(s)) return {...s, status: 'running'};
     return settled;
+  }
+
+  /** A live foreground process other than this one waits for the exit code (and removes --rm containers itself). */
+  private otherWaiter(s: ContainerState): boolean {
+    return !!s.waiterPid && s.waiterPid !== process.pid && processAlive(s.waiterPid);
+  }
+
+  /** The process that set a transitional status is gone (and it is not us). */
+  private abandoned(s: ContainerState): boolean {
+    return !!s.busyPid && s.busyPid !== process.pid && !processAlive(s.busyPid);
   }
 
   private observedLive(rec: ContainerRecord): ContainerState {
@@ -227,7 +239,8 @@ export class ContainerService {
         bootId: bootId(),
         mounted: true,
         stoppedByUser: false,
-        stopperPid: undefined,
+        busyPid: undefined,
+        waiterPid: opts.attach ? process.pid : undefined,
       };
       this.store.writeState(config.id, state);
       return {record: {config, state}, session};
@@ -266,7 +279,7 @@ export class ContainerService {
         restart =
           !rec.state.stoppedByUser &&
           (r.name === 'always' || r.name === 'unless-stopped' || (r.name === 'on-failure' && failed && (r.maxRetries === 0 || rec.state.restartCount < r.maxRetries)));
-        removeAfter = rec.config.autoRemove;
+        removeAfter = rec.config.autoRemove && !this.otherWaiter(rec.state);
         if (restart) {
           const now = this.store.read(rec.config.id)!;
           this.store.writeState(rec.config.id, {...now.state, restartCount: now.state.restartCount + 1});
@@ -274,7 +287,7 @@ export class ContainerService {
           return;
         }
       } else {
-        removeAfter = rec.config.autoRemove && (rec.state.status === 'exited' || rec.state.status === 'stopped');
+        removeAfter = rec.config.autoRemove && (rec.state.status === 'exited' || rec.state.status === 'stopped') && !this.otherWaiter(rec.state);
       }
     } catch (err) {
       log.warn(`cleanup of ${rec0.config.id.slice(0, 12)}: ${messageOf(err)}`);
@@ -350,7 +363,7 @@ export class ContainerService {
       const st = this.observed(rec);
       running = st.status === 'running' || st.status === 'paused' || st.status === 'stopping';
       if (running) {
-        this.store.writeState(id, {...rec.state, status: transition(rec.state.status, 'stop', rec.config.name), stoppedByUser: true, stopperPid: process.pid});
+        this.store.writeState(id, {...rec.state, status: transition(rec.state.status, 'stop', rec.config.name), stoppedByUser: true, busyPid: process.pid});
         runtime = this.runtime(rec.config.runtime);
         if (st.status === 'paused') await runtime.resume(id).catch(() => undefined);
         signal = rec.config.stopSignal;
@@ -407,7 +420,7 @@ export class ContainerService {
       const st = this.observed(rec);
       if (st.status === 'running' || st.status === 'paused') throw conflict(`container ${rec.config.name} is running again; cannot remove it: container state improper`);
       if (rec.state.mounted || st.status !== rec.state.status) await this.finishExit(rec, st);
-      this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing'});
+      this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing', busyPid: process.pid});
       await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
       removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
       unprepare(this.paths, id);
@@ -447,7 +460,7 @@ export class ContainerService {
         return;
       }
       if (rec.state.status === 'stopping' && st.status === 'running') {
-        this.store.writeState(id, {...rec.state, status: 'running', stopperPid: undefined});
+        this.store.writeState(id, {...rec.state, status: 'running', busyPid: undefined});
         return;
       }
       if (st.status === 'running' || st.status === 'paused' || st.status === 'stopping') return;

@@ -116,6 +116,17 @@ export interface ContainerState {
   mounted: boolean;
   /** Set by stop: do not restart (unless-stopped / on-failure policies). */
   stoppedByUser: boolean;
-  /** The skiff process that set "stopping"; if it dies before the container exits, the container is running again. */
-  stopperPid?: number;
+  /**
+   * The skiff process that set a transitional status ("stopping",
+   * "removing"). If it dies midway, readers see the status the container
+   * really has (running, or exited for an unfinished removal) instead of a
+   * status nobody will ever move on.
+   */
+  busyPid?: number;
+  /**
+   * The foreground skiff (run, start -a) waiting for this container's exit
+   * code. While it lives, conmon's exit command leaves --rm to it, so the
+   * record (and exit code) is still there when it asks.
+   */
+  waiterPid?: number;
 }

@@ -48,6 +48,8 @@ export interface PullOptions {
   certDir?: string;
   retries?: number;
   retryDelayMs?: number;
+  /** Connect / response-headers / body-idle timeout per registry request (default 30 s). */
+  timeoutMs?: number;
   /** Parallel layer downloads (default 3). */
   parallel?: number;
   events?: PullEventSink;
@@ -117,7 +119,7 @@ export class Puller {
     const credentials = opts.credentials ?? readCredentials(credKey, {paths: this.paths, authfile: opts.authfile});
     return new RegistryClient(
       {host: endpoint, insecure, tls: tlsFor(endpoint, {paths: this.paths, certDir: opts.certDir})},
-      {credentials, retries: opts.retries, retryDelayMs: opts.retryDelayMs},
+      {credentials, retries: opts.retries, retryDelayMs: opts.retryDelayMs, timeoutMs: opts.timeoutMs},
     );
   }
 

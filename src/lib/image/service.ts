@@ -32,6 +32,8 @@ export class ImageService {
   readonly store: ImageStore;
   readonly blobs: BlobStore;
   readonly layers: LayerStore;
+  /** Default registry request timeout for pulls that do not set one (the engine sets it from SKIFF_REGISTRY_TIMEOUT). */
+  registryTimeoutMs?: number;
 
   constructor(
     private readonly paths: Paths,
@@ -68,7 +70,7 @@ export class ImageService {
 
   async pull(opts: PullOptions): Promise<PullResult> {
     this.layers.cleanupTemp();
-    return new Puller(this.paths).pull(opts);
+    return new Puller(this.paths).pull({...opts, timeoutMs: opts.timeoutMs ?? this.registryTimeoutMs});
   }
 
   /** Full names for new tags: a short target gets localhost/ (podman), and :latest by default. */
