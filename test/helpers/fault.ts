@@ -92,7 +92,7 @@ export interface Verdict {
  * the store belongs to a running container, no lock is held by a dead
  * process, and root/tmp is empty.
  */
-export async function verifyStore(s: Store): Promise<Verdict> {
+export async function verifyStore(s: Store, opts: {allowMounts?: string[]} = {}): Promise<Verdict> {
   const problems: string[] = [];
   const repair = await s.run(['system', 'check', '--repair']);
   const repaired = repair.stdout.split('\n').filter(Boolean);
@@ -108,6 +108,7 @@ export async function verifyStore(s: Store): Promise<Verdict> {
     if (state === 'running') running.add(id);
   }
   for (const m of mountsUnder(s.dir)) {
+    if (opts.allowMounts?.includes(m)) continue;
     const id = /\/containers\/([0-9a-f]{64})\/rootfs$/.exec(m)?.[1];
     if (!id || !running.has(id)) problems.push(`leaked mount ${m}`);
   }

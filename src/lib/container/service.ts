@@ -304,7 +304,17 @@ export class ContainerService {
   }
 
   /** Under the container lock: the process is gone; record it and release what it held. */
-  private async finishExit(rec: ContainerRecord, observed: ContainerState): Promise<void> {
+  private async finishExit(rec: ContainerRecord, observed: ContainerState, opts: {removing?: boolean} = {}): Promise<void> {
+    // Before a removal the record is about to go: on a full disk its state
+    // writes may fail, and the teardown (which frees the space) goes on.
+    const write = (st: ContainerState) => {
+      try {
+        this.store.writeState(rec.config.id, st);
+      } catch (err) {
+        if (!opts.removing || !(err instanceof SkiffError && err.kind === 'storage')) throw err;
+        log.debug(`${rec.config.id}: ${err.message}`);
+      }
+    };
     const p = containerPaths(this.paths, rec.config.id);
     const code = readExitFile(p.exitDir, rec.config.id) ?? observed.exitCode;
     const oom = readOomFile(p.bundle);
@@ -325,7 +335,7 @@ export class ContainerService {
       mounted: true,
       error: observed.error || rec.state.error,
     };
-    this.store.writeState(rec.config.id, final);
+    write(final);
     try {
       await this.runtime(rec.config.runtime).delete(rec.config.id, true);
     } catch (err) {
@@ -334,7 +344,7 @@ export class ContainerService {
     removeCgroup(containerCgroupPath(rec.config.id, rec.config.cgroupParent));
     unprepare(this.paths, rec.config.id);
     fs.rmSync(path.join(p.exitDir, rec.config.id), {force: true});
-    this.store.writeState(rec.config.id, {...final, mounted: false});
+    write({...final, mounted: false});
   }
 
   // --- stop / kill --------------------------------------------------------------------
@@ -419,8 +429,15 @@ export class ContainerService {
       if (!rec) return;
       const st = this.observed(rec);
       if (st.status === 'running' || st.status === 'paused') throw conflict(`container ${rec.config.name} is running again; cannot remove it: container state improper`);
-      if (rec.state.mounted || st.status !== rec.state.status) await this.finishExit(rec, st);
-      this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing', busyPid: process.pid});
+      if (rec.state.mounted || st.status !== rec.state.status) await this.finishExit(rec, st, {removing: true});
+      try {
+        this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing', busyPid: process.pid});
+      } catch (err) {
+        // On a full disk the marker cannot be written, but removing is how space comes back:
+        // go on (a removal killed from here on leaves an exited container that rm removes again).
+        if (!(err instanceof SkiffError && err.kind === 'storage')) throw err;
+        log.debug(`removing ${id}: ${err.message}`);
+      }
       await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
       removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
       unprepare(this.paths, id);

@@ -188,6 +188,8 @@ export class Puller {
 
     const chain = chainIds(config.rootfs.diff_ids);
     const pins: Lock[] = [];
+    const builtHere: string[] = [];
+    let recorded = false;
     try {
       const sizes = await mapLimit(manifest.layers, opts.parallel ?? 3, async (desc, i) => {
         const {record, pin, built} = await this.layers.ensure(
@@ -206,6 +208,7 @@ export class Puller {
           {onWait: () => emit({type: 'blob-wait', digest: desc.digest})},
         );
         pins.push(pin);
+        if (built) builtHere.push(chain[i]);
         emit({type: 'blob-done', digest: desc.digest, skipped: !built});
         return record.size;
       });
@@ -246,9 +249,26 @@ export class Puller {
         if (name) next = assignName(next, id, name);
         return {images: next, result: undefined};
       });
+      recorded = true;
       return {id, name, digest: top.digest};
     } finally {
       for (const p of pins) p.release();
+      // A failed pull takes back the layers it built that no image uses: a
+      // full disk must not stay full of the remains of the pull that filled it.
+      if (!recorded && builtHere.length) await this.rollback(builtHere);
+    }
+  }
+
+  private async rollback(chain: string[]): Promise<void> {
+    try {
+      await this.images.update((images) => {
+        const used = new Set(images.flatMap((i) => i.layers));
+        const removed = this.layers.removeUnused(chain, used);
+        if (removed.length) log.debug(`removed ${removed.length} layer(s) of the failed pull`);
+        return {result: undefined};
+      });
+    } catch (err) {
+      log.debug(`rolling back layers of a failed pull: ${messageOf(err)}`);
     }
   }
 }
