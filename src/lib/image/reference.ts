@@ -166,8 +166,6 @@ export function parseReference(input: string): ParsedReference {
     }
   }
   if (!DOMAIN.test(domain)) fail(input, `invalid registry ${q(domain)}: expected host[:port]`);
-  const port = /:(\d+)$/.exec(domain)?.[1];
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) fail(input, `invalid registry ${q(domain)}: port ${port} is not between 1 and 65535`);
   if (domain === LEGACY_DEFAULT_DOMAIN) domain = DEFAULT_DOMAIN;
   if (path.toLowerCase() !== path) fail(input, 'repository name must be lowercase');
   for (const component of path.split('/')) {
