@@ -56,23 +56,33 @@ async function must(args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
+interface Pool {
+  /** Containers by state, as the last `ps -a` after a kill saw them. */
+  running: string[];
+  stopped: string[];
+}
+
 interface Scenario {
   verb: string;
   /** Upper bound of the random kill moment (ms after spawn). */
   maxDelay: number;
-  /** Set up what the killed command works on (runs to completion); returns its argv. */
-  prepare(): Promise<string[]>;
+  /** Pick or set up what the killed command works on (runs to completion); returns its argv. */
+  prepare(pool: Pool): Promise<string[]>;
 }
 
-/** The extension point: one entry per verb that can be interrupted. */
+/**
+ * The extension point: one entry per verb that can be interrupted. Targets
+ * come from the containers earlier (killed) commands left behind, so kills
+ * also land on containers in whatever state a previous kill produced.
+ */
 const SCENARIOS: Scenario[] = [
   {verb: 'pull', maxDelay: 600, prepare: async () => (await s.run(['rmi', '-f', ML]), ['pull', '-q', TLS, ML])},
-  {verb: 'create', maxDelay: 250, prepare: async () => ['create', BB, 'true']},
-  {verb: 'start', maxDelay: 350, prepare: async () => ['start', await must(['create', BB, ...LOOP])]},
+  {verb: 'create', maxDelay: 250, prepare: async () => ['create', BB, ...LOOP]},
+  {verb: 'start', maxDelay: 350, prepare: async (p) => ['start', p.stopped.length ? R.pick(p.stopped) : await must(['create', BB, ...LOOP])]},
   {verb: 'run', maxDelay: 400, prepare: async () => ['run', '-d', BB, ...LOOP]},
-  {verb: 'stop', maxDelay: 400, prepare: async () => ['stop', '-t', '2', await must(['run', '-d', BB, ...LOOP])]},
-  {verb: 'rm', maxDelay: 400, prepare: async () => ['rm', '-f', await must(['run', '-d', BB, ...LOOP])]},
-  {verb: 'rm-created', maxDelay: 250, prepare: async () => ['rm', await must(['create', BB, 'true'])]},
+  {verb: 'stop', maxDelay: 400, prepare: async (p) => ['stop', '-t', '2', p.running.length ? R.pick(p.running) : await must(['run', '-d', BB, ...LOOP])]},
+  {verb: 'rm', maxDelay: 400, prepare: async (p) => ['rm', '-f', p.running.length ? R.pick(p.running) : await must(['run', '-d', BB, ...LOOP])]},
+  {verb: 'rm-stopped', maxDelay: 250, prepare: async (p) => ['rm', p.stopped.length ? R.pick(p.stopped) : await must(['create', BB, 'true'])]},
   // commit / network / exec: add here when they exist on this branch.
 ];
 
@@ -82,17 +92,22 @@ describe('fault: crash injection', () => {
     const perVerb = new Map<string, number>();
     let repaired = 0;
     const problems: string[] = [];
+    const pool: Pool = {running: [], stopped: []};
     for (let i = 0; i < KILLS; i++) {
       const sc = SCENARIOS[i % SCENARIOS.length];
-      const args = await sc.prepare();
+      const args = await sc.prepare(pool);
       const delay = R.int(sc.maxDelay);
       await killAfter(s, args, delay);
       perVerb.set(sc.verb, (perVerb.get(sc.verb) ?? 0) + 1);
       // Right after the kill: reading commands work, nothing is stuck.
-      const ps = await s.run(['ps', '-a', '--format', '{{.State}}']);
+      const ps = await s.run(['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.State}}']);
       if (ps.code !== 0) problems.push(`ps after kill of ${sc.verb} at ${delay} ms: ${ps.stderr}`);
-      for (const st of ps.stdout.split('\n').filter(Boolean)) {
-        if (!/^(created|running|exited|paused)$/.test(st)) problems.push(`after kill of ${sc.verb} at ${delay} ms: a container shows transitional state ${st}`);
+      pool.running = [];
+      pool.stopped = [];
+      for (const line of ps.stdout.split('\n').filter(Boolean)) {
+        const [id, st] = line.split(' ');
+        if (!/^(created|running|exited|paused)$/.test(st)) problems.push(`after kill of ${sc.verb} at ${delay} ms: container ${id.slice(0, 12)} shows transitional state ${st}`);
+        (st === 'running' ? pool.running : pool.stopped).push(id);
       }
       if ((i + 1) % 25 === 0 || i === KILLS - 1) {
         await sleep(200); // conmon exit commands of containers the kills stopped
@@ -103,6 +118,8 @@ describe('fault: crash injection', () => {
         // Keep the store small: remove everything; that must work after any crash.
         const rm = await s.run(['rm', '-a', '-f', '-t', '0']);
         if (rm.code !== 0) problems.push(`rm -a -f after kill ${i + 1}: ${rm.stderr}`);
+        pool.running = [];
+        pool.stopped = [];
       }
     }
     // Every verb works after all that.
