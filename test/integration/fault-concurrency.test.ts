@@ -1,7 +1,8 @@
 /**
  * Concurrency: 100 skiff invocations started at once on one store, mixing
  * run --rm, create (named and generated names), rm, ps, inspect, pull of the
- * image every container uses, and volume create/rm. Zero failures a serial
+ * image every container uses, volume create/rm, and system check --repair
+ * (which must find nothing to repair in work that is merely in progress). Zero failures a serial
  * run would not have, no duplicate names, no lost containers, and a store
  * `system check` finds sound. Prints the throughput.
  */
@@ -55,6 +56,8 @@ describe('fault: concurrency', () => {
       () => ({kind: 'pull', steps: [['pull', '-q', '--tls-verify=false', BB]]}),
       (i) => ({kind: 'volume create+rm', steps: [['volume', 'create', `vol-${i}`], ['volume', 'rm', `vol-${i}`]]}),
       (i) => ({kind: 'volume create', steps: [['volume', 'create', `vkeep-${i}`]]}),
+      // check --repair beside everything else: work in progress must never look like damage to it.
+      () => ({kind: 'system check --repair', steps: [['system', 'check', '--repair']], expect: ([r]) => (r.stdout === '' ? undefined : `repaired live work: ${r.stdout.trim()}`)}),
     ];
     const ops: Op[] = Array.from({length: N}, (_, i) => kinds[R.int(kinds.length)](i));
     let invocations = 0;

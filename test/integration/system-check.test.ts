@@ -111,8 +111,10 @@ describe('system check', () => {
     const b = (await run(['run', '-d', bb.image, 'sleep', '300'])).stdout.trim();
     // a: its conmon and process die without anyone recording it.
     const st = JSON.parse((await run(['inspect', a])).stdout)[0].State;
-    execFileSync('runc', ['--root', path.join(bb.store.runroot, 'runtime'), 'kill', a, 'KILL']);
+    // conmon first, so no exit file is written (a fresh exit file means cleanup is still on its way).
     process.kill(st.ConmonPid, 'SIGKILL');
+    await sleep(100);
+    execFileSync('runc', ['--root', path.join(bb.store.runroot, 'runtime'), 'kill', a, 'KILL']);
     await sleep(300);
     // b: a stop whose process died before the container exited.
     const stateFile = path.join(bb.store.root, 'containers', b, 'state.json');

@@ -58,6 +58,8 @@ export interface CheckReport {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** How long after conmon records an exit its cleanup counts as still in progress. */
+const PENDING_CLEANUP_MS = 30_000;
 const short = (hex: string) => digestHex(hex).slice(0, 12);
 
 export class SystemChecker {
@@ -123,7 +125,7 @@ export class SystemChecker {
           const names = tryLockFile(this.paths.lockFile('containers'));
           if (!names) continue;
           try {
-            if (fs.existsSync(store.configFile(id))) continue;
+            if (fs.existsSync(store.configFile(id)) || !fs.existsSync(store.dir(id))) continue; // finished, or removed meanwhile
             const f = this.add({object: obj, problem: 'incomplete record (a create was interrupted)'});
             await this.fix(f, () => {
               store.removeRecord(id);
@@ -172,6 +174,10 @@ export class SystemChecker {
           continue;
         }
         if (observed.status !== st.status) {
+          // conmon recorded the exit moments ago: its exit command (cleanup) is on its way.
+          const exitFile = path.join(p.exitDir, id);
+          const age = Date.now() - safe(() => fs.statSync(exitFile).mtimeMs, 0);
+          if (age < PENDING_CLEANUP_MS) continue;
           const f = this.add({object: obj, problem: `recorded as ${st.status} but not running (${observed.error || 'its process is gone'})`});
           await this.fix(f, async () => {
             lock.release();
@@ -296,6 +302,7 @@ export class SystemChecker {
         const lock = tryLockFile(this.paths.lockFile(`layer-${n}`));
         if (!lock) continue; // being built, pinned by a pull, or removed
         try {
+          if (!fs.existsSync(dir)) continue; // removed while we looked
           const rec = safe(() => readJsonIfExists<LayerRecord>(path.join(dir, 'layer.json')), undefined);
           let problem: string | undefined;
           if (!rec) problem = 'no readable layer.json record';
@@ -358,6 +365,7 @@ export class SystemChecker {
       const lock = tryLockFile(this.paths.lockFile(`volume-${n}`));
       if (!lock) continue;
       try {
+        if (!fs.existsSync(path.join(this.paths.volumesDir, n))) continue; // removed while we looked
         const rec = path.join(this.paths.volumesDir, n, 'volume.json');
         let ok = false;
         try {
@@ -408,6 +416,7 @@ export class SystemChecker {
         if (age < 10_000) continue;
       }
       try {
+        if (!fs.existsSync(full)) continue; // finished (renamed into place) while we looked
         const f = this.add({object: `tmp ${n}`, problem: 'left over by an interrupted operation'});
         if (this.opts.repair) {
           for (const mp of mountPoints().filter((x) => x.startsWith(canonical(full) + '/')).sort().reverse()) detach(mp);
@@ -466,43 +475,50 @@ export class SystemChecker {
 
   // --- mounts -----------------------------------------------------------------------------
 
-  /** Mounts below the store that nothing running accounts for. */
+  /**
+   * Mounts below the store that nothing running accounts for. A mount that
+   * belongs to a container (its rootfs, its :O overlays) or a volume is
+   * judged under that object's lock, on a fresh read: a start or a volume
+   * mount in progress holds the lock, so it is skipped, never unmounted.
+   */
   private checkMounts(): void {
     const root = canonical(this.paths.root) + '/';
     const runroot = canonical(this.paths.runroot) + '/';
-    const expected = new Set<string>();
-    const busy = new Set<string>();
-    for (const r of this.containers.list()) {
-      const p = containerPaths(this.paths, r.config.id);
-      const alive = r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'stopping';
-      // A container whose lock is held is being started or stopped: its mounts are in flux.
-      const lock = tryLockFile(this.paths.lockFile(`container-${r.config.id}`));
-      if (!lock) busy.add(r.config.id);
-      lock?.release();
-      if (!alive && !busy.has(r.config.id)) continue;
-      expected.add(canonical(p.rootfs));
-      const overlays = path.join(p.dir, 'overlay');
-      for (const n of safe(() => fs.readdirSync(overlays), [] as string[])) expected.add(canonical(path.join(overlays, n, 'merged')));
-    }
-    for (const v of this.containers.volumes.list()) {
-      if (v.mountCount > 0) expected.add(canonical(this.containers.volumes.mountpoint(v.name)));
-    }
-    const mps = mountPoints();
-    for (const mp of [...mps].sort().reverse()) {
-      if (!mp.startsWith(root) && !mp.startsWith(runroot)) continue;
-      if (expected.has(mp)) continue;
-      // Below a container rootfs that is itself expected (runc's own mounts, if any leak into our namespace).
-      if ([...expected].some((e) => mp.startsWith(e + '/'))) continue;
-      // Probes in tmp are judged (with their age) by checkTemp.
-      if (mp.startsWith(canonical(this.paths.tmpDir) + '/')) continue;
-      const f = this.add({object: `mount ${mp}`, problem: 'mounted, but nothing running uses it'});
-      if (this.opts.repair) {
-        try {
-          detach(mp);
-          f.repaired = 'unmounted';
-        } catch (err) {
-          f.unrepairable = `unmount failed: ${messageOf(err)}`;
+    const tmp = canonical(this.paths.tmpDir) + '/';
+    const runCtrs = canonical(this.paths.runContainersDir) + '/';
+    const ctrs = canonical(this.paths.containersDir) + '/';
+    const vols = canonical(this.paths.volumesDir) + '/';
+    const candidates = mountPoints()
+      .filter((mp) => (mp.startsWith(root) || mp.startsWith(runroot)) && !mp.startsWith(tmp)) // probes in tmp: checkTemp
+      .sort()
+      .reverse();
+    for (const mp of new Set(candidates)) {
+      const ctr = ownerId(mp, runCtrs) ?? ownerId(mp, ctrs);
+      const vol = ctr ? undefined : ownerId(mp, vols);
+      const lockName = ctr ? `container-${ctr}` : vol ? `volume-${vol}` : undefined;
+      const lock = lockName ? tryLockFile(this.paths.lockFile(lockName)) : undefined;
+      if (lockName && !lock) continue; // being started, stopped or mounted right now
+      try {
+        if (!mountPoints().includes(mp)) continue;
+        if (ctr) {
+          const rec = safe(() => this.containers.store.read(ctr), undefined);
+          const st = rec && this.containers.observed(rec).status;
+          if (st === 'running' || st === 'paused' || st === 'stopping') continue;
+        } else if (vol) {
+          const rec = this.containers.volumes.get(vol);
+          if (rec && rec.mountCount > 0 && mp === canonical(this.containers.volumes.mountpoint(vol))) continue;
         }
+        const f = this.add({object: `mount ${mp}`, problem: 'mounted, but nothing running uses it'});
+        if (this.opts.repair) {
+          try {
+            detach(mp);
+            f.repaired = 'unmounted';
+          } catch (err) {
+            f.unrepairable = `unmount failed: ${messageOf(err)}`;
+          }
+        }
+      } finally {
+        lock?.release();
       }
     }
   }
@@ -552,6 +568,13 @@ function canonical(p: string): string {
   } catch {
     return path.resolve(p);
   }
+}
+
+/** The first path component below dir, when mp lies below dir: the container ID or volume name owning it. */
+function ownerId(mp: string, dir: string): string | undefined {
+  if (!mp.startsWith(dir)) return undefined;
+  const first = mp.slice(dir.length).split('/')[0];
+  return first || undefined;
 }
 
 function detach(mp: string): void {
