@@ -83,6 +83,7 @@ const SCENARIOS: Scenario[] = [
   {verb: 'stop', maxDelay: 400, prepare: async (p) => ['stop', '-t', '2', p.running.length ? R.pick(p.running) : await must(['run', '-d', BB, ...LOOP])]},
   {verb: 'rm', maxDelay: 400, prepare: async (p) => ['rm', '-f', p.running.length ? R.pick(p.running) : await must(['run', '-d', BB, ...LOOP])]},
   {verb: 'rm-stopped', maxDelay: 250, prepare: async (p) => ['rm', p.stopped.length ? R.pick(p.stopped) : await must(['create', BB, 'true'])]},
+  {verb: 'check-repair', maxDelay: 300, prepare: async () => ['system', 'check', '--repair']},
   // commit / network / exec: add here when they exist on this branch.
 ];
 
