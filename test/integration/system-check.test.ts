@@ -86,9 +86,17 @@ describe('system check', () => {
     const rep = await run(['system', 'check', '--repair']);
     assert.equal(rep.code, 1, rep.stdout);
     assert.match(rep.stdout, /not repaired: used by container/);
-    fs.writeFileSync(cfg, good);
+    // --force: the container goes, then the image; pulling again makes it whole.
+    assert.equal((await run(['system', 'check', '--force'])).code, 125, '--force needs --repair');
+    const forced = await run(['system', 'check', '--repair', '--force']);
+    assert.equal(forced.code, 0, forced.stdout + forced.stderr);
+    assert.match(forced.stdout, new RegExp(`^container .*\\(${id.slice(0, 12)}\\): its image is damaged: container removed \\(--force\\)$`, 'm'));
+    assert.match(forced.stdout, /image record removed \(pull it again\)/);
+    assert.equal((await run(['ps', '-a', '-q'])).stdout, '');
     await clean();
-    assert.equal((await run(['rm', id])).code, 0);
+    const pulled = await run(['pull', '-q', '--tls-verify=false', bb.image]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    await clean();
     // Unused and broken (its layer gone): the record goes, then the rest of it.
     const layer = path.join(bb.store.root, 'layers', ml.layers[0].slice(7));
     fs.renameSync(layer, layer + '.gone');

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core';
 import {SkiffCommand} from '../../cli/base';
+import {invalidInput} from '../../lib/util/errors';
 
 /**
  * podman system check: one line per finding on stdout. Exit 0 when the
@@ -16,13 +17,15 @@ export default class SystemCheck extends SkiffCommand {
   static override flags = {
     repair: Flags.boolean({char: 'r', description: 'remove orphaned layers, blobs, temp directories and dangling records, unmount leaked mounts, settle containers stuck in a transitional state'}),
     quick: Flags.boolean({char: 'q', description: 'skip re-hashing image config and manifest blobs (check only that they exist)'}),
+    force: Flags.boolean({char: 'f', description: 'with --repair, also remove containers whose image is damaged or missing, so the image can be repaired'}),
   };
 
   async run(): Promise<void> {
     const {flags} = await this.parseArgs(SystemCheck);
+    if (flags.force && !flags.repair) throw invalidInput('--force only makes sense with --repair');
     const engine = await this.engine(flags);
     const {formatFinding} = await import('../../lib/system/check');
-    const report = await engine.check({repair: flags.repair, quick: flags.quick});
+    const report = await engine.check({repair: flags.repair, quick: flags.quick, force: flags.force});
     for (const f of report.findings) this.out(formatFinding(f));
     process.exitCode = report.remaining > 0 ? 1 : 0;
   }

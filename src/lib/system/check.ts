@@ -39,6 +39,8 @@ export interface CheckOptions {
   repair?: boolean;
   /** Skip re-hashing blobs (existence only). */
   quick?: boolean;
+  /** With repair: also remove containers whose image is damaged or gone (podman's --force). */
+  force?: boolean;
 }
 
 export interface Finding {
@@ -89,6 +91,7 @@ export class SystemChecker {
   }
 
   async run(): Promise<CheckReport> {
+    if (this.opts.repair && this.opts.force) await this.removeDamagedContainers();
     // Containers first: settling them unmounts their rootfs and frees what they pinned.
     await this.checkContainers();
     await this.checkImagesAndLayers();
@@ -141,7 +144,7 @@ export class SystemChecker {
         const st = rec.state;
         const p = containerPaths(this.paths, id);
         if (!imageIds.has(rec.config.image)) {
-          this.add({object: obj, problem: `its image ${rec.config.image.slice(0, 12)} is not in the store`, unrepairable: this.opts.repair ? 'remove the container with rm -f' : undefined});
+          this.add({object: obj, problem: `its image ${rec.config.image.slice(0, 12)} is not in the store`, unrepairable: this.opts.repair ? 'remove the container with rm -f, or repair with --force' : undefined});
         }
         for (const m of rec.config.mounts) {
           if (m.type === 'volume' && m.name && !volumeNames.has(m.name)) {
@@ -209,6 +212,65 @@ export class SystemChecker {
     }
   }
 
+  /** What is wrong with one image record (empty when sound). `names` collects names to find duplicates. */
+  private imageProblems(img: ImageRecord, layers: Map<string, LayerRecord>, names: Map<string, string>): string[] {
+    const problems: string[] = [];
+    if (`sha256:${img.id}` !== img.configDigest) problems.push(`its ID does not match its config digest ${img.configDigest}`);
+    let config;
+    for (const [what, d] of [['config', img.configDigest], ['manifest', img.manifestDigest]] as const) {
+      const bytes = this.images.blobs.getIfExists(d);
+      if (!bytes) {
+        problems.push(`its ${what} blob ${short(d)} is missing`);
+        continue;
+      }
+      if (!this.opts.quick && `sha256:${createHash('sha256').update(bytes).digest('hex')}` !== d) {
+        problems.push(`its ${what} blob ${short(d)} does not match its digest`);
+        continue;
+      }
+      if (what === 'config') config = safe(() => decodeConfig(bytes), undefined);
+    }
+    if (config) {
+      const want = chainIds(config.rootfs.diff_ids);
+      if (want.join() !== img.layers.join()) problems.push("its layers do not match its config's diff IDs");
+      config.rootfs.diff_ids.forEach((diffId, i) => {
+        const l = layers.get(want[i]);
+        if (!l) problems.push(`its layer ${short(want[i])} is missing`);
+        else if (l.diffId !== diffId) problems.push(`its layer ${short(want[i])} records diff ID ${l.diffId}, the config says ${diffId}`);
+      });
+    } else {
+      for (const l of img.layers) if (!layers.has(l)) problems.push(`its layer ${short(l)} is missing`);
+    }
+    for (const n of img.names) {
+      if (names.has(n)) problems.push(`its name ${n} is also taken by image ${names.get(n)!.slice(0, 12)}`);
+      names.set(n, img.id);
+    }
+    return problems;
+  }
+
+  /** IDs of images that are damaged (or missing) as a container would see them: for --force. */
+  private damagedImageIds(): Set<string> {
+    const layers = new Map<string, LayerRecord>();
+    for (const l of this.images.layers.list()) layers.set(l.chainId, l);
+    const names = new Map<string, string>();
+    const out = new Set<string>();
+    for (const img of safe(() => this.images.store.list(), [] as ImageRecord[])) if (this.imageProblems(img, layers, names).some((p) => !p.includes('is also taken by'))) out.add(img.id);
+    return out;
+  }
+
+  /** --repair --force: containers whose image is damaged or gone are removed, so the image can be repaired. */
+  private async removeDamagedContainers(): Promise<void> {
+    const damaged = this.damagedImageIds();
+    const present = new Set(safe(() => this.images.store.list(), [] as ImageRecord[]).map((i) => i.id));
+    for (const rec of this.containers.store.list()) {
+      const why = damaged.has(rec.config.image) ? 'its image is damaged' : !present.has(rec.config.image) ? 'its image is not in the store' : undefined;
+      if (!why) continue;
+      const f = this.add({object: `container ${rec.config.name} (${rec.config.id.slice(0, 12)})`, problem: why});
+      const [report] = await this.containers.remove([rec.config.id], {force: true, timeout: 0});
+      if (report?.error) f.unrepairable = `removing it failed: ${report.error.message}`;
+      else f.repaired = 'container removed (--force)';
+    }
+  }
+
   // --- images, layers, blobs ----------------------------------------------------------
 
   private async checkImagesAndLayers(): Promise<void> {
@@ -235,41 +297,12 @@ export class SystemChecker {
       const names = new Map<string, string>();
       for (const img of images) {
         const obj = `image ${img.id.slice(0, 12)}${img.names[0] ? ` (${img.names[0]})` : ''}`;
-        const problems: string[] = [];
-        if (`sha256:${img.id}` !== img.configDigest) problems.push(`its ID does not match its config digest ${img.configDigest}`);
-        let config;
-        for (const [what, d] of [['config', img.configDigest], ['manifest', img.manifestDigest]] as const) {
-          const bytes = this.images.blobs.getIfExists(d);
-          if (!bytes) {
-            problems.push(`its ${what} blob ${short(d)} is missing`);
-            continue;
-          }
-          if (!this.opts.quick && `sha256:${createHash('sha256').update(bytes).digest('hex')}` !== d) {
-            problems.push(`its ${what} blob ${short(d)} does not match its digest`);
-            continue;
-          }
-          if (what === 'config') config = safe(() => decodeConfig(bytes), undefined);
-        }
-        if (config) {
-          const want = chainIds(config.rootfs.diff_ids);
-          if (want.join() !== img.layers.join()) problems.push("its layers do not match its config's diff IDs");
-          config.rootfs.diff_ids.forEach((diffId, i) => {
-            const l = layers.get(want[i]);
-            if (!l) problems.push(`its layer ${short(want[i])} is missing`);
-            else if (l.diffId !== diffId) problems.push(`its layer ${short(want[i])} records diff ID ${l.diffId}, the config says ${diffId}`);
-          });
-        } else {
-          for (const l of img.layers) if (!layers.has(l)) problems.push(`its layer ${short(l)} is missing`);
-        }
-        for (const n of img.names) {
-          if (names.has(n)) problems.push(`its name ${n} is also taken by image ${names.get(n)!.slice(0, 12)}`);
-          names.set(n, img.id);
-        }
+        const problems = this.imageProblems(img, layers, names);
         if (problems.length === 0) continue;
         broken.add(img.id);
         const users = this.containers.usingImage(img.id);
         for (const problem of problems) {
-          this.add({object: obj, problem, unrepairable: this.opts.repair && users.length ? `used by container ${users[0].slice(0, 12)}: remove it first` : undefined});
+          this.add({object: obj, problem, unrepairable: this.opts.repair && users.length ? `used by container ${users[0].slice(0, 12)}: remove it first, or repair with --force` : undefined});
         }
       }
       if (this.opts.repair && broken.size) {
