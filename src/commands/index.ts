@@ -68,6 +68,8 @@ import NetworkPrune from './network/prune';
 import NetworkExists from './network/exists';
 import NetworkConnect from './network/connect';
 import NetworkDisconnect from './network/disconnect';
+// system (fault/consistency work)
+import SystemCheck from './system/check';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -173,4 +175,6 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'network:exists': NetworkExists,
   'network:connect': NetworkConnect,
   'network:disconnect': NetworkDisconnect,
+  // system
+  'system:check': SystemCheck,
 };

@@ -56,7 +56,10 @@ export default class Run extends SkiffCommand {
     // Detached (podman: nothing printed, exit 0): the container keeps running; its conmon cleans up.
     if (result.detached) return;
     const code = await svc.wait(id);
-    await svc.cleanup(id);
+    // The container's status is the answer even if its teardown cannot be
+    // recorded now (a full disk): cleanup has warned, and the record still
+    // reads as exited, which the next rm or start finishes.
+    await svc.cleanup(id).catch(() => undefined);
     process.exitCode = code;
   }
 }

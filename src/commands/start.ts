@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core';
 import {SkiffCommand} from '../cli/base';
 import {eachTarget, finishReports} from '../cli/multi';
+import {bool, multi} from '../cli/flags';
 import {invalidInput} from '../lib/util/errors';
-import {bool} from '../cli/flags';
 import {AttachClient, detachKeysFlag} from '../cli/attach-client';
+import {buildContainerFilter} from '../lib/container/filters';
 
 export default class Start extends SkiffCommand {
   static override summary = 'Start one or more containers';
@@ -15,13 +16,21 @@ export default class Start extends SkiffCommand {
     'detach-keys': detachKeysFlag(),
     'sig-proxy': bool({description: 'proxy received signals to the container process (with --attach)', default: true}),
     all: Flags.boolean({description: 'start all containers regardless of their state'}),
+    filter: multi({char: 'f', description: 'start only the containers matching these filters (as ps --filter, plus restart-policy=always|on-failure|unless-stopped|no)'}),
   };
 
   async run(): Promise<void> {
     const {flags, argv} = await this.parseArgs(Start);
     const engine = await this.engine(flags);
     const svc = engine.containers;
-    const targets = flags.all ? svc.list().filter((r) => r.state.status !== 'running').map((r) => r.config.id) : argv;
+    let targets = flags.all ? svc.list().filter((r) => r.state.status !== 'running').map((r) => r.config.id) : argv;
+    if (flags.filter?.length) {
+      const all = svc.list();
+      const keep = buildContainerFilter(flags.filter, {resolve: (s) => svc.get(s), images: engine.images, all});
+      const chosen = new Set(all.filter(keep).map((r) => r.config.id));
+      targets = targets.filter((t) => chosen.has(flags.all ? t : svc.get(t).config.id));
+      if (targets.length === 0) return;
+    }
     if (targets.length === 0) throw invalidInput('start requires at least one argument');
     if (flags.attach) {
       if (targets.length > 1) throw invalidInput('you cannot start and attach multiple containers at once');

@@ -1,12 +1,14 @@
 /**
  * `ps --filter` as podman: id, name (regexp), label=KEY[=VALUE], status,
- * exited=CODE, ancestor=IMAGE, before=/since=CONTAINER, volume=NAME|DEST.
+ * exited=CODE, ancestor=IMAGE, before=/since=CONTAINER, volume=NAME|DEST,
+ * restart-policy=no|always|on-failure|unless-stopped.
  * Different keys AND together; repeated keys OR, except label (AND).
  */
 import type {ContainerRecord} from './store';
 import type {ImageService} from '../image/service';
 import {invalidInput} from '../util/errors';
 
+const RESTART_POLICIES = ['no', 'always', 'on-failure', 'unless-stopped'];
 const STATUSES = ['created', 'initialized', 'running', 'paused', 'stopping', 'exited', 'stopped', 'removing', 'unknown'];
 
 export function buildContainerFilter(filters: string[], ctx: {resolve: (s: string) => ContainerRecord; images: ImageService; all: ContainerRecord[]}): (r: ContainerRecord) => boolean {
@@ -52,8 +54,12 @@ export function buildContainerFilter(filters: string[], ctx: {resolve: (s: strin
       case 'volume':
         preds.push((r) => r.config.mounts.some((m) => values.includes(m.destination) || (m.type === 'volume' && values.includes(m.name))));
         break;
+      case 'restart-policy':
+        for (const v of values) if (!RESTART_POLICIES.includes(v)) throw invalidInput(`invalid restart policy filter "${v}": must be one of ${RESTART_POLICIES.join(', ')}`);
+        preds.push((r) => values.includes(r.config.restart.name));
+        break;
       default:
-        throw invalidInput(`invalid filter "${key}": supported are id, name, label, status, exited, ancestor, before, since, volume`);
+        throw invalidInput(`invalid filter "${key}": supported are id, name, label, status, exited, ancestor, before, since, volume, restart-policy`);
     }
   }
   return (r) => preds.every((p) => p(r));

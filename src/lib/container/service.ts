@@ -138,7 +138,27 @@ export class ContainerService {
   /** State as it really is now, without writing: an exit file or a dead monitor means exited. */
   observed(rec: ContainerRecord): ContainerState {
     const s = rec.state;
+    // A removal whose process was killed midway: the container no longer runs; rm (or check --repair) finishes it.
+    if (s.status === 'removing' && this.abandoned(s)) return {...s, status: 'exited', pid: 0, conmonPid: 0};
     if (!LIVE.has(s.status)) return s;
+    const settled = this.observedLive(rec);
+    // A stop whose process was killed before the container exited: it still runs.
+    if (settled === s && s.status === 'stopping' && this.abandoned(s)) return {...s, status: 'running'};
+    return settled;
+  }
+
+  /** A live foreground process other than this one waits for the exit code (and removes --rm containers itself). */
+  private otherWaiter(s: ContainerState): boolean {
+    return !!s.waiterPid && s.waiterPid !== process.pid && processAlive(s.waiterPid);
+  }
+
+  /** The process that set a transitional status is gone (and it is not us). */
+  private abandoned(s: ContainerState): boolean {
+    return !!s.busyPid && s.busyPid !== process.pid && !processAlive(s.busyPid);
+  }
+
+  private observedLive(rec: ContainerRecord): ContainerState {
+    const s = rec.state;
     if (s.bootId !== bootId()) {
       return {...s, status: 'exited', pid: 0, conmonPid: 0, error: 'the system was restarted while the container was running'};
     }
@@ -343,6 +363,8 @@ export class ContainerService {
         bootId: bootId(),
         mounted: true,
         stoppedByUser: false,
+        busyPid: undefined,
+        waiterPid: opts.attach ? process.pid : undefined,
       };
       this.store.writeState(config.id, state);
       if (notify.socket) sendSdNotify(notify.socket, notify.ready ? `MAINPID=${started.conmonPid}\nREADY=1` : `MAINPID=${started.conmonPid}`);
@@ -451,7 +473,7 @@ export class ContainerService {
         restart =
           !rec.state.stoppedByUser &&
           (r.name === 'always' || r.name === 'unless-stopped' || (r.name === 'on-failure' && failed && (r.maxRetries === 0 || rec.state.restartCount < r.maxRetries)));
-        removeAfter = rec.config.autoRemove;
+        removeAfter = rec.config.autoRemove && !this.otherWaiter(rec.state);
         if (restart) {
           const now = this.store.read(rec.config.id)!;
           this.store.writeState(rec.config.id, {...now.state, restartCount: now.state.restartCount + 1});
@@ -459,7 +481,7 @@ export class ContainerService {
           return;
         }
       } else {
-        removeAfter = rec.config.autoRemove && (rec.state.status === 'exited' || rec.state.status === 'stopped');
+        removeAfter = rec.config.autoRemove && (rec.state.status === 'exited' || rec.state.status === 'stopped') && !this.otherWaiter(rec.state);
       }
     } catch (err) {
       log.warn(`cleanup of ${rec0.config.id.slice(0, 12)}: ${messageOf(err)}`);
@@ -476,7 +498,17 @@ export class ContainerService {
   }
 
   /** Under the container lock: the process is gone; record it and release what it held. */
-  private async finishExit(rec: ContainerRecord, observed: ContainerState): Promise<void> {
+  private async finishExit(rec: ContainerRecord, observed: ContainerState, opts: {removing?: boolean} = {}): Promise<void> {
+    // Before a removal the record is about to go: on a full disk its state
+    // writes may fail, and the teardown (which frees the space) goes on.
+    const write = (st: ContainerState, durable?: boolean) => {
+      try {
+        this.store.writeState(rec.config.id, st, {durable});
+      } catch (err) {
+        if (!opts.removing || !(err instanceof SkiffError && err.kind === 'storage')) throw err;
+        log.debug(`${rec.config.id}: ${err.message}`);
+      }
+    };
     const p = containerPaths(this.paths, rec.config.id);
     const code = readExitFile(p.exitDir, rec.config.id) ?? observed.exitCode;
     const oom = readOomFile(p.bundle);
@@ -499,7 +531,7 @@ export class ContainerService {
     };
     // Durable unless the record is about to go (--rm): a power loss before
     // the removal leaves a 'running' record of another boot, read as exited.
-    this.store.writeState(rec.config.id, final, {durable: !rec.config.autoRemove});
+    write(final, !rec.config.autoRemove);
     if (LIVE.has(rec.state.status)) await containerEvent(this.paths, rec.config, 'died', {exitCode: code});
     try {
       await this.runtime(rec.config.runtime).delete(rec.config.id, true);
@@ -511,7 +543,7 @@ export class ContainerService {
     await this.teardownNetwork(rec.config.id);
     fs.rmSync(path.join(p.exitDir, rec.config.id), {force: true});
     // Not fsynced: lost, it only makes the next reader unmount again (harmless).
-    this.store.writeState(rec.config.id, {...this.store.read(rec.config.id)!.state, mounted: false}, {durable: false});
+    write({...this.store.read(rec.config.id)!.state, mounted: false}, false);
   }
 
   // --- stop / kill --------------------------------------------------------------------
@@ -545,7 +577,7 @@ export class ContainerService {
       const st = this.observed(rec);
       running = LIVE.has(st.status);
       if (running) {
-        this.store.writeState(id, {...rec.state, status: transition(rec.state.status, 'stop', rec.config.name), stoppedByUser: true});
+        this.store.writeState(id, {...rec.state, status: transition(rec.state.status, 'stop', rec.config.name), stoppedByUser: true, busyPid: process.pid});
         runtime = this.runtime(rec.config.runtime);
         if (st.status === 'paused') await runtime.resume(id).catch(() => undefined);
         signal = rec.config.stopSignal;
@@ -605,8 +637,15 @@ export class ContainerService {
       if (!rec) return;
       const st = this.observed(rec);
       if (st.status === 'running' || st.status === 'paused' || st.status === 'initialized') throw conflict(`container ${rec.config.name} is running again; cannot remove it: container state improper`);
-      if (rec.state.mounted || st.status !== rec.state.status) await this.finishExit(rec, st);
-      this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing'});
+      if (rec.state.mounted || st.status !== rec.state.status) await this.finishExit(rec, st, {removing: true});
+      try {
+        this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing', busyPid: process.pid});
+      } catch (err) {
+        // On a full disk the marker cannot be written, but removing is how space comes back:
+        // go on (a removal killed from here on leaves an exited container that rm removes again).
+        if (!(err instanceof SkiffError && err.kind === 'storage')) throw err;
+        log.debug(`removing ${id}: ${err.message}`);
+      }
       await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
       removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
       unprepare(this.paths, id, {force: true});
@@ -748,6 +787,43 @@ export class ContainerService {
     const gateway = Object.values(net.networks)[0]?.gateway;
     const hosts = generateHosts({hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, baseHosts: readHostFile('/etc/hosts'), ownIps, hostGatewayIp: gateway});
     fs.writeFileSync(path.join(p.userdata, 'hosts'), hosts);
+  }
+
+  /**
+   * system check --repair: bring one container's record in line with what
+   * the kernel says, without restarting it (no restart policy applies): an
+   * interrupted removal is finished, a stop whose process died goes back to
+   * running, a container that is not running is recorded as exited and its
+   * mounts and runtime state are released. `force` also tears down a
+   * not-running container whose record already agrees (leftover bundle).
+   */
+  async settle(id: string, opts: {force?: boolean} = {}): Promise<void> {
+    const lock = await this.store.lockContainer(id);
+    try {
+      const rec = this.store.read(id);
+      if (!rec) return;
+      const st = this.observed(rec);
+      if (rec.state.status === 'removing') {
+        if (st.status === 'running' || st.status === 'paused' || st.status === 'stopping') {
+          await this.runtime(rec.config.runtime).kill(id, 'KILL', true).catch(() => undefined);
+          await waitForExit(containerPaths(this.paths, id).exitDir, id, {timeoutMs: 10_000});
+        }
+        await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
+        removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
+        unprepare(this.paths, id);
+        if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
+        this.store.removeRecord(id);
+        return;
+      }
+      if (rec.state.status === 'stopping' && st.status === 'running') {
+        this.store.writeState(id, {...rec.state, status: 'running', busyPid: undefined});
+        return;
+      }
+      if (st.status === 'running' || st.status === 'paused' || st.status === 'stopping') return;
+      if (rec.state.mounted || st.status !== rec.state.status || opts.force) await this.finishExit(rec, st);
+    } finally {
+      lock.release();
+    }
   }
 
   // --- wait ---------------------------------------------------------------------------

@@ -138,8 +138,14 @@ export class ContainerStore {
         await opts.replace(clash.config.id);
       }
       ensureDir(this.dir(config.id));
-      writeJsonAtomic(this.stateFile(config.id), state);
-      writeJsonAtomic(this.configFile(config.id), config); // last: its presence makes the record visible
+      try {
+        writeJsonAtomic(this.stateFile(config.id), state);
+        writeJsonAtomic(this.configFile(config.id), config); // last: its presence makes the record visible
+      } catch (err) {
+        // A failed create (a full disk) leaves nothing behind, not an incomplete record.
+        fs.rmSync(this.dir(config.id), {recursive: true, force: true});
+        throw err;
+      }
     });
   }
 

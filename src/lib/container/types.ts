@@ -130,4 +130,17 @@ export interface ContainerState {
   stoppedByUser: boolean;
   /** The network namespace skiff made and what CNI gave the container, while it runs (torn down at exit). */
   net?: ContainerNetState;
+  /**
+   * The skiff process that set a transitional status ("stopping",
+   * "removing"). If it dies midway, readers see the status the container
+   * really has (running, or exited for an unfinished removal) instead of a
+   * status nobody will ever move on.
+   */
+  busyPid?: number;
+  /**
+   * The foreground skiff (run, start -a) waiting for this container's exit
+   * code. While it lives, conmon's exit command leaves --rm to it, so the
+   * record (and exit code) is still there when it asks.
+   */
+  waiterPid?: number;
 }

@@ -5,9 +5,18 @@
  * touches.
  */
 import {Paths} from '../state/paths';
+import {invalidInput} from '../util/errors';
 import {ImageService} from '../image/service';
 import {ContainerService} from '../container/service';
 import {ContainerRootfs} from '../container/rootfs';
+import {SystemChecker, type CheckOptions, type CheckReport} from '../system/check';
+
+/** "1500", "1500ms", "2s", "1m" → milliseconds. */
+function parseDuration(s: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
+  if (!m || Number(m[1]) <= 0) throw invalidInput(`invalid ${what} "${s}": use e.g. 500ms, 10s or 1m`);
+  return Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1));
+}
 
 export interface EngineOptions {
   root?: string;
@@ -19,6 +28,7 @@ export interface EngineOptions {
 export class Engine {
   readonly paths: Paths;
   readonly storageDriver: string;
+  private readonly registryTimeoutMs?: number;
   private _images?: ImageService;
   private _containers?: ContainerService;
   private _rootfs?: ContainerRootfs;
@@ -27,10 +37,15 @@ export class Engine {
     const env = opts.env ?? process.env;
     this.paths = new Paths({root: opts.root, runroot: opts.runroot, env});
     this.storageDriver = opts.storageDriver || env.SKIFF_STORAGE_DRIVER || 'overlay';
+    this.registryTimeoutMs = env.SKIFF_REGISTRY_TIMEOUT ? parseDuration(env.SKIFF_REGISTRY_TIMEOUT, 'SKIFF_REGISTRY_TIMEOUT') : undefined;
   }
 
   get images(): ImageService {
-    return (this._images ??= new ImageService(this.paths, {containersUsing: (id) => this.containers.usingImage(id)}));
+    if (!this._images) {
+      this._images = new ImageService(this.paths, {containersUsing: (id) => this.containers.usingImage(id)});
+      this._images.registryTimeoutMs = this.registryTimeoutMs;
+    }
+    return this._images;
   }
 
   get containers(): ContainerService {
@@ -40,5 +55,10 @@ export class Engine {
   /** Containers' merged root filesystems outside their run (mount, cp, export). */
   get rootfs(): ContainerRootfs {
     return (this._rootfs ??= new ContainerRootfs(this.paths, this.containers, this.images));
+  }
+
+  /** system check: verify the store (and repair what can be repaired). */
+  async check(opts: CheckOptions = {}): Promise<CheckReport> {
+    return new SystemChecker(this.paths, this.images, this.containers, opts).run();
   }
 }

@@ -48,6 +48,8 @@ export interface PullOptions {
   certDir?: string;
   retries?: number;
   retryDelayMs?: number;
+  /** Connect / response-headers / body-idle timeout per registry request (default 30 s). */
+  timeoutMs?: number;
   /** Parallel layer downloads (default 3). */
   parallel?: number;
   events?: PullEventSink;
@@ -117,7 +119,7 @@ export class Puller {
     const credentials = opts.credentials ?? readCredentials(credKey, {paths: this.paths, authfile: opts.authfile});
     return new RegistryClient(
       {host: endpoint, insecure, tls: tlsFor(endpoint, {paths: this.paths, certDir: opts.certDir})},
-      {credentials, retries: opts.retries, retryDelayMs: opts.retryDelayMs},
+      {credentials, retries: opts.retries, retryDelayMs: opts.retryDelayMs, timeoutMs: opts.timeoutMs},
     );
   }
 
@@ -186,6 +188,8 @@ export class Puller {
 
     const chain = chainIds(config.rootfs.diff_ids);
     const pins: Lock[] = [];
+    const builtHere: string[] = [];
+    let recorded = false;
     try {
       const sizes = await mapLimit(manifest.layers, opts.parallel ?? 3, async (desc, i) => {
         const {record, pin, built} = await this.layers.ensure(
@@ -204,6 +208,7 @@ export class Puller {
           {onWait: () => emit({type: 'blob-wait', digest: desc.digest})},
         );
         pins.push(pin);
+        if (built) builtHere.push(chain[i]);
         emit({type: 'blob-done', digest: desc.digest, skipped: !built});
         return record.size;
       });
@@ -244,9 +249,26 @@ export class Puller {
         if (name) next = assignName(next, id, name);
         return {images: next, result: undefined};
       });
+      recorded = true;
       return {id, name, digest: top.digest};
     } finally {
       for (const p of pins) p.release();
+      // A failed pull takes back the layers it built that no image uses: a
+      // full disk must not stay full of the remains of the pull that filled it.
+      if (!recorded && builtHere.length) await this.rollback(builtHere);
+    }
+  }
+
+  private async rollback(chain: string[]): Promise<void> {
+    try {
+      await this.images.update((images) => {
+        const used = new Set(images.flatMap((i) => i.layers));
+        const removed = this.layers.removeUnused(chain, used);
+        if (removed.length) log.debug(`removed ${removed.length} layer(s) of the failed pull`);
+        return {result: undefined};
+      });
+    } catch (err) {
+      log.debug(`rolling back layers of a failed pull: ${messageOf(err)}`);
     }
   }
 }

@@ -33,6 +33,8 @@ export class ImageService {
   readonly store: ImageStore;
   readonly blobs: BlobStore;
   readonly layers: LayerStore;
+  /** Default registry request timeout for pulls that do not set one (the engine sets it from SKIFF_REGISTRY_TIMEOUT). */
+  registryTimeoutMs?: number;
 
   constructor(
     private readonly paths: Paths,
@@ -69,7 +71,7 @@ export class ImageService {
 
   async pull(opts: PullOptions): Promise<PullResult> {
     this.layers.cleanupTemp();
-    const r = await new Puller(this.paths).pull(opts);
+    const r = await new Puller(this.paths).pull({...opts, timeoutMs: opts.timeoutMs ?? this.registryTimeoutMs});
     await imageEvent(this.paths, r.id, r.name ?? opts.reference, 'pull');
     return r;
   }

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {randomBytes} from 'node:crypto';
+import {errnoCode, storageError} from '../util/errors';
 
 export interface AtomicOptions {
   mode?: number;
@@ -23,6 +24,17 @@ export function isTempName(name: string): boolean {
 }
 
 export function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicOptions = {}): void {
+  try {
+    writeFileAtomicRaw(target, data, opts);
+  } catch (err) {
+    const code = errnoCode(err);
+    // A full disk is the user's to fix: say so in one line, naming the file.
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw storageError(`writing ${target}: ${code === 'ENOSPC' ? 'no space left on device' : 'disk quota exceeded'}`, err);
+    throw err;
+  }
+}
+
+function writeFileAtomicRaw(target: string, data: string | Uint8Array, opts: AtomicOptions): void {
   const tmp = tempName(target);
   const fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o644);
   try {

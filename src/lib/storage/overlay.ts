@@ -240,7 +240,8 @@ export function probeOverlay(dir: string): OverlayProbe {
   let scratch: string | undefined;
   try {
     fs.mkdirSync(key, {recursive: true, mode: 0o700});
-    scratch = fs.mkdtempSync(path.join(key, 'overlay-probe-'));
+    // The pid in the name lets system check tell a killed probe's leftover from a running one.
+    scratch = fs.mkdtempSync(path.join(key, `overlay-probe-${process.pid}-`));
     const base = path.join(scratch, 'base');
     fs.mkdirSync(base);
     fs.writeFileSync(path.join(base, 'visible'), 'x');

@@ -78,6 +78,9 @@ export class RegistryClient {
 
   constructor(endpoint: RegistryEndpoint, opts: RegistryClientOptions = {}) {
     if (!/^[A-Za-z0-9.\-[\]:]+$/.test(endpoint.host)) throw invalidInput(`invalid registry host "${endpoint.host}"`);
+    // The reference grammar allows any digits as a port; a URL does not ("Invalid URL" says nothing).
+    const port = /:(\d+)$/.exec(endpoint.host)?.[1];
+    if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) throw invalidInput(`invalid registry host "${endpoint.host}": port ${port} is not between 1 and 65535`);
     this.host = endpoint.host;
     this.credentials = opts.credentials;
     this.retries = Math.max(0, opts.retries ?? 3);

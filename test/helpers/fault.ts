@@ -1,0 +1,119 @@
+/**
+ * Shared pieces of the fault-injection suite (test/integration/fault-*.test.ts):
+ * a seeded PRNG (SKIFF_FAULT_SEED replays a run), kill -9 at a random moment,
+ * and the invariants every fault must leave intact.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type {ChildProcess} from 'node:child_process';
+import type {Store} from './skiff';
+
+export interface Rng {
+  seed: number;
+  /** [0, 1) */
+  next(): number;
+  int(n: number): number;
+  pick<T>(xs: readonly T[]): T;
+}
+
+/** mulberry32: small, seeded, good enough to spread kill moments. */
+export function rng(seed = Number(process.env.SKIFF_FAULT_SEED ?? Math.floor(Math.random() * 1e9))): Rng {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {seed, next, int: (n) => Math.floor(next() * n), pick: (xs) => xs[Math.floor(next() * xs.length)]};
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function exited(child: ChildProcess): Promise<void> {
+  return new Promise((r) => (child.exitCode !== null || child.signalCode ? r() : child.once('exit', () => r())));
+}
+
+/** Start skiff, let it run for `ms`, then SIGKILL it (it may have finished already). */
+export async function killAfter(s: Store, args: string[], ms: number): Promise<void> {
+  const child = s.start(args);
+  await sleep(ms);
+  child.kill('SIGKILL');
+  await exited(child);
+}
+
+/** Mount points (mountinfo field 5) below dir. */
+export function mountsUnder(dir: string): string[] {
+  const real = fs.realpathSync(dir);
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m && (m.startsWith(real + '/') || m.startsWith(dir + '/')));
+}
+
+/** flock(2) locks on the store's lock files: [file, holder pid]. */
+export function heldLocks(root: string): Array<{file: string; pid: number}> {
+  const dir = path.join(root, 'locks');
+  if (!fs.existsSync(dir)) return [];
+  const byIno = new Map<number, string>();
+  for (const f of fs.readdirSync(dir)) byIno.set(fs.statSync(path.join(dir, f)).ino, f);
+  const out: Array<{file: string; pid: number}> = [];
+  for (const line of fs.readFileSync('/proc/locks', 'utf8').split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] !== 'FLOCK' || f.length < 6) continue;
+    const file = byIno.get(Number(f[5].split(':')[2]));
+    if (file) out.push({file, pid: Number(f[4])});
+  }
+  return out;
+}
+
+export function alive(pid: number): boolean {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const s = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+    return s !== 'Z' && s !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+export interface Verdict {
+  /** Findings `system check --repair` reported and repaired. */
+  repaired: string[];
+  /** Broken invariants: must be empty. */
+  problems: string[];
+}
+
+/**
+ * The invariants after a fault: check --repair succeeds, a second check
+ * finds nothing, no container is in a transitional state, every mount below
+ * the store belongs to a running container, no lock is held by a dead
+ * process, and root/tmp is empty.
+ */
+export async function verifyStore(s: Store, opts: {allowMounts?: string[]} = {}): Promise<Verdict> {
+  const problems: string[] = [];
+  const repair = await s.run(['system', 'check', '--repair']);
+  const repaired = repair.stdout.split('\n').filter(Boolean);
+  if (repair.code !== 0) problems.push(`system check --repair exited ${repair.code}: ${repair.stdout}${repair.stderr}`);
+  const again = await s.run(['system', 'check']);
+  if (again.code !== 0 || again.stdout !== '') problems.push(`system check after repair exited ${again.code}: ${again.stdout}${again.stderr}`);
+  const ps = await s.run(['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.State}}']);
+  if (ps.code !== 0) problems.push(`ps -a exited ${ps.code}: ${ps.stderr}`);
+  const running = new Set<string>();
+  for (const line of ps.stdout.split('\n').filter(Boolean)) {
+    const [id, state] = line.split(' ');
+    if (!/^(created|running|exited|paused)$/.test(state)) problems.push(`container ${id.slice(0, 12)} stuck in state ${state}`);
+    if (state === 'running') running.add(id);
+  }
+  for (const m of mountsUnder(s.dir)) {
+    if (opts.allowMounts?.includes(m)) continue;
+    const id = /\/containers\/([0-9a-f]{64})\/rootfs$/.exec(m)?.[1];
+    if (!id || !running.has(id)) problems.push(`leaked mount ${m}`);
+  }
+  for (const l of heldLocks(s.root)) if (!alive(l.pid)) problems.push(`lock ${l.file} held by dead process ${l.pid}`);
+  const tmp = path.join(s.root, 'tmp');
+  if (fs.existsSync(tmp)) for (const n of fs.readdirSync(tmp)) problems.push(`tmp leftover ${n}`);
+  return {repaired, problems};
+}
