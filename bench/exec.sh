@@ -60,9 +60,6 @@ for t in $TOOLS; do
   echo "$t: exec ok"
 done
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
-# Node reads and parses this bundle at every start-up (podman, in Go, does not): on
-# the development VM it costs skiff about 35 ms of CPU per command. Not unset here.
-[ -z "${NODE_EXTRA_CA_CERTS:-}" ] || echo "bench: NOTE: NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS is set: every skiff start parses it"
 
 for op in exec exec-i exec-d; do
   case $op in

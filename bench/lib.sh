@@ -24,6 +24,15 @@ WARMUP=${WARMUP:-5}
 BENCH_OUT=${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/skiff-bench.XXXXXX")}
 mkdir -p "$BENCH_OUT"
 
+# Node parses $NODE_EXTRA_CA_CERTS at every start (~40 ms of CPU on the
+# development VM, where it is set). bin/skiff hands it over without Node
+# parsing it, but `node -e 0`, the single binary and the podman-side tools
+# would pay or not pay it unevenly: every benchmark runs without it.
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
+  echo "bench: NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS unset for the runs (Node would parse it at every start)"
+  unset NODE_EXTRA_CA_CERTS
+fi
+
 need() {
   command -v "$1" >/dev/null 2>&1 || { echo "bench: $1 is required" >&2; exit 1; }
 }

@@ -116,6 +116,18 @@ describe('token auth registry over TLS', () => {
     assert.equal(pull.stdout.trim(), busybox.config.digest.slice(7));
   });
 
+  test('a CA given only in NODE_EXTRA_CA_CERTS is trusted, as Node would (the launcher hands it over without Node parsing it)', async () => {
+    const s = store();
+    const ca = path.join(token.certsDir!, token.host, 'ca.crt');
+    assert.ok(fs.existsSync(ca), ca);
+    const env = {NODE_EXTRA_CA_CERTS: ca};
+    const pull = await s.run(['pull', '-q', '--creds', `${token.username}:${token.password}`, `${token.host}/private/busybox`], {env});
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.equal(pull.stdout.trim(), busybox.config.digest.slice(7));
+    const without = await s.run(['pull', '-q', '--creds', `${token.username}:${token.password}`, `${token.host}/private/busybox`], {env: {NODE_EXTRA_CA_CERTS: ''}});
+    assert.equal(without.code, 125, 'without it the private CA is unknown');
+  });
+
   test('bad token credentials are refused at login and pull', async () => {
     const s = store();
     const certDir = path.join(token.certsDir!, token.host);

@@ -73,8 +73,37 @@ function read(file: string): Buffer {
   }
 }
 
-/** TLS material for a registry host[:port]; {} when no certs.d directory applies. */
+/**
+ * The CAs of $NODE_EXTRA_CA_CERTS. bin/skiff moves that variable to
+ * SKIFF_EXTRA_CA_CERTS before starting Node, because Node parses the file
+ * at every start-up (~40 ms here, for commands that never open a TLS
+ * connection); registry connections add the CAs back here, so they trust
+ * exactly what Node would have trusted.
+ */
+let extraCas: Buffer[] | undefined;
+export function extraCaCerts(env: NodeJS.ProcessEnv = process.env): Buffer[] {
+  if (extraCas) return extraCas;
+  const file = env.SKIFF_EXTRA_CA_CERTS;
+  extraCas = [];
+  if (!file) return extraCas;
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    extraCas = (text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => Buffer.from(pem));
+  } catch (err) {
+    log.warn(`ignoring extra CA certificates ${file}: ${messageOf(err)}`); // Node itself only warns too
+  }
+  return extraCas;
+}
+
+/** TLS material for a registry host[:port]; {} when neither a certs.d directory nor extra CAs apply. */
 export function tlsFor(hostPort: string, opts: TlsOptions): TlsMaterial {
+  const out = tlsFromCertDir(hostPort, opts);
+  const extra = extraCaCerts();
+  if (extra.length > 0) out.ca = [...(out.ca ?? tls.rootCertificates.map((pem) => Buffer.from(pem))), ...extra];
+  return out;
+}
+
+function tlsFromCertDir(hostPort: string, opts: TlsOptions): TlsMaterial {
   const dir = certDirFor(hostPort, opts);
   if (dir === undefined) return {};
   let names: string[];
