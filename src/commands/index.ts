@@ -40,6 +40,9 @@ import VolumeInspect from './volume/inspect';
 import VolumeRm from './volume/rm';
 import VolumePrune from './volume/prune';
 import VolumeExists from './volume/exists';
+// images in and out (feat/imgio)
+import Save from './save';
+import Load from './load';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -97,4 +100,9 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'volume:remove': VolumeRm,
   'volume:prune': VolumePrune,
   'volume:exists': VolumeExists,
+  // images in and out (feat/imgio)
+  save: Save,
+  load: Load,
+  'image:save': Save,
+  'image:load': Load,
 };
