@@ -43,6 +43,9 @@ import VolumeExists from './volume/exists';
 // images in and out (feat/imgio)
 import Save from './save';
 import Load from './load';
+import Push from './push';
+import Import from './import';
+import ImageHistory from './image/history';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -105,4 +108,10 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   load: Load,
   'image:save': Save,
   'image:load': Load,
+  push: Push,
+  'image:push': Push,
+  import: Import,
+  'image:import': Import,
+  history: ImageHistory,
+  'image:history': ImageHistory,
 };

@@ -201,6 +201,76 @@ describe('save and load', () => {
   });
 });
 
+describe('import and history', () => {
+  test('import a tarball (file and stdin) with --change and -m; it runs; history shows it', async () => {
+    const bbId = await id(src, `${reg.host}/busybox:latest`);
+    const idx = JSON.parse(fs.readFileSync(path.join(src.root, 'images', 'images.json'), 'utf8'));
+    const layer = idx.images.find((i: {id: string}) => i.id === bbId).layers[0].slice(7);
+    const file = path.join(tmp, 'rootfs.tar.gz');
+    execFileSync('tar', ['-C', path.join(src.root, 'layers', layer, 'diff'), '-czf', file, '.']);
+    const s = store();
+    const r = await s.run([
+      'import',
+      '-c', 'CMD ["/bin/echo","hi"]',
+      '-c', 'ENV A=1 B="x y"',
+      '-c', 'LABEL k=v',
+      '-c', 'EXPOSE 8080',
+      '--change', 'WORKDIR=/tmp',
+      '-c', 'USER 0',
+      '-m', 'from test',
+      file,
+      'imported:v1',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const newId = lastLine(r.stdout);
+    assert.match(newId, /^[0-9a-f]{64}$/);
+    const cfg = JSON.parse((await s.run(['image', 'inspect', '--format', '{{json .Config}}', 'localhost/imported:v1'])).stdout);
+    assert.deepEqual(cfg.Cmd, ['/bin/echo', 'hi']);
+    assert.deepEqual(cfg.Env, ['A=1', 'B=x y']);
+    assert.deepEqual(cfg.Labels, {k: 'v'});
+    assert.ok('8080/tcp' in cfg.ExposedPorts);
+    assert.equal(cfg.WorkingDir, '/tmp');
+    assert.equal(cfg.User, '0');
+    const run = await s.run(['run', '--rm', 'imported:v1']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'hi\n');
+
+    const h = await s.run(['image', 'history', 'imported:v1']);
+    assert.equal(h.code, 0, h.stderr);
+    const lines = h.stdout.trim().split('\n');
+    assert.match(lines[0], /^ID\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT/);
+    assert.equal(lines.length, 2);
+    assert.match(lines[1], new RegExp(`^${newId.slice(0, 12)}\\s.*from test`));
+    const q = await s.run(['history', '-q', '--no-trunc', 'imported:v1']);
+    assert.equal(q.stdout, `${newId}\n`);
+    const f = await s.run(['history', '--format', '{{.Comment}}|{{.Size}}', '--human=false', 'imported:v1']);
+    assert.match(f.stdout, /^from test\|\d+\n$/);
+
+    // stdin; the same tarball gives the same layer.
+    const bin = process.env.SKIFF_BIN || path.resolve(__dirname, '../../bin/skiff');
+    const out = execFileSync('sh', ['-c', `"$0" --root "$1" --runroot "$2" import - imported:v2 < "$3"`, bin, s.root, s.runroot, file], {env: s.env, encoding: 'utf8'});
+    assert.match(out.trim(), /^[0-9a-f]{64}$/);
+    assert.equal(fs.readdirSync(path.join(s.root, 'layers')).length, 1);
+
+    const bad = await s.run(['import', '-c', 'RUN rm -rf /', file]);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /RUN is not one of/);
+    const missing = await s.run(['import', path.join(tmp, 'nope.tar')]);
+    assert.equal(missing.code, 125);
+  });
+
+  test('history of a multi-layer image lists its steps newest first, with layer sizes', async () => {
+    const h = await src.run(['history', '--format', 'json', `${reg.host}/multilayer:latest`]);
+    assert.equal(h.code, 0, h.stderr);
+    const rows = JSON.parse(h.stdout) as Array<{id: string; size: number}>;
+    assert.ok(rows.length >= 4);
+    assert.equal(rows[0].id, await id(src, `${reg.host}/multilayer:latest`));
+    assert.ok(rows.filter((r) => r.size > 0).length >= 1);
+    const missing = await src.run(['history', 'no-such-image']);
+    assert.equal(missing.code, 125);
+  });
+});
+
 function sha(b: Buffer): string {
   return require('node:crypto').createHash('sha256').update(b).digest('hex');
 }
