@@ -97,6 +97,26 @@ describe('save and load', () => {
     assert.deepEqual(tmpLeftovers(dst.root), []);
   });
 
+  test('podman loads what skiff saves, to the same image ID (both formats)', {skip: !hasPodman() && 'podman is not installed'}, async () => {
+    const want = await id(src, `${reg.host}/multilayer:latest`);
+    for (const format of ['docker-archive', 'oci-archive']) {
+      const file = path.join(tmp, `podman-${format}.tar`);
+      const r = await src.run(['save', '-q', '--format', format, '-o', file, `${reg.host}/multilayer:latest`]);
+      assert.equal(r.code, 0, r.stderr);
+      const pdir = fs.mkdtempSync(path.join(tmp, 'podman-'));
+      try {
+        const pargs = ['--root', path.join(pdir, 'root'), '--runroot', path.join(pdir, 'run'), '--tmpdir', path.join(pdir, 'tmp'), '--storage-driver', 'vfs'];
+        fs.mkdirSync(path.join(pdir, 'tmp'));
+        fs.writeFileSync(path.join(pdir, 'none.conf'), `[storage]\ndriver = "vfs"\nrunroot = "${pdir}/run"\ngraphroot = "${pdir}/root"\n`);
+        execFileSync('podman', [...pargs, 'load', '-q', '-i', file], {env: {...src.env, CONTAINERS_STORAGE_CONF: path.join(pdir, 'none.conf')}});
+        const ids = execFileSync('podman', [...pargs, 'images', '-q', '--no-trunc'], {encoding: 'utf8', env: {...src.env, CONTAINERS_STORAGE_CONF: path.join(pdir, 'none.conf')}});
+        assert.equal(ids.trim().replace(/^sha256:/, ''), want, format);
+      } finally {
+        fs.rmSync(pdir, {recursive: true, force: true});
+      }
+    }
+  });
+
   test('oci-archive through stdout and stdin, several images, gzip-compressed; skopeo reads it', async () => {
     const file = path.join(tmp, 'two.tar');
     const r = await src.run(['save', '--format', 'oci-archive', '-o', file, `${reg.host}/busybox:latest`, `${reg.host}/multilayer:latest`]);
@@ -270,6 +290,15 @@ describe('import and history', () => {
     assert.equal(missing.code, 125);
   });
 });
+
+function hasPodman(): boolean {
+  try {
+    execFileSync('podman', ['--version'], {stdio: 'ignore'});
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function sha(b: Buffer): string {
   return require('node:crypto').createHash('sha256').update(b).digest('hex');
