@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SkiffCommand} from '../cli/base';
 import {multi} from '../cli/flags';
-import {ImageService} from '../lib/image/service';
 
 export default class Import extends SkiffCommand {
   static override summary = 'Import a tarball to create a filesystem image';
@@ -19,6 +18,7 @@ export default class Import extends SkiffCommand {
   async run(): Promise<void> {
     const {flags, args} = await this.parseArgs(Import);
     const engine = await this.engine(flags);
+    const {ImageService} = await import('../lib/image/service');
     const name = args.reference ? ImageService.normalizeTarget(args.reference) : undefined;
     const {importTarball} = await import('../lib/image/archive/import');
     engine.images.layers.cleanupTemp();

@@ -111,6 +111,13 @@ describe('push', () => {
     const r = await src.run(['push', TLS_OFF, '--log-level', 'debug', `${reg.host}/busybox:latest`, `${reg.host}/copy/busybox:latest`]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /mount=.*&from=busybox → 201/);
+    // Without a destination the image goes back to its own name.
+    const self = await src.run(['push', TLS_OFF, `${reg.host}/busybox:latest`]);
+    assert.equal(self.code, 0, self.stderr);
+    assert.match(self.stderr, /skipped: already exists/);
+    const byId = await src.run(['push', TLS_OFF, (await src.run(['images', '-q', `${reg.host}/busybox:latest`])).stdout.trim()]);
+    assert.equal(byId.code, 125);
+    assert.match(byId.stderr, /no destination/);
   });
 
   test('--format oci, chunked upload, token auth over TLS with --cert-dir', async () => {

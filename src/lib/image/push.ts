@@ -72,7 +72,8 @@ interface PushedLayer {
 
 export async function pushImage(paths: Paths, svc: ImageService, opts: PushOptions): Promise<PushResult> {
   const img = svc.get(opts.source);
-  const destInput = (opts.destination ?? (svc.find(opts.source) === img && !/^[0-9a-f]{12,64}$/.test(opts.source) ? fullSourceName(img, opts.source) : undefined))?.replace(/^docker:\/\//, '');
+  const byId = /^(sha256:)?[0-9a-f]{6,64}$/.test(opts.source) && img.id.startsWith(opts.source.replace(/^sha256:/, ''));
+  const destInput = (opts.destination ?? (byId ? undefined : fullSourceName(img, opts.source)))?.replace(/^docker:\/\//, '');
   if (!destInput) throw invalidInput(`no destination given for ${opts.source}: use skiff push IMAGE REGISTRY/REPOSITORY[:TAG]`);
   if (opts.destination && /^[a-z-]+:/.test(opts.destination) && !opts.destination.startsWith('docker://') && !/^[^/]+:\d+\//.test(opts.destination)) {
     throw invalidInput(`unsupported destination transport in "${opts.destination}": only docker:// (a registry) is supported`);
@@ -111,7 +112,7 @@ export async function pushImage(paths: Paths, svc: ImageService, opts: PushOptio
       const up = await uploadLayer(client, repo, lt.stream, rec.size, opts, (n) => emit({type: 'blob-progress', digest: rec.diffId, bytes: n, size: rec.size}));
       const diffId = lt.exact ? rec.diffId : up.diffId;
       if (lt.exact && up.diffId !== rec.diffId) throw storageError(`layer ${chainId}: rebuilt tar does not match diff ID ${rec.diffId}`);
-      emit({type: 'blob-done', digest: up.digest, skipped: false});
+      emit({type: 'blob-done', digest: rec.diffId, skipped: false}); // the key of its progress row
       cache.record(diffId, {digest: up.digest, size: up.size, mediaType: layerType}, here);
       return {digest: up.digest, size: up.size, mediaType: layerType, diffId};
     });
