@@ -66,20 +66,26 @@ cat >"$WORK/fresh.sh" <<EOF2
 [ -f "$WORK/dest.pid" ] && kill "\$(cat "$WORK/dest.pid")" 2>/dev/null && while kill -0 "\$(cat "$WORK/dest.pid")" 2>/dev/null; do sleep 0.05; done
 rm -rf "$WORK/dest-storage" "$SS/root/cache" "$PS/root/cache"
 mkdir -p "$WORK/dest-storage"
-docker-registry serve "$WORK/dest.yml" >/dev/null 2>&1 &
+# REGISTRY_* variables are docker-registry config overrides: keep REGISTRY_AUTH_FILE away from it.
+env -u REGISTRY_AUTH_FILE docker-registry serve "$WORK/dest.yml" >"$WORK/dest.log" 2>&1 &
 echo \$! >"$WORK/dest.pid"
 python3 -c '
-import time, urllib.request
-for _ in range(200):
+import socket, time
+for _ in range(400):
     try:
-        urllib.request.urlopen("http://127.0.0.1:$DPORT/v2/"); break
-    except Exception: time.sleep(0.05)
+        socket.create_connection(("127.0.0.1", $DPORT), 1).close(); break
+    except OSError: time.sleep(0.05)
 '
 sync
 EOF2
 
-PUSH_S="$SKIFF --root $SS/root --runroot $SS/run push -q --tls-verify=false $IMAGE $DEST"
+PUSH_S="$SKIFF --root $SS/root --runroot $SS/run push -q --tls-verify=false ${SKIFF_PUSH_FLAGS:-} $IMAGE $DEST"
 PUSH_P="podman --root $PS/root --runroot $PS/run --tmpdir $PS/tmp --storage-driver overlay push -q --tls-verify=false $IMAGE $DEST"
+# One unmeasured push of each first: a failure shows its message here.
+sh "$WORK/fresh.sh"
+$PUSH_S || { echo "bench: skiff push failed" >&2; cat "$WORK/dest.log" >&2; exit 1; }
+if have_podman; then sh "$WORK/fresh.sh"; $PUSH_P >/dev/null || { echo "bench: podman push failed" >&2; exit 1; }; fi
+
 set -- -n skiff "$PUSH_S"
 have_podman && set -- "$@" -n podman "$PUSH_P"
 echo "== push $IMAGE to an empty registry (runs $RUNS, warmup $WARMUP)"
