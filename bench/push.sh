@@ -8,7 +8,7 @@
 #   npm run build && sh bench/push.sh          (root)
 #
 # Also checks that the image skiff pushed pulls back to the same image ID.
-# Knobs: RUNS (5), WARMUP (1), SKIFF, BENCH_OUT, SKIFF_BENCH_CACHE,
+# Knobs: RUNS (5), WARMUP (1), SKIFF, SKIFF_PUSH_FLAGS (e.g. --compression-level 1), BENCH_OUT, SKIFF_BENCH_CACHE,
 # SKIFF_BENCH_WORK (/var/tmp). Needs: hyperfine, python3, docker-registry,
 # skopeo, root; podman only as the reference.
 RUNS=${RUNS:-5}
