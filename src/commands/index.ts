@@ -70,6 +70,12 @@ import NetworkConnect from './network/connect';
 import NetworkDisconnect from './network/disconnect';
 // system (fault/consistency work)
 import SystemCheck from './system/check';
+// images in and out (feat/imgio)
+import Save from './save';
+import Load from './load';
+import Push from './push';
+import Import from './import';
+import ImageHistory from './image/history';
 
 export const COMMANDS: Record<string, typeof SkiffCommand> = {
   version: Version,
@@ -177,4 +183,15 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'network:disconnect': NetworkDisconnect,
   // system
   'system:check': SystemCheck,
+  // images in and out (feat/imgio)
+  save: Save,
+  load: Load,
+  'image:save': Save,
+  'image:load': Load,
+  push: Push,
+  'image:push': Push,
+  import: Import,
+  'image:import': Import,
+  history: ImageHistory,
+  'image:history': ImageHistory,
 };

@@ -14,6 +14,7 @@ export function slowProxy(upstreamPort: number, bytesPerSecond: number): Promise
     const tickMs = 20;
     const perTick = Math.max(1, Math.floor((bytesPerSecond * tickMs) / 1000));
     const queue: Buffer[] = [];
+    let closed = false;
     const timer = setInterval(() => {
       let budget = perTick;
       while (budget > 0 && queue.length) {
@@ -33,6 +34,8 @@ export function slowProxy(upstreamPort: number, bytesPerSecond: number): Promise
     client.on('data', (d) => up.write(d));
     const done = () => {
       clearInterval(timer);
+      queue.length = 0; // lets a pending drain wait below finish
+      closed = true;
       client.destroy();
       up.destroy();
       sockets.delete(client);
@@ -43,7 +46,7 @@ export function slowProxy(upstreamPort: number, bytesPerSecond: number): Promise
     up.on('error', done);
     up.on('end', () => {
       const wait = setInterval(() => {
-        if (queue.length === 0) {
+        if (queue.length === 0 || closed) {
           clearInterval(wait);
           client.end();
         }

@@ -9,6 +9,7 @@ import type * as Zlib from 'node:zlib';
 import {Readable} from 'node:stream';
 import {digestMismatch, unpackError} from '../util/errors';
 import {extractLayer, type ExtractOptions} from '../storage/unpack';
+import {tarSplitPathFor} from '../storage/layer-tar/split';
 import {sniffCompression, type Compression} from './manifest';
 
 type Chunks = AsyncIterable<Buffer>;
@@ -62,6 +63,10 @@ export interface LayerStreamResult {
  * Unpack a (possibly compressed) layer blob into `dest`, checking that the
  * uncompressed stream hashes to `diffId`. The declared compression is only
  * a hint: the stream's magic bytes decide, since registries mislabel layers.
+ *
+ * `dest` is a layer's diff directory: the tar-split that lets push and save
+ * rebuild this exact tar is written beside it (layer-tar/split.ts) unless
+ * opts.tarSplit says otherwise.
  */
 export async function unpackLayerBlob(blob: Chunks, dest: string, diffId: string, _declared: Compression, opts: ExtractOptions = {}): Promise<LayerStreamResult> {
   const {head, rest} = await peek(blob);
@@ -86,7 +91,7 @@ export async function unpackLayerBlob(blob: Chunks, dest: string, diffId: string
     }),
   };
   try {
-    await extractLayer(tapped, dest, opts);
+    await extractLayer(tapped, dest, {...opts, tarSplit: opts.tarSplit ?? tarSplitPathFor(dest)});
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'Z_DATA_ERROR' || (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') {
       throw unpackError(`layer ${diffId}: corrupt ${compression} stream: ${(err as Error).message}`, err);

@@ -31,6 +31,7 @@ import {readCredentials} from './auth-file';
 import {tlsFor} from './certs';
 import type {Credentials, RegistryClient} from './registry';
 import {unpackLayerBlob} from './layer-stream';
+import {BlobInfoCache} from './blob-info-cache';
 import type {PullEventSink} from './events';
 import type {Lock} from '../state/lock';
 import {mapLimit} from '../util/pool';
@@ -203,6 +204,7 @@ export class Puller {
               emit({type: 'blob-progress', digest: desc.digest, bytes: seen, size: desc.size});
             });
             const r = await unpackLayerBlob(counted, diffDir, config.rootfs.diff_ids[i], layerCompression(desc.mediaType));
+            new BlobInfoCache(this.paths).record(config.rootfs.diff_ids[i], {digest: desc.digest, size: desc.size, mediaType: desc.mediaType}, `${client.host}/${repo}`);
             return {size: r.size, compressedDigest: desc.digest, compressedSize: desc.size};
           },
           {onWait: () => emit({type: 'blob-wait', digest: desc.digest})},

@@ -57,6 +57,8 @@ export class Paths {
   layerDir(chainHex: string): string { return path.join(this.layersDir, chainHex); }
   layerDiff(chainHex: string): string { return path.join(this.layersDir, chainHex, 'diff'); }
   layerRecord(chainHex: string): string { return path.join(this.layersDir, chainHex, 'layer.json'); }
+  /** Where layers' compressed blobs are known to live (push skips and mounts from it). */
+  get blobInfoCache(): string { return path.join(this.root, 'cache', 'blob-info.json'); }
   get imagesDir(): string { return path.join(this.root, 'images'); }
   get imagesIndex(): string { return path.join(this.imagesDir, 'images.json'); }
   get containersDir(): string { return path.join(this.root, 'containers'); }

@@ -52,6 +52,21 @@ export class LayerStore {
     return rec?.complete === true ? rec : undefined;
   }
 
+  /** Hold a complete layer (shared lock) while reading it, so removal skips it; undefined if absent or busy being built. */
+  async pin(chainId: string): Promise<Lock | undefined> {
+    for (let i = 0; i < 200; i++) {
+      if (!this.get(chainId)) return undefined;
+      const l = tryLockFile(this.lockName(chainId), 'shared');
+      if (l) {
+        if (this.get(chainId)) return l;
+        l.release();
+        return undefined;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return undefined;
+  }
+
   diffPath(chainId: string): string {
     return this.paths.layerDiff(digestHex(chainId));
   }

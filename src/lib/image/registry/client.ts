@@ -19,7 +19,7 @@ import {describeErrorBody, isTransient, networkMessage, responseError} from './e
 import {bareMediaType, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, isSchema1Type, OCI_INDEX, OCI_MANIFEST} from './media-types';
 import {verifiedBlobStream} from './blob-stream';
 import {cachedToken, invalidateToken, tokenKey, type IssuedToken} from './token-cache';
-import {discard, header, readBody, Transport, type HttpResponse} from './transport';
+import {discard, header, readBody, Transport, type HttpMethod, type HttpResponse} from './transport';
 
 export interface RegistryEndpoint {
   /** host[:port] */
@@ -55,15 +55,21 @@ const MAX_BACKOFF_MS = 30_000;
 const REPO_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 
-type Method = 'GET' | 'HEAD';
+type Method = HttpMethod;
 
 interface Req {
   method: Method;
+  /** A path on the registry, or an absolute URL (an upload Location). */
   path: string;
   scopes: string[];
   headers?: Record<string, string>;
   context: string;
+  body?: string | Buffer | AsyncIterable<Buffer>;
+  /** A streamed body: no retry, no re-send after a 401. */
+  noRetry?: boolean;
 }
+
+export type UploadStart = {mounted: true} | {mounted: false; location: string};
 
 export class RegistryClient {
   readonly host: string;
@@ -185,6 +191,102 @@ export class RegistryClient {
     await this.transport.close();
   }
 
+  // --- push side (Distribution spec: blob uploads, manifests) ---------------
+
+  /** HEAD a blob with push scope (so one token serves the whole push). */
+  async blobExistsForPush(repo: string, digest: string): Promise<boolean> {
+    checkRepo(repo);
+    hasherFor(digest);
+    const context = `checking whether blob ${digest} exists in ${this.host}/${repo}`;
+    const res = await this.request({method: 'HEAD', path: `/v2/${repo}/blobs/${digest}`, scopes: [pushScope(repo)], context});
+    await discard(res);
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw responseError(context, res.status, Buffer.alloc(0), this.credentials !== undefined);
+  }
+
+  /**
+   * POST /v2/<repo>/blobs/uploads/; with `mount`, ask for a cross-repository
+   * mount first (201: done, no upload; 202: the registry declined and
+   * started a normal upload session instead).
+   */
+  async startUpload(repo: string, mount?: {digest: string; from: string}): Promise<UploadStart> {
+    checkRepo(repo);
+    const scopes = [pushScope(repo)];
+    let q = '';
+    if (mount) {
+      checkRepo(mount.from);
+      hasherFor(mount.digest);
+      q = `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}`;
+      if (mount.from !== repo) scopes.push(pullScope(mount.from));
+    }
+    const context = mount ? `mounting blob ${mount.digest} from ${mount.from} into ${this.host}/${repo}` : `starting an upload to ${this.host}/${repo}`;
+    const res = await this.request({method: 'POST', path: `/v2/${repo}/blobs/uploads/${q}`, scopes, context, headers: {'content-length': '0'}, body: ''});
+    if (res.status === 201 && mount) {
+      await discard(res);
+      return {mounted: true};
+    }
+    if (res.status !== 202) throw await this.failure(context, res);
+    await discard(res);
+    return {mounted: false, location: this.location(res, context)};
+  }
+
+  /**
+   * Streamed upload: the whole body in one PATCH (no Content-Range, as
+   * containers/image sends it). Returns the next Location. A stream cannot
+   * be re-sent, so there are no retries; the caller restarts the upload.
+   */
+  async patchStream(repo: string, location: string, body: AsyncIterable<Buffer>): Promise<string> {
+    const context = `uploading a blob to ${this.host}/${repo}`;
+    const res = await this.request({method: 'PATCH', path: location, scopes: [pushScope(repo)], context, headers: {'content-type': 'application/octet-stream'}, body, noRetry: true});
+    if (res.status !== 202 && res.status !== 204) throw await this.failure(context, res);
+    await discard(res);
+    return this.location(res, context, location);
+  }
+
+  /** Chunked upload: one PATCH with Content-Range start-end (inclusive); retried like any request. */
+  async patchChunk(repo: string, location: string, chunk: Buffer, start: number): Promise<string> {
+    const context = `uploading a blob chunk to ${this.host}/${repo}`;
+    const headers = {'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${start}-${start + chunk.length - 1}`};
+    const res = await this.request({method: 'PATCH', path: location, scopes: [pushScope(repo)], context, headers, body: chunk});
+    if (res.status === 416) throw registryError(`${context}: the registry refused the chunk at ${start} (range not satisfiable)`);
+    if (res.status !== 202 && res.status !== 204) throw await this.failure(context, res);
+    await discard(res);
+    return this.location(res, context, location);
+  }
+
+  /** PUT <location>?digest=: closes the session; `body` (monolithic upload) may carry the whole blob. */
+  async finishUpload(repo: string, location: string, digest: string, body?: Buffer): Promise<void> {
+    hasherFor(digest);
+    const context = `committing blob ${digest} to ${this.host}/${repo}`;
+    const url = new URL(location, this.url('/'));
+    url.searchParams.set('digest', digest);
+    const headers: Record<string, string> = {'content-type': 'application/octet-stream', 'content-length': String(body?.length ?? 0)};
+    const res = await this.request({method: 'PUT', path: url.href, scopes: [pushScope(repo)], context, headers, body: body ?? ''});
+    if (res.status !== 201 && res.status !== 204) throw await this.failure(context, res);
+    await discard(res);
+  }
+
+  /** PUT a manifest under a tag or digest; returns the digest the registry reports (or ours). */
+  async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+    checkRepo(repo);
+    if (!isDigest(reference) && !TAG_RE.test(reference)) throw invalidInput(`invalid tag "${reference}"`);
+    const context = `writing manifest ${reference} to ${this.host}/${repo}`;
+    const res = await this.request({method: 'PUT', path: `/v2/${repo}/manifests/${reference}`, scopes: [pushScope(repo)], context, headers: {'content-type': mediaType}, body: bytes});
+    if (res.status !== 201 && res.status !== 200 && res.status !== 202) throw await this.failure(context, res);
+    await discard(res);
+    return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+  }
+
+  private location(res: HttpResponse, context: string, fallback?: string): string {
+    const loc = header(res, 'location');
+    if (!loc) {
+      if (fallback) return fallback;
+      throw registryError(`${context}: the registry sent no upload location`);
+    }
+    return new URL(loc, this.url('/')).href;
+  }
+
   // --- internals -----------------------------------------------------------
 
   private url(path: string): URL {
@@ -239,7 +341,7 @@ export class RegistryClient {
   }
 
   /** One request with retries on 5xx/429/transient network errors; no auth handling. */
-  private async exchange(method: Method | 'POST', url: URL, headers: Record<string, string>, context: string, retries = this.retries, body?: string): Promise<HttpResponse> {
+  private async exchange(method: Method, url: URL, headers: Record<string, string>, context: string, retries = this.retries, body?: string | Buffer | AsyncIterable<Buffer>): Promise<HttpResponse> {
     for (let attempt = 0; ; attempt++) {
       let res: HttpResponse;
       try {
@@ -271,8 +373,9 @@ export class RegistryClient {
     for (;;) {
       const auth = await this.authorization(scopes, req.context);
       const headers = {...req.headers, ...(auth ? {authorization: auth.header} : {})};
-      const res = await this.exchange(req.method, this.url(req.path), headers, req.context);
-      if (res.status !== 401 || refreshed) return res;
+      const url = /^https?:\/\//.test(req.path) ? new URL(req.path) : this.url(req.path);
+      const res = await this.exchange(req.method, url, headers, req.context, req.noRetry ? 0 : this.retries, req.body);
+      if (res.status !== 401 || refreshed || req.noRetry) return res;
       const fresh = parseChallenges(res.headers['www-authenticate']);
       const bearer = fresh.find((c) => c.scheme === 'bearer');
       const basic = fresh.find((c) => c.scheme === 'basic');
@@ -358,6 +461,10 @@ export class RegistryClient {
 
 export function pullScope(repo: string): string {
   return `repository:${repo}:pull`;
+}
+
+export function pushScope(repo: string): string {
+  return `repository:${repo}:pull,push`;
 }
 
 function checkRepo(repo: string): void {

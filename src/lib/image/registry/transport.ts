@@ -31,11 +31,14 @@ export interface HttpResponse {
   url: URL;
 }
 
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH';
+
 export interface HttpRequest {
-  method: 'GET' | 'HEAD' | 'POST';
+  method: HttpMethod;
   url: URL;
   headers?: Record<string, string>;
-  body?: string;
+  /** A stream body is sent once (no redirects re-send it). */
+  body?: string | Buffer | AsyncIterable<Buffer>;
 }
 
 const MAX_REDIRECTS = 10;
@@ -88,7 +91,8 @@ export class Transport {
         path: url.pathname + url.search,
         method,
         headers,
-        body,
+        // undici sends an async iterable as a chunked body, aborting the request if it throws.
+        body: body as string | Buffer | undefined,
       });
       log.debug(`${method} ${url.href} → ${res.statusCode}`);
       const location = res.headers.location;

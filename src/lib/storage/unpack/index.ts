@@ -13,6 +13,7 @@ import {isSkiffError, messageOf} from '../../util/errors';
 import {entryError} from './entry-error';
 import {TarParser} from './parser';
 import {LayerWriter} from './write-entry';
+import {TarSplitRecorder} from '../layer-tar/split';
 
 export interface ExtractOptions {
   /**
@@ -22,6 +23,8 @@ export interface ExtractOptions {
   whiteouts?: 'overlay' | 'apply' | 'none';
   /** Create char/block device nodes (default true; rootless callers pass false and such layers are rejected). */
   allowDevices?: boolean;
+  /** Record the stream's tar-split (layer-tar/split.ts) into this file; false or absent: do not. */
+  tarSplit?: string | false;
 }
 
 export interface ExtractResult {
@@ -36,7 +39,8 @@ export async function extractLayer(source: AsyncIterable<Buffer | Uint8Array>, d
     whiteouts: opts.whiteouts ?? 'overlay',
     allowDevices: opts.allowDevices ?? true,
   });
-  const parser = new TarParser(writer);
+  const recorder = opts.tarSplit ? new TarSplitRecorder(writer, () => writer.contentPath) : undefined;
+  const parser = recorder ? new TarParser(recorder, recorder.tap) : new TarParser(writer);
   const wrap = (err: unknown) => (isSkiffError(err) ? err : entryError(parser.current, messageOf(err), err));
   try {
     // Errors from the source itself (a corrupt compressed stream) propagate unchanged.
@@ -53,6 +57,7 @@ export async function extractLayer(source: AsyncIterable<Buffer | Uint8Array>, d
     try {
       parser.finish();
       writer.finish();
+      if (recorder && opts.tarSplit) recorder.save(opts.tarSplit);
     } catch (err) {
       throw wrap(err);
     }

@@ -24,6 +24,15 @@ export interface EntrySink {
   end(): void;
 }
 
+/**
+ * Sees every byte of the stream that is not a regular file's content
+ * (headers, extension records, padding, the end marker and whatever
+ * follows it), in stream order, before the entry it belongs to reaches the
+ * sink. With the file contents from data() this is the whole stream:
+ * tar-split records it so the exact tar can be rebuilt later.
+ */
+export type RawTap = (bytes: Buffer) => void;
+
 const enum State {
   Header,
   Data,
@@ -72,20 +81,26 @@ export class TarParser {
   /** Name of the member being read, for error messages. */
   current = '';
 
-  constructor(private readonly sink: EntrySink) {}
+  constructor(
+    private readonly sink: EntrySink,
+    private readonly tap?: RawTap,
+  ) {}
 
   push(chunk: Buffer): void {
     const n = chunk.length;
     let off = 0;
+    const tap = this.tap;
     while (off < n) {
       switch (this.state) {
         case State.Header: {
           if (this.hdrFill === 0 && n - off >= BLOCK) {
             const at = off;
             off += BLOCK;
+            tap?.(chunk.subarray(at, off));
             this.header(chunk, at);
           } else {
             const take = Math.min(BLOCK - this.hdrFill, n - off);
+            tap?.(chunk.subarray(off, off + take));
             chunk.copy(this.hdr, this.hdrFill, off, off + take);
             this.hdrFill += take;
             off += take;
@@ -109,6 +124,7 @@ export class TarParser {
         }
         case State.Meta: {
           const take = Math.min(this.remaining, n - off);
+          tap?.(chunk.subarray(off, off + take));
           chunk.copy(this.metaBuf, this.metaFill, off, off + take);
           this.metaFill += take;
           off += take;
@@ -121,12 +137,14 @@ export class TarParser {
         }
         case State.Padding: {
           const take = Math.min(this.pad, n - off);
+          tap?.(chunk.subarray(off, off + take));
           off += take;
           this.pad -= take;
           if (this.pad === 0) this.state = State.Header;
           break;
         }
         case State.Done:
+          tap?.(off === 0 ? chunk : chunk.subarray(off));
           return;
       }
     }

@@ -37,6 +37,7 @@ export class LayerWriter implements EntrySink {
   readonly state: LayerState;
   private fd = -1;
   private fileAbs = '';
+  private fileRel = '';
   private file: TarEntry | undefined;
   private fileChown = true;
   private fileChmod = true;
@@ -86,6 +87,11 @@ export class LayerWriter implements EntrySink {
         break;
     }
     this.state.markWritten(rel);
+  }
+
+  /** Where the content of the member being read lands (relative to the root); undefined when it is not stored. */
+  get contentPath(): string | undefined {
+    return this.fd >= 0 ? this.fileRel : undefined;
   }
 
   data(chunk: Buffer): void {
@@ -148,6 +154,7 @@ export class LayerWriter implements EntrySink {
     this.fileChown = !(this.rootIds && e.uid === 0 && e.gid === 0 && !this.state.setgidDirs.has(parent));
     this.fd = fd;
     this.fileAbs = abs;
+    this.fileRel = rel;
     this.file = e;
   }
 

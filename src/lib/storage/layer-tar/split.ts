@@ -1,0 +1,164 @@
+/**
+ * tar-split: what is needed, besides the unpacked files, to rebuild a
+ * layer's tar byte for byte (as containers/storage keeps it). While a
+ * layer unpacks, every byte that is not a stored file's content (headers,
+ * PAX and GNU records, padding, the end marker, trailing zeros, and the
+ * content of members the extractor does not store) is recorded in order,
+ * and each stored file's content is recorded as a reference: its path in
+ * the diff and its length.
+ *
+ * File format (gzip): JSON lines. The first is {"tarsplit":1}; then
+ * {"r":"<base64>"} for raw bytes and {"f":"<path in diff>","s":<bytes>}
+ * for file content.
+ *
+ * Rebuilding streams the same bytes and hashes them; a stream that does
+ * not match the layer's diff ID (someone changed the layer) fails before
+ * its end is delivered.
+ */
+import {createHash} from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import type {TarEntry} from '../unpack/entry';
+import type {EntrySink} from '../unpack/parser';
+import {digestMismatch, storageError} from '../../util/errors';
+
+export const TAR_SPLIT_FILE = 'tar-split.gz';
+
+/** A layer's tar-split file, beside its diff directory. */
+export function tarSplitPathFor(diffDir: string): string {
+  return path.join(path.dirname(diffDir), TAR_SPLIT_FILE);
+}
+
+const RAW_FLUSH = 64 * 1024;
+
+/**
+ * Wraps the extractor's writer: pass `tap` to the parser and this object
+ * as its sink. `contentPath()` tells where the writer put the current
+ * member's content (undefined when it did not store it).
+ */
+export class TarSplitRecorder implements EntrySink {
+  private readonly lines: string[] = ['{"tarsplit":1}'];
+  private raw: Buffer[] = [];
+  private rawLen = 0;
+  private inline = true;
+
+  constructor(
+    private readonly inner: EntrySink,
+    private readonly contentPath: () => string | undefined,
+  ) {}
+
+  readonly tap = (b: Buffer): void => {
+    this.raw.push(Buffer.from(b));
+    this.rawLen += b.length;
+    if (this.rawLen >= RAW_FLUSH) this.flush();
+  };
+
+  entry(e: TarEntry): void {
+    this.inner.entry(e);
+    const p = this.contentPath();
+    this.inline = p === undefined;
+    if (p !== undefined && e.size > 0) {
+      this.flush();
+      this.lines.push(JSON.stringify({f: p, s: e.size}));
+    }
+  }
+
+  data(chunk: Buffer): void {
+    this.inner.data(chunk);
+    if (this.inline) this.tap(chunk);
+  }
+
+  end(): void {
+    this.inner.end();
+    this.inline = true;
+  }
+
+  private flush(): void {
+    if (this.rawLen === 0) return;
+    this.lines.push(JSON.stringify({r: Buffer.concat(this.raw, this.rawLen).toString('base64')}));
+    this.raw = [];
+    this.rawLen = 0;
+  }
+
+  /** Writes the recording (call after the stream ended and verified). */
+  save(file: string): void {
+    this.flush();
+    const data = zlib.gzipSync(this.lines.join('\n') + '\n', {level: 6});
+    fs.writeFileSync(file, data, {mode: 0o600});
+  }
+}
+
+type Item = {r: string} | {f: string; s: number};
+
+function readItems(file: string): Item[] {
+  let text: string;
+  try {
+    text = zlib.gunzipSync(fs.readFileSync(file)).toString('utf8');
+  } catch (err) {
+    throw storageError(`reading ${file}: ${(err as Error).message}`, err);
+  }
+  const lines = text.split('\n').filter(Boolean);
+  if (lines[0] !== '{"tarsplit":1}') throw storageError(`${file}: not a tar-split file of a known version`);
+  return lines.slice(1).map((l) => JSON.parse(l) as Item);
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * The layer tar, rebuilt from `file` and the files under `diffDir`,
+ * checked against `diffId` (the last chunk is yielded only after the check).
+ * File references are opened without following symlinks anywhere on the
+ * path, so a changed layer can never make this read outside its diff.
+ */
+export async function* tarFromSplit(file: string, diffDir: string, diffId: string): AsyncGenerator<Buffer> {
+  const items = readItems(file);
+  const hash = createHash('sha256');
+  const okDirs = new Set<string>(['']);
+  const modified = (why: string) => storageError(`layer ${diffId} was modified after it was stored: ${why}`);
+  let pending: Buffer | undefined;
+  const out = function* (b: Buffer): Generator<Buffer> {
+    hash.update(b);
+    if (pending) yield pending;
+    pending = b;
+  };
+  for (const it of items) {
+    if ('r' in it) {
+      yield* out(Buffer.from(it.r, 'base64'));
+      continue;
+    }
+    const parts = it.f.split('/');
+    let dir = '';
+    for (const p of parts.slice(0, -1)) {
+      if (p === '' || p === '.' || p === '..') throw modified(`bad path ${it.f}`);
+      dir = dir ? `${dir}/${p}` : p;
+      if (okDirs.has(dir)) continue;
+      const st = fs.lstatSync(path.join(diffDir, dir), {throwIfNoEntry: false});
+      if (!st?.isDirectory()) throw modified(`${dir} is no longer a directory`);
+      okDirs.add(dir);
+    }
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(path.join(diffDir, it.f), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (err) {
+      throw modified(`${it.f}: ${(err as Error).message}`);
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size !== it.s) throw modified(`${it.f} changed size`);
+      let left = it.s;
+      while (left > 0) {
+        const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
+        const {bytesRead} = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) throw modified(`${it.f} is shorter than recorded`);
+        left -= bytesRead;
+        yield* out(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  const actual = 'sha256:' + hash.digest('hex');
+  if (actual !== diffId) throw digestMismatch(`layer ${diffId} was modified after it was stored: its tar now hashes to ${actual}`);
+  if (pending) yield pending;
+}
