@@ -53,7 +53,7 @@ export function renderConflist(net: NetworkRecord, ipamDataDir: string): Conflis
   };
   const plugins: Conflist['plugins'] = [];
   if (net.driver === 'macvlan') {
-    plugins.push({type: 'macvlan', master: net.network_interface, ...(net.options.mtu ? {mtu: Number(net.options.mtu)} : {}), capabilities: {ips: true}, ipam});
+    plugins.push({type: 'macvlan', master: net.network_interface, ...(net.options.mode ? {mode: net.options.mode} : {}), ...(net.options.mtu ? {mtu: Number(net.options.mtu)} : {}), capabilities: {ips: true}, ipam});
   } else {
     plugins.push({
       type: 'bridge',

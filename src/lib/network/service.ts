@@ -158,6 +158,9 @@ export class NetworkService {
       if (!['mtu', 'vlan', 'parent', 'mode', 'isolate'].includes(k)) throw invalidInput(`unsupported bridge network option ${k}`);
     }
     const options = {...(opts.options ?? {})};
+    if (options.mode !== undefined && !(driver === 'macvlan' && ['bridge', 'private', 'vepa', 'passthru'].includes(options.mode))) {
+      throw invalidInput(driver === 'macvlan' ? `unknown macvlan mode ${options.mode}: use bridge, private, vepa or passthru` : 'the mode option is for macvlan networks only');
+    }
     // Interface: the bridge to create, or for macvlan the parent device.
     let iface = opts.interfaceName ?? (driver === 'macvlan' ? options.parent : undefined);
     if (driver === 'macvlan') {

@@ -96,6 +96,9 @@ describe('conflist and subnets', () => {
     assert.equal(internal.ipMasq, false);
     assert.equal(internal.ipam.routes, undefined);
     assert.deepEqual(renderConflist({...net, driver: 'macvlan', network_interface: 'eth0'}, '/d').plugins.map((p) => p.type), ['macvlan', 'tuning']);
+    const mv = renderConflist({...net, driver: 'macvlan', network_interface: 'eth0', options: {mode: 'private'}}, '/d').plugins[0];
+    assert.equal(mv.master, 'eth0');
+    assert.equal(mv.mode, 'private');
   });
   test('CIDR arithmetic', () => {
     assert.equal(formatCidr(parseCidr('10.89.3.7/24')), '10.89.3.0/24');
