@@ -33,7 +33,7 @@ before(async () => {
 after(async () => {
   if (bb) {
     await bb.store.run(['rm', '-a', '-f', '-t', '0']);
-    await bb.store.run(['network', 'rm', '-f', netName]);
+    await bb.store.run(['network', 'rm', '-f', netName, `${netName}p`]);
   }
   try {
     execFileSync('ip', ['link', 'del', parent], {stdio: 'ignore'});
@@ -99,8 +99,13 @@ describe('macvlan network', () => {
     }
     assert.match(out, /from-mvsrv/);
 
-    await ok(['rm', '-f', '-t', '0', 'mvsrv', 'mvcli']);
-    await ok(['network', 'rm', netName]);
+    // A second macvlan network on the same parent in private mode: the plugin gets the mode.
+    await ok(['network', 'create', '-d', 'macvlan', '-o', `parent=${parent}`, '-o', 'mode=private', '--subnet', `10.${200 + randomInt(50)}.${randomInt(250)}.0/24`, `${netName}p`]);
+    await ok(['run', '-d', '--name', 'mvpriv', '--network', `${netName}p`, bb.image, 'sleep', '600']);
+    const ppid = (await ok(['inspect', '--format', '{{.State.Pid}}', 'mvpriv'])).trim();
+    assert.match(execFileSync('nsenter', [`--net=/proc/${ppid}/ns/net`, 'ip', '-d', 'link', 'show', 'eth0'], {encoding: 'utf8'}), /macvlan mode private/);
+    await ok(['rm', '-f', '-t', '0', 'mvsrv', 'mvcli', 'mvpriv']);
+    await ok(['network', 'rm', netName, `${netName}p`]);
     assert.deepEqual(children(), []);
     const ipam = path.join(bb.store.runroot, 'networks', 'ipam', netName);
     const leases = fs.existsSync(ipam) ? fs.readdirSync(ipam).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
