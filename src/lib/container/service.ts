@@ -818,6 +818,7 @@ export class ContainerService {
         await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
         removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
         unprepare(this.paths, id);
+        await this.teardownNetwork(id);
         if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
         this.store.removeRecord(id);
         return;

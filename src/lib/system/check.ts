@@ -541,6 +541,9 @@ export class SystemChecker {
           const rec = safe(() => this.containers.store.read(ctr), undefined);
           const st = rec && this.containers.observed(rec).status;
           if (st && LIVE.has(st)) continue;
+          // Exited moments ago: its cleanup (the foreground run or conmon's exit command) is on its way.
+          const exitFile = path.join(containerPaths(this.paths, ctr).exitDir, ctr);
+          if (Date.now() - safe(() => fs.statSync(exitFile).mtimeMs, 0) < PENDING_CLEANUP_MS) continue;
         } else if (vol) {
           const rec = this.containers.volumes.get(vol);
           if (rec && rec.mountCount > 0 && mp === canonical(this.containers.volumes.mountpoint(vol))) continue;
