@@ -14,6 +14,10 @@ pkgs=(
   containernetworking-plugins iptables aardvark-dns
   skopeo docker-registry umoci busybox-static apache2-utils openssl zstd tmux
   g++ make python3 ca-certificates
+  systemd procps iproute2 hyperfine
+  # podman: a reference only, for the differential tests (podman loads what
+  # skiff saves) and the benchmarks; skiff never runs it.
+  podman
 )
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done

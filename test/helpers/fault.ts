@@ -89,7 +89,7 @@ export interface Verdict {
 /**
  * The invariants after a fault: check --repair succeeds, a second check
  * finds nothing, no container is in a transitional state, every mount below
- * the store belongs to a running container, no lock is held by a dead
+ * the store belongs to a running container (its rootfs or netns), no lock is held by a dead
  * process, and root/tmp is empty.
  */
 export async function verifyStore(s: Store, opts: {allowMounts?: string[]} = {}): Promise<Verdict> {
@@ -109,7 +109,8 @@ export async function verifyStore(s: Store, opts: {allowMounts?: string[]} = {})
   }
   for (const m of mountsUnder(s.dir)) {
     if (opts.allowMounts?.includes(m)) continue;
-    const id = /\/containers\/([0-9a-f]{64})\/rootfs$/.exec(m)?.[1];
+    // A running container owns its rootfs and its network namespace (runroot/netns/<id>).
+    const id = (/\/containers\/([0-9a-f]{64})\/rootfs$/.exec(m) ?? /\/netns\/([0-9a-f]{64})$/.exec(m))?.[1];
     if (!id || !running.has(id)) problems.push(`leaked mount ${m}`);
   }
   for (const l of heldLocks(s.root)) if (!alive(l.pid)) problems.push(`lock ${l.file} held by dead process ${l.pid}`);

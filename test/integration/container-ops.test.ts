@@ -284,20 +284,21 @@ describe('init and port', () => {
 
 describe('events', () => {
   test('events follows the log while other commands run; filters and formats', async () => {
-    const bg = background(['events', '--filter', 'type=container', '--filter', 'container=e1', '--format', '{{.Status}} {{.Name}}', '--since', '5m']);
+    // Names that are not hex: container= also matches ID prefixes (as podman), and "e1" is one.
+    const bg = background(['events', '--filter', 'type=container', '--filter', 'container=evt1', '--format', '{{.Status}} {{.Name}}', '--since', '5m']);
     await sleep(500);
-    await ok(['run', '--name', 'e1', IMG, 'true']);
-    await ok(['run', '-d', '--name', 'e2', IMG, 'true']); // filtered out
+    await ok(['run', '--name', 'evt1', IMG, 'true']);
+    await ok(['run', '-d', '--name', 'evt2', IMG, 'true']); // filtered out
     await ok(['pause', 'nope']).catch(() => undefined);
-    await ok(['rename', 'e1', 'e1x']);
-    await ok(['rm', 'e1x']);
-    await waitFor(() => bg.stdout().includes('died e1'), 'the died event');
-    await sleep(300); // time for a wrongly matched rename/remove of e1x to show up
+    await ok(['rename', 'evt1', 'evt1x']);
+    await ok(['rm', 'evt1x']);
+    await waitFor(() => bg.stdout().includes('died evt1'), 'the died event');
+    await sleep(300); // time for a wrongly matched rename/remove of evt1x to show up
     bg.child.kill('SIGINT');
     const r = await bg.done;
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n'), ['create e1', 'init e1', 'start e1', 'died e1']);
-    assert.equal((await ok(['events', '--stream=false', '--filter', 'container=e1', '--format', '{{.Status}}'])).trim().split('\n').length, 4);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['create evt1', 'init evt1', 'start evt1', 'died evt1']);
+    assert.equal((await ok(['events', '--stream=false', '--filter', 'container=evt1', '--format', '{{.Status}}'])).trim().split('\n').length, 4);
   });
 
   test('streaming without --since shows only new events', async () => {

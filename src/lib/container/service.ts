@@ -731,7 +731,14 @@ export class ContainerService {
       }
     }
     removeNetns(net.netns);
-    this.store.writeState(id, {...this.store.read(id)!.state, net: undefined});
+    try {
+      this.store.writeState(id, {...this.store.read(id)!.state, net: undefined});
+    } catch (err) {
+      // A full disk: teardown is how a removal frees space, so go on; a
+      // later teardown finds the namespace gone and only repeats the DELs.
+      if (!(err instanceof SkiffError && err.kind === 'storage')) throw err;
+      log.debug(`${id}: ${err.message}`);
+    }
   }
 
   /** network connect: add a network to the container's config and, if it runs, CNI ADD it into its namespace. */
@@ -811,6 +818,7 @@ export class ContainerService {
         await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
         removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
         unprepare(this.paths, id);
+        await this.teardownNetwork(id);
         if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
         this.store.removeRecord(id);
         return;

@@ -26,7 +26,8 @@ import {isTempName, readJsonIfExists, writeJsonAtomic, ensureDir} from '../state
 import {removeTree} from '../state/remove-tree';
 import type {ImageService} from '../image/service';
 import type {ImageRecord} from '../image/store';
-import type {ContainerService} from '../container/service';
+import {LIVE, type ContainerService} from '../container/service';
+import {netnsDir} from '../network/netns';
 import {chainIds, decodeConfig, digestHex} from '../image/manifest';
 import {containerPaths} from '../container/prepare';
 import {processAlive} from '../container/boot';
@@ -521,12 +522,15 @@ export class SystemChecker {
     const runCtrs = canonical(this.paths.runContainersDir) + '/';
     const ctrs = canonical(this.paths.containersDir) + '/';
     const vols = canonical(this.paths.volumesDir) + '/';
+    const netns = canonical(netnsDir(this.paths.runroot)) + '/';
     const candidates = mountPoints()
       .filter((mp) => (mp.startsWith(root) || mp.startsWith(runroot)) && !mp.startsWith(tmp)) // probes in tmp: checkTemp
       .sort()
       .reverse();
     for (const mp of new Set(candidates)) {
-      const ctr = ownerId(mp, runCtrs) ?? ownerId(mp, ctrs);
+      // A container's network namespace (runroot/netns/<id>) is its own too:
+      // made before the runtime create, under the container's lock.
+      const ctr = ownerId(mp, runCtrs) ?? ownerId(mp, ctrs) ?? ownerId(mp, netns);
       const vol = ctr ? undefined : ownerId(mp, vols);
       const lockName = ctr ? `container-${ctr}` : vol ? `volume-${vol}` : undefined;
       const lock = lockName ? tryLockFile(this.paths.lockFile(lockName)) : undefined;
@@ -536,7 +540,10 @@ export class SystemChecker {
         if (ctr) {
           const rec = safe(() => this.containers.store.read(ctr), undefined);
           const st = rec && this.containers.observed(rec).status;
-          if (st === 'running' || st === 'paused' || st === 'stopping') continue;
+          if (st && LIVE.has(st)) continue;
+          // Exited moments ago: its cleanup (the foreground run or conmon's exit command) is on its way.
+          const exitFile = path.join(containerPaths(this.paths, ctr).exitDir, ctr);
+          if (Date.now() - safe(() => fs.statSync(exitFile).mtimeMs, 0) < PENDING_CLEANUP_MS) continue;
         } else if (vol) {
           const rec = this.containers.volumes.get(vol);
           if (rec && rec.mountCount > 0 && mp === canonical(this.containers.volumes.mountpoint(vol))) continue;
