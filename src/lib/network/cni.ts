@@ -53,7 +53,7 @@ export function renderConflist(net: NetworkRecord, ipamDataDir: string): Conflis
   };
   const plugins: Conflist['plugins'] = [];
   if (net.driver === 'macvlan') {
-    plugins.push({type: 'macvlan', master: net.network_interface, ...(net.options.mtu ? {mtu: Number(net.options.mtu)} : {}), capabilities: {ips: true}, ipam});
+    plugins.push({type: 'macvlan', master: net.network_interface, ...(net.options.mode ? {mode: net.options.mode} : {}), ...(net.options.mtu ? {mtu: Number(net.options.mtu)} : {}), capabilities: {ips: true}, ipam});
   } else {
     plugins.push({
       type: 'bridge',
@@ -71,6 +71,17 @@ export function renderConflist(net: NetworkRecord, ipamDataDir: string): Conflis
   }
   plugins.push({type: 'tuning', capabilities: {mac: true}});
   return {cniVersion: CNI_VERSION, name: net.name, plugins};
+}
+
+/**
+ * The list one container needs: portmap only when it publishes ports, tuning
+ * only when it asks for a MAC address. Without those inputs both plugins
+ * pass the result through on ADD, but each costs a process on ADD and on DEL,
+ * and portmap's DEL runs iptables several times even with no port. The list
+ * given to ADD is the one kept for DEL, so both always run the same plugins.
+ */
+export function trimConflist(list: Conflist, needs: {ports: boolean; mac: boolean}): Conflist {
+  return {...list, plugins: list.plugins.filter((p) => !((p.type === 'portmap' && !needs.ports) || (p.type === 'tuning' && !needs.mac)))};
 }
 
 export interface CniRuntime {

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import {spawnSync} from 'node:child_process';
 import {umount2, MNT} from '../util/native';
 import {invalidInput, SkiffError} from '../util/errors';
+import {log} from '../util/log';
 
 export function netnsDir(runroot: string): string {
   return path.join(runroot, 'netns');
@@ -28,17 +29,18 @@ export function isNsMounted(file: string): boolean {
 export function createNetns(file: string): void {
   fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
   fs.writeFileSync(file, '', {mode: 0o600});
-  const r = spawnSync('unshare', [`--net=${file}`, 'true'], {encoding: 'utf8'});
+  // One process: unshare binds the new namespace to the file, then runs `ip`
+  // inside it to bring lo up, as podman does (no CNI loopback plugin needed).
+  const r = spawnSync('unshare', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up'], {encoding: 'utf8'});
   if (r.error) {
     fs.rmSync(file, {force: true});
     throw invalidInput(`creating a network namespace needs util-linux unshare: ${r.error.message}`);
   }
-  if (r.status !== 0) {
+  if (r.status !== 0 && !isNsMounted(file)) {
     fs.rmSync(file, {force: true});
     throw new SkiffError('internal', `creating network namespace ${file}: ${r.stderr.trim()}`);
   }
-  // Bring lo up, as podman does: the CNI loopback plugin is not needed for that.
-  spawnSync('nsenter', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
+  if (r.status !== 0) log.warn(`bringing lo up in ${file}: ${r.stderr.trim() || `exit status ${r.status}`}`);
 }
 
 /** Unmount and remove (idempotent). */

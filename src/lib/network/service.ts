@@ -23,7 +23,7 @@ import {writeFileAtomic} from '../state/atomic';
 import {conflict, invalidInput, messageOf, notFound} from '../util/errors';
 import {log} from '../util/log';
 import type {NetworkAttachment, NetworkRecord, NetworkRequest, PortMapping} from './types';
-import {cniAdd, cniDel, portMappingsFor, purgeMasquerade, renderConflist, type CniRuntime, type Conflist} from './cni';
+import {cniAdd, cniDel, portMappingsFor, purgeMasquerade, renderConflist, trimConflist, type CniRuntime, type Conflist} from './cni';
 import {isNsMounted} from './netns';
 import {Aardvark} from './aardvark';
 import {contains, firstHost, formatCidr, hostRoutes, overlaps, parseCidr, type Cidr} from './ipnet';
@@ -158,6 +158,9 @@ export class NetworkService {
       if (!['mtu', 'vlan', 'parent', 'mode', 'isolate'].includes(k)) throw invalidInput(`unsupported bridge network option ${k}`);
     }
     const options = {...(opts.options ?? {})};
+    if (options.mode !== undefined && !(driver === 'macvlan' && ['bridge', 'private', 'vepa', 'passthru'].includes(options.mode))) {
+      throw invalidInput(driver === 'macvlan' ? `unknown macvlan mode ${options.mode}: use bridge, private, vepa or passthru` : 'the mode option is for macvlan networks only');
+    }
     // Interface: the bridge to create, or for macvlan the parent device.
     let iface = opts.interfaceName ?? (driver === 'macvlan' ? options.parent : undefined);
     if (driver === 'macvlan') {
@@ -252,7 +255,7 @@ export class NetworkService {
    * registers its names with aardvark-dns when the network has DNS.
    */
   async attach(net: NetworkRecord, c: {id: string; name: string; netns: string; ifname: string; request: NetworkRequest; ports: PortMapping[]; beforeAdd?: (conflist: Conflist) => void}): Promise<NetworkAttachment> {
-    const list = renderConflist(net, this.ipamDir);
+    const list = trimConflist(renderConflist(net, this.ipamDir), {ports: c.ports.length > 0, mac: !!c.request.mac});
     c.beforeAdd?.(list);
     const rt: CniRuntime = {
       containerId: c.id,

@@ -3,7 +3,7 @@ import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import {parsePublish, exposedPorts, checkDuplicates, portsMap, portsText} from '../../../src/lib/network/ports';
 import {parseNetworkFlags} from '../../../src/lib/container/create-config';
-import {renderConflist} from '../../../src/lib/network/cni';
+import {renderConflist, trimConflist} from '../../../src/lib/network/cni';
 import {parseCidr, overlaps, contains, firstHost, formatCidr} from '../../../src/lib/network/ipnet';
 import {generateHosts, generateResolvConf} from '../../../src/lib/container/etc-files';
 import type {NetworkRecord} from '../../../src/lib/network/types';
@@ -96,6 +96,14 @@ describe('conflist and subnets', () => {
     assert.equal(internal.ipMasq, false);
     assert.equal(internal.ipam.routes, undefined);
     assert.deepEqual(renderConflist({...net, driver: 'macvlan', network_interface: 'eth0'}, '/d').plugins.map((p) => p.type), ['macvlan', 'tuning']);
+    const mv = renderConflist({...net, driver: 'macvlan', network_interface: 'eth0', options: {mode: 'private'}}, '/d').plugins[0];
+    assert.equal(mv.master, 'eth0');
+    assert.equal(mv.mode, 'private');
+    const full = renderConflist(net, '/d');
+    assert.deepEqual(trimConflist(full, {ports: false, mac: false}).plugins.map((p) => p.type), ['bridge', 'firewall']);
+    assert.deepEqual(trimConflist(full, {ports: true, mac: false}).plugins.map((p) => p.type), ['bridge', 'portmap', 'firewall']);
+    assert.deepEqual(trimConflist(full, {ports: false, mac: true}).plugins.map((p) => p.type), ['bridge', 'firewall', 'tuning']);
+    assert.equal(full.plugins.length, 4);
   });
   test('CIDR arithmetic', () => {
     assert.equal(formatCidr(parseCidr('10.89.3.7/24')), '10.89.3.0/24');
