@@ -810,6 +810,8 @@ export class ContainerService {
         }
         await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
         removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
+        // A removal killed before its CNI DEL: the veth, port rules and leases go with the record.
+        await this.teardownNetwork(id).catch((err) => log.warn(`network teardown of ${id.slice(0, 12)}: ${messageOf(err)}`));
         unprepare(this.paths, id);
         if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
         this.store.removeRecord(id);
