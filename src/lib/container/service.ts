@@ -746,11 +746,17 @@ export class ContainerService {
       const st = this.observed(rec);
       if ((st.status === 'running' || st.status === 'paused') && rec.state.net) {
         const net = rec.state.net;
-        const used = new Set(Object.values(net.networks).map((a) => a.interface));
+        const used = new Set([...Object.values(net.networks).map((a) => a.interface), ...Object.values(net.pending ?? {}).map((p) => p.ifname)]);
         let i = 0;
         while (used.has(`eth${i}`)) i++;
-        const att = await this.networks.attach(netRec, {id, name: c.name, netns: net.netns, ifname: `eth${i}`, request: req, ports: []});
+        // Recorded as pending before CNI ADD: a connect killed mid-ADD is undone by the next teardown (DEL without a result).
+        const beforeAdd = (conflist: unknown) => {
+          net.pending = {...net.pending, [netRec.name]: {ifname: `eth${i}`, conflist}};
+          this.store.writeState(id, {...rec.state, net});
+        };
+        const att = await this.networks.attach(netRec, {id, name: c.name, netns: net.netns, ifname: `eth${i}`, request: req, ports: [], beforeAdd});
         net.networks[netRec.name] = att;
+        delete net.pending?.[netRec.name];
         this.store.writeState(id, {...rec.state, net});
         this.refreshHosts(c, net);
       }
