@@ -629,6 +629,9 @@ export class SystemChecker {
           const rec = safe(() => this.containers.store.read(ctr), undefined);
           const st = rec && this.containers.observed(rec).status;
           if (st === 'running' || st === 'paused' || st === 'stopping') continue;
+          // It exited moments ago: its exit cleanup (or run --rm) is about to unmount it.
+          const exitFile = path.join(containerPaths(this.paths, ctr).exitDir, ctr);
+          if (rec && Date.now() - safe(() => fs.statSync(exitFile).mtimeMs, 0) < PENDING_CLEANUP_MS) continue;
         } else if (vol) {
           const rec = this.containers.volumes.get(vol);
           if (rec && rec.mountCount > 0 && mp === canonical(this.containers.volumes.mountpoint(vol))) continue;
