@@ -102,6 +102,9 @@ function pluginStdin(list: Conflist, plugin: Conflist['plugins'][number], rt: Cn
   return JSON.stringify(conf);
 }
 
+/** util-linux setpriv (Debian: util-linux, like unshare), for --pdeathsig. */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv'].find((p) => fs.existsSync(p));
+
 function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', list: Conflist, plugin: Conflist['plugins'][number], rt: CniRuntime, prevResult: unknown): unknown {
   const dirs = cniPath();
   const bin = findPlugin(plugin.type, dirs);
@@ -115,7 +118,10 @@ function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', list: Conflist, plugin: Co
     CNI_PATH: dirs.join(':'),
     CNI_ARGS: Object.entries(args).map(([k, v]) => `${k}=${v}`).join(';'),
   };
-  const r = spawnSync(bin, [], {input: pluginStdin(list, plugin, rt, prevResult), env, encoding: 'utf8', timeout: 60_000});
+  // A plugin must not outlive a killed skiff: an orphaned ADD finishing after
+  // the cleanup's DEL would leave a lease and masquerade rules nothing records.
+  const [cmd, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin]] : [bin, []];
+  const r = spawnSync(cmd, argv, {input: pluginStdin(list, plugin, rt, prevResult), env, encoding: 'utf8', timeout: 60_000});
   if (r.error) throw new CniError(`CNI plugin ${plugin.type} ${command}: ${r.error.message}`);
   if (r.status !== 0) {
     let msg = (r.stderr || r.stdout || '').trim();
