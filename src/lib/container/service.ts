@@ -720,7 +720,12 @@ export class ContainerService {
   private async teardownNetwork(id: string): Promise<void> {
     const rec = this.store.read(id);
     const net = rec?.state.net;
-    if (!rec || !net) return;
+    if (!rec) return;
+    if (!net) {
+      // Nothing recorded, but a kill between an ADD and its record can still have left a lease.
+      for (const l of await this.networks.releaseLeases(id)) log.debug(`released lease ${l} left by an interrupted network operation`);
+      return;
+    }
     // An ADD a crash interrupted: DEL without a result (bridge, host-local and portmap work from the container ID and interface).
     const pending = Object.entries(net.pending ?? {}).map(([name, p]): [string, NetworkAttachment] => [name, {interface: p.ifname, ip: '', prefixLen: 0, gateway: '', mac: '', aliases: [], result: undefined, conflist: p.conflist}]);
     for (const [name, att] of [...Object.entries(net.networks), ...pending]) {
@@ -731,6 +736,7 @@ export class ContainerService {
       }
     }
     removeNetns(net.netns);
+    for (const l of await this.networks.releaseLeases(id)) log.debug(`released lease ${l} left by an interrupted network operation`);
     this.store.writeState(id, {...this.store.read(id)!.state, net: undefined});
   }
 

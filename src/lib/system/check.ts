@@ -443,8 +443,8 @@ export class SystemChecker {
       if (lockName) {
         lock = tryLockFile(this.paths.lockFile(lockName));
         if (!lock) continue; // its builder still runs
-      } else if (/^overlay-probe-(\d+)-/.test(n)) {
-        if (processAlive(Number(/^overlay-probe-(\d+)-/.exec(n)![1]))) continue; // its prober still runs
+      } else if (/^(?:overlay-probe|commit)-(\d+)-/.test(n)) {
+        if (processAlive(Number(/^(?:overlay-probe|commit)-(\d+)-/.exec(n)![1]))) continue; // its prober or committer still runs
       } else {
         // Unknown scratch: give whoever made it time to finish.
         const age = Date.now() - safe(() => fs.lstatSync(full).mtimeMs, Date.now());
