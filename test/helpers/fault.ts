@@ -109,8 +109,8 @@ export async function verifyStore(s: Store, opts: {allowMounts?: string[]} = {})
   }
   for (const m of mountsUnder(s.dir)) {
     if (opts.allowMounts?.includes(m)) continue;
-    // A running container owns its rootfs and its network namespace (runroot/netns/<id>).
-    const id = (/\/containers\/([0-9a-f]{64})\/rootfs$/.exec(m) ?? /\/netns\/([0-9a-f]{64})$/.exec(m))?.[1];
+    // A running container's rootfs, and its network namespace (runroot/netns/<id>).
+    const id = /\/containers\/([0-9a-f]{64})\/rootfs$/.exec(m)?.[1] ?? /\/netns\/([0-9a-f]{64})$/.exec(m)?.[1];
     if (!id || !running.has(id)) problems.push(`leaked mount ${m}`);
   }
   for (const l of heldLocks(s.root)) if (!alive(l.pid)) problems.push(`lock ${l.file} held by dead process ${l.pid}`);

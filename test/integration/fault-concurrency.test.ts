@@ -1,10 +1,13 @@
 /**
  * Concurrency: 100 skiff invocations started at once on one store, mixing
  * run --rm, create (named and generated names), rm, ps, inspect, pull of the
- * image every container uses, volume create/rm, and system check --repair
- * (which must find nothing to repair in work that is merely in progress). Zero failures a serial
- * run would not have, no duplicate names, no lost containers, and a store
- * `system check` finds sound. Prints the throughput.
+ * image every container uses, volume create/rm, networking on a test-private
+ * network (run --rm -p, run -d, network connect/disconnect), and system check
+ * --repair (which must find nothing to repair in work that is merely in
+ * progress). Zero failures a serial run would not have, no duplicate names,
+ * no duplicate addresses among the running containers, no lost containers,
+ * no network leftovers once they are removed, and a store `system check`
+ * finds sound. Prints the throughput.
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,12 +15,14 @@ import {makeStore, type Store, type RunResult} from '../helpers/skiff';
 import {startRegistry, type TestRegistry} from '../helpers/registry';
 import {buildBusybox, pushImage} from '../helpers/images';
 import {rng, verifyStore, mountsUnder} from '../helpers/fault';
+import {leaksOfRemoved, newNetwork, type TestNetwork} from '../helpers/network';
 
 const N = Number(process.env.SKIFF_FAULT_CONCURRENCY ?? 100);
 const R = rng();
 let reg: TestRegistry;
 let s: Store;
 let BB: string;
+let NET: TestNetwork;
 
 before(async () => {
   reg = await startRegistry();
@@ -26,10 +31,12 @@ before(async () => {
   await pushImage(bb.layoutDir, bb.ref, BB, reg);
   s = makeStore();
   assert.equal((await s.run(['pull', '-q', '--tls-verify=false', BB])).code, 0);
+  NET = await newNetwork(s);
 });
 
 after(async () => {
   await s?.run(['rm', '-a', '-f', '-t', '0']);
+  if (NET) await s.run(['network', 'rm', '-f', NET.name]);
   await s?.cleanup();
   await reg?.stop();
 });
@@ -40,6 +47,8 @@ interface Op {
   steps: string[][];
   /** Checks the outputs; returns a problem or undefined. */
   expect?: (results: RunResult[]) => string | undefined;
+  /** The name of the container it leaves behind. */
+  leaves?: string;
 }
 
 describe('fault: concurrency', () => {
@@ -49,7 +58,12 @@ describe('fault: concurrency', () => {
     const kinds: Array<(i: number) => Op> = [
       (i) => ({kind: 'run --rm', steps: [['run', '--rm', BB, 'echo', `hello-${i}`]], expect: ([r]) => (r.stdout.trim() === `hello-${i}` ? undefined : `output ${JSON.stringify(r.stdout)}`)}),
       (i) => ({kind: 'create+rm', steps: [['create', '--name', `gone-${i}`, BB, 'true'], ['rm', `gone-${i}`]]}),
-      (i) => ({kind: 'create', steps: [['create', '--name', `stays-${i}`, BB, 'true']]}),
+      (i) => ({kind: 'create', steps: [['create', '--name', `stays-${i}`, BB, 'true']], leaves: `stays-${i}`}),
+      // Networking: CNI ADD/DEL, host-local leases and port rules under load.
+      (i) => ({kind: 'run --rm --network -p', steps: [['run', '--rm', '--network', NET.name, '-p', '80', BB, 'echo', `net-${i}`]], expect: ([r]) => (r.stdout.trim() === `net-${i}` ? undefined : `output ${JSON.stringify(r.stdout)}`)}),
+      (i) => ({kind: 'run -d --network -p', steps: [['run', '-d', '--name', `netrun-${i}`, '--network', NET.name, '-p', '80', BB, 'sleep', '300']], leaves: `netrun-${i}`}),
+      (i) => ({kind: 'network connect+disconnect', steps: [['run', '-d', '--name', `hop-${i}`, BB, 'sleep', '300'], ['network', 'connect', NET.name, `hop-${i}`], ['network', 'disconnect', NET.name, `hop-${i}`]], leaves: `hop-${i}`}),
+      (i) => ({kind: 'network connect', steps: [['run', '-d', '--name', `join-${i}`, BB, 'sleep', '300'], ['network', 'connect', NET.name, `join-${i}`]], leaves: `join-${i}`}),
       () => ({kind: 'create (generated name)', steps: [['create', '--label', 'gen=1', BB, 'true']]}),
       () => ({kind: 'ps', steps: [['ps', '-a', '--format', '{{.Names}}']], expect: ([r]) => (r.stdout.includes('inspect-me') ? undefined : 'inspect-me missing from ps')}),
       () => ({kind: 'inspect', steps: [['inspect', '--format', '{{.Id}}', 'inspect-me']], expect: ([r]) => (r.stdout.trim() === keep ? undefined : `inspect gave ${r.stdout}`)}),
@@ -86,8 +100,8 @@ describe('fault: concurrency', () => {
     const ps = (await s.run(['ps', '-a', '--format', '{{.Names}} {{.Labels}}'])).stdout.split('\n').filter(Boolean);
     const names = ps.map((l) => l.split(' ')[0]);
     assert.equal(new Set(names).size, names.length, `duplicate names: ${names.join(', ')}`);
-    const want = ['inspect-me', ...ops.flatMap((o, i) => (o.kind === 'create' ? [`stays-${i}`] : []))].sort();
-    const named = names.filter((n) => n === 'inspect-me' || n.startsWith('stays-') || n.startsWith('gone-')).sort();
+    const want = ['inspect-me', ...ops.flatMap((o) => (o.leaves ? [o.leaves] : []))].sort();
+    const named = names.filter((n) => n === 'inspect-me' || /^(stays|gone|netrun|hop|join)-\d+$/.test(n)).sort();
     assert.deepEqual(named, want);
     const generated = ops.filter((o) => o.kind === 'create (generated name)').length;
     assert.equal(names.length - named.length, generated, `generated-name containers: ${ps.join(' | ')}`);
@@ -98,10 +112,30 @@ describe('fault: concurrency', () => {
     const v = await verifyStore(s);
     assert.deepEqual(v.repaired, [], 'a sound store needs no repair');
     assert.deepEqual(v.problems, []);
-    assert.equal((await s.run(['rm', '-a', '-f'])).code, 0);
+    // No two running containers share an address on a network; each is on the networks it should be.
+    const ids = (await s.run(['ps', '-a', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+    const running = (await s.run(['ps', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+    const addrs = new Map<string, string>();
+    let addresses = 0;
+    for (const id of running) {
+      const ins = JSON.parse((await s.run(['inspect', id])).stdout)[0];
+      const nets: Record<string, {IPAddress: string}> = ins.NetworkSettings.Networks ?? {};
+      const onNet = Object.keys(nets).includes(NET.name);
+      const name: string = ins.Name;
+      assert.equal(onNet, /^(netrun|join)-/.test(name), `${name} on networks ${Object.keys(nets).join(', ')}`);
+      for (const [net, n] of Object.entries(nets)) {
+        const key = `${net} ${n.IPAddress}`;
+        assert.ok(n.IPAddress, `${name} has no address on ${net}`);
+        assert.ok(!addrs.has(key), `${name} and ${addrs.get(key)} share ${key}`);
+        addrs.set(key, name);
+        addresses++;
+      }
+    }
+    assert.equal((await s.run(['rm', '-a', '-f', '-t', '0'])).code, 0);
     assert.deepEqual(mountsUnder(s.dir), []);
+    assert.deepEqual(leaksOfRemoved(s, ids, new Set()), []);
     const byKind = new Map<string, number>();
     for (const o of ops) byKind.set(o.kind, (byKind.get(o.kind) ?? 0) + 1);
-    t.diagnostic(`concurrency: ${N} concurrent operations, ${invocations} invocations in ${secs.toFixed(1)} s (${(invocations / secs).toFixed(1)} invocations/s), 0 failures, 0 duplicate names, 0 lost containers [${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ')}]`);
+    t.diagnostic(`concurrency: ${N} concurrent operations, ${invocations} invocations in ${secs.toFixed(1)} s (${(invocations / secs).toFixed(1)} invocations/s), 0 failures, 0 duplicate names, 0 duplicate addresses among ${addresses} on ${running.length} running containers, 0 lost containers, 0 network leftovers [${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ')}]`);
   });
 });

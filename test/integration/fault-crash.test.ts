@@ -1,9 +1,13 @@
 /**
  * Crash injection: kill -9 of skiff at random moments of pull (download and
- * unpack), create, start, run, stop and rm, at least 100 kills per run. After
+ * unpack), create, start, run, stop, rm, commit and network setup (run -d on
+ * a user network with -p, network connect/disconnect), at least 100 kills
+ * per run. After
  * every batch and at the end: `system check --repair` leaves a store a second
  * check finds clean, no mount leaks, no lock is held by a dead process, no
- * container is stuck in a transitional state, and every verb still works.
+ * container is stuck in a transitional state, no removed container left a
+ * veth, iptables rule, netns mount or lease behind, every image `images`
+ * lists can be inspected, and every verb still works.
  *
  * The kill schedule is seeded: the seed is printed; SKIFF_FAULT_SEED=N replays it.
  * Extension point: add a Scenario to SCENARIOS (commit, network create/connect, exec...)
@@ -23,6 +27,7 @@ import {makeStore, type Store} from '../helpers/skiff';
 import {startRegistry, type TestRegistry} from '../helpers/registry';
 import {buildBusybox, buildMultilayer, pushImage} from '../helpers/images';
 import {killAfter, mountsUnder, rng, sleep, verifyStore} from '../helpers/fault';
+import {leaksOfRemoved, newNetwork, type TestNetwork} from '../helpers/network';
 
 const KILLS = Number(process.env.SKIFF_FAULT_KILLS ?? 100);
 const R = rng();
@@ -30,6 +35,7 @@ let reg: TestRegistry;
 let s: Store;
 let BB: string;
 let ML: string;
+let NET: TestNetwork;
 const TLS = '--tls-verify=false';
 const LOOP = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'];
 
@@ -42,10 +48,12 @@ before(async () => {
   await pushImage(ml.layoutDir, ml.ref, ML, reg);
   s = makeStore();
   assert.equal((await s.run(['pull', '-q', TLS, BB])).code, 0);
+  NET = await newNetwork(s);
 });
 
 after(async () => {
   await s?.run(['rm', '-a', '-f', '-t', '0']);
+  if (NET) await s.run(['network', 'rm', '-f', NET.name]);
   await s?.cleanup();
   await reg?.stop();
 });
@@ -60,6 +68,8 @@ interface Pool {
   /** Containers by state, as the last `ps -a` after a kill saw them. */
   running: string[];
   stopped: string[];
+  /** Running containers attached to the test network. */
+  onNet: string[];
 }
 
 interface Scenario {
@@ -84,8 +94,14 @@ const SCENARIOS: Scenario[] = [
   {verb: 'rm', maxDelay: 400, prepare: async (p) => ['rm', '-f', p.running.length ? R.pick(p.running) : await must(['run', '-d', BB, ...LOOP])]},
   {verb: 'rm-stopped', maxDelay: 250, prepare: async (p) => ['rm', p.stopped.length ? R.pick(p.stopped) : await must(['create', BB, 'true'])]},
   {verb: 'check-repair', maxDelay: 300, prepare: async () => ['system', 'check', '--repair']},
-  // commit / network / exec: add here when they exist on this branch.
+  // A container with changes (a file written at start) committed: killed while diffing, storing the layer or recording the image.
+  {verb: 'commit', maxDelay: 900, prepare: async (p) => ['commit', p.running.length ? R.pick(p.running) : await must(['run', '-d', BB, 'sh', '-c', `head -c 2000000 /dev/urandom > /blob; ${LOOP[2]}`]), `crash-commit:${commits++}`]},
+  // Network setup: netns, CNI ADD (bridge, host-local, portmap, firewall) on a user network, killed anywhere in it.
+  {verb: 'run-net', maxDelay: 700, prepare: async () => ['run', '-d', '--network', NET.name, '-p', '80', BB, ...LOOP]},
+  {verb: 'network-connect', maxDelay: 500, prepare: async (p) => ['network', 'connect', NET.name, p.running.length ? R.pick(p.running) : await must(['run', '-d', BB, ...LOOP])]},
+  {verb: 'network-disconnect', maxDelay: 500, prepare: async (p) => ['network', 'disconnect', NET.name, p.onNet.length ? R.pick(p.onNet) : await must(['run', '-d', '--network', NET.name, '-p', '80', BB, ...LOOP])]},
 ];
+let commits = 0;
 
 describe('fault: crash injection', () => {
   test(`kill -9 at random moments, ${KILLS} kills (SKIFF_FAULT_SEED=${R.seed})`, async (t) => {
@@ -93,7 +109,8 @@ describe('fault: crash injection', () => {
     const perVerb = new Map<string, number>();
     let repaired = 0;
     const problems: string[] = [];
-    const pool: Pool = {running: [], stopped: []};
+    const pool: Pool = {running: [], stopped: [], onNet: []};
+    const seen = new Set<string>();
     for (let i = 0; i < KILLS; i++) {
       const sc = SCENARIOS[i % SCENARIOS.length];
       const args = await sc.prepare(pool);
@@ -101,12 +118,15 @@ describe('fault: crash injection', () => {
       await killAfter(s, args, delay);
       perVerb.set(sc.verb, (perVerb.get(sc.verb) ?? 0) + 1);
       // Right after the kill: reading commands work, nothing is stuck.
-      const ps = await s.run(['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.State}}']);
+      const ps = await s.run(['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.State}} {{.Networks}}']);
       if (ps.code !== 0) problems.push(`ps after kill of ${sc.verb} at ${delay} ms: ${ps.stderr}`);
       pool.running = [];
       pool.stopped = [];
+      pool.onNet = [];
       for (const line of ps.stdout.split('\n').filter(Boolean)) {
-        const [id, st] = line.split(' ');
+        const [id, st, ...nets] = line.split(' ');
+        seen.add(id);
+        if (st === 'running' && nets.join(' ').split(/[^\w.-]+/).includes(NET.name)) pool.onNet.push(id);
         if (!/^(created|running|exited|paused)$/.test(st)) problems.push(`after kill of ${sc.verb} at ${delay} ms: container ${id.slice(0, 12)} shows transitional state ${st}`);
         (st === 'running' ? pool.running : pool.stopped).push(id);
       }
@@ -117,10 +137,26 @@ describe('fault: crash injection', () => {
         for (const p of v.problems) problems.push(`after kill ${i + 1} (${sc.verb} at ${delay} ms): ${p}`);
         if (v.repaired.length) t.diagnostic(`repaired after kill ${i + 1}: ${v.repaired.join(' | ')}`);
         // Keep the store small: remove everything; that must work after any crash.
+        const imgs = await s.run(['images', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']);
+        if (imgs.code !== 0) problems.push(`images after kill ${i + 1}: ${imgs.stderr}`);
+        const commitImages: string[] = [];
+        for (const [id, ref] of imgs.stdout.split('\n').filter(Boolean).map((l) => l.split(' '))) {
+          const ins = await s.run(['image', 'inspect', '--format', '{{.Id}}', id]);
+          if (ins.code !== 0) problems.push(`after kill ${i + 1}: images lists ${id.slice(0, 19)} (${ref}), image inspect fails: ${ins.stderr.trim()}`);
+          if (ref.includes('crash-commit')) commitImages.push(ref);
+        }
+        // Keep the store small: remove everything; that must work after any crash.
         const rm = await s.run(['rm', '-a', '-f', '-t', '0']);
         if (rm.code !== 0) problems.push(`rm -a -f after kill ${i + 1}: ${rm.stderr}`);
+        if (commitImages.length) {
+          const rmi = await s.run(['rmi', ...commitImages]);
+          if (rmi.code !== 0) problems.push(`rmi of committed images after kill ${i + 1}: ${rmi.stderr}`);
+        }
+        for (const leak of leaksOfRemoved(s, seen, new Set())) problems.push(`after kill ${i + 1}: network leftover: ${leak}`);
+        seen.clear();
         pool.running = [];
         pool.stopped = [];
+        pool.onNet = [];
       }
     }
     // Every verb works after all that.
@@ -131,6 +167,16 @@ describe('fault: crash injection', () => {
     await must(['stop', '-t', '1', id]);
     await must(['rm', id]);
     assert.equal(await must(['run', '--rm', BB, 'echo', 'alive']), 'alive');
+    // commit and networking work after all that.
+    const src = await must(['run', '-d', '--network', NET.name, '-p', '80', BB, 'sh', '-c', `echo committed > /marker; ${LOOP[2]}`]);
+    await must(['network', 'disconnect', NET.name, src]);
+    await must(['network', 'connect', NET.name, src]);
+    await sleep(100);
+    await must(['commit', src, 'crash-commit:final']);
+    assert.equal(await must(['run', '--rm', 'crash-commit:final', 'cat', '/marker']), 'committed');
+    await must(['rm', '-f', '-t', '0', src]);
+    await must(['rmi', 'crash-commit:final']);
+    problems.push(...leaksOfRemoved(s, [src], new Set()).map((l) => `final: network leftover: ${l}`));
     await must(['rmi', ML]);
     const fin = await verifyStore(s);
     problems.push(...fin.problems);

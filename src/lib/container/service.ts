@@ -720,7 +720,12 @@ export class ContainerService {
   private async teardownNetwork(id: string): Promise<void> {
     const rec = this.store.read(id);
     const net = rec?.state.net;
-    if (!rec || !net) return;
+    if (!rec) return;
+    if (!net) {
+      // Nothing recorded, but a kill between an ADD and its record can still have left a lease.
+      for (const l of await this.networks.releaseLeases(id)) log.debug(`released lease ${l} left by an interrupted network operation`);
+      return;
+    }
     // An ADD a crash interrupted: DEL without a result (bridge, host-local and portmap work from the container ID and interface).
     const pending = Object.entries(net.pending ?? {}).map(([name, p]): [string, NetworkAttachment] => [name, {interface: p.ifname, ip: '', prefixLen: 0, gateway: '', mac: '', aliases: [], result: undefined, conflist: p.conflist}]);
     for (const [name, att] of [...Object.entries(net.networks), ...pending]) {
@@ -731,6 +736,7 @@ export class ContainerService {
       }
     }
     removeNetns(net.netns);
+    for (const l of await this.networks.releaseLeases(id)) log.debug(`released lease ${l} left by an interrupted network operation`);
     try {
       this.store.writeState(id, {...this.store.read(id)!.state, net: undefined});
     } catch (err) {
@@ -753,11 +759,17 @@ export class ContainerService {
       const st = this.observed(rec);
       if ((st.status === 'running' || st.status === 'paused') && rec.state.net) {
         const net = rec.state.net;
-        const used = new Set(Object.values(net.networks).map((a) => a.interface));
+        const used = new Set([...Object.values(net.networks).map((a) => a.interface), ...Object.values(net.pending ?? {}).map((p) => p.ifname)]);
         let i = 0;
         while (used.has(`eth${i}`)) i++;
-        const att = await this.networks.attach(netRec, {id, name: c.name, netns: net.netns, ifname: `eth${i}`, request: req, ports: []});
+        // Recorded as pending before CNI ADD: a connect killed mid-ADD is undone by the next teardown (DEL without a result).
+        const beforeAdd = (conflist: unknown) => {
+          net.pending = {...net.pending, [netRec.name]: {ifname: `eth${i}`, conflist}};
+          this.store.writeState(id, {...rec.state, net});
+        };
+        const att = await this.networks.attach(netRec, {id, name: c.name, netns: net.netns, ifname: `eth${i}`, request: req, ports: [], beforeAdd});
         net.networks[netRec.name] = att;
+        delete net.pending?.[netRec.name];
         this.store.writeState(id, {...rec.state, net});
         this.refreshHosts(c, net);
       }
@@ -817,6 +829,8 @@ export class ContainerService {
         }
         await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
         removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
+        // A removal killed before its CNI DEL: the veth, port rules and leases go with the record.
+        await this.teardownNetwork(id).catch((err) => log.warn(`network teardown of ${id.slice(0, 12)}: ${messageOf(err)}`));
         unprepare(this.paths, id);
         await this.teardownNetwork(id);
         if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});

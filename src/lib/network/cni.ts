@@ -113,6 +113,9 @@ function pluginStdin(list: Conflist, plugin: Conflist['plugins'][number], rt: Cn
   return JSON.stringify(conf);
 }
 
+/** util-linux setpriv (Debian: util-linux, like unshare), for --pdeathsig. */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv'].find((p) => fs.existsSync(p));
+
 function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', list: Conflist, plugin: Conflist['plugins'][number], rt: CniRuntime, prevResult: unknown): unknown {
   const dirs = cniPath();
   const bin = findPlugin(plugin.type, dirs);
@@ -126,7 +129,10 @@ function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', list: Conflist, plugin: Co
     CNI_PATH: dirs.join(':'),
     CNI_ARGS: Object.entries(args).map(([k, v]) => `${k}=${v}`).join(';'),
   };
-  const r = spawnSync(bin, [], {input: pluginStdin(list, plugin, rt, prevResult), env, encoding: 'utf8', timeout: 60_000});
+  // A plugin must not outlive a killed skiff: an orphaned ADD finishing after
+  // the cleanup's DEL would leave a lease and masquerade rules nothing records.
+  const [cmd, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin]] : [bin, []];
+  const r = spawnSync(cmd, argv, {input: pluginStdin(list, plugin, rt, prevResult), env, encoding: 'utf8', timeout: 60_000});
   if (r.error) throw new CniError(`CNI plugin ${plugin.type} ${command}: ${r.error.message}`);
   if (r.status !== 0) {
     let msg = (r.stderr || r.stdout || '').trim();
@@ -187,24 +193,37 @@ export function portMappingsFor(ports: PortMapping[]): CniRuntime['runtimeConfig
 /**
  * The bridge plugin finds the addresses whose masquerade rules it removes
  * on the container's interface, so a DEL after the namespace vanished (a
- * reboot, a runroot removed) leaves its POSTROUTING rule and chain. Only
- * then: remove the nat POSTROUTING rules whose comment names this
- * container and the chains they jump to.
+ * reboot, a runroot removed), or after an ADD killed between creating its
+ * chain and adding the POSTROUTING jump, leaves rules behind. After every
+ * DEL: remove the nat POSTROUTING rules whose comment names this container
+ * (on this network, when given) and the CNI-<hash> chains holding such rules.
  */
-export function purgeMasquerade(containerId: string): void {
-  const list = spawnSync('iptables', ['-w', '-t', 'nat', '-L', 'POSTROUTING', '--line-numbers', '-n'], {encoding: 'utf8'});
-  if (list.status !== 0) return;
-  const hits = list.stdout
-    .split('\n')
-    .filter((l) => l.includes(`id: "${containerId}"`))
-    .map((l) => l.trim().split(/\s+/))
-    .map((f) => ({num: Number(f[0]), chain: f[1]}))
-    .sort((a, b) => b.num - a.num);
-  for (const h of hits) {
-    spawnSync('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', String(h.num)]);
-    if (/^CNI-[0-9a-f]{24}$/.test(h.chain)) {
-      spawnSync('iptables', ['-w', '-t', 'nat', '-F', h.chain]);
-      spawnSync('iptables', ['-w', '-t', 'nat', '-X', h.chain]);
-    }
+export function purgeMasquerade(containerId: string, network?: string): void {
+  const dump = spawnSync('iptables-save', ['-t', 'nat'], {encoding: 'utf8'});
+  if (dump.status !== 0) return;
+  const tag = network ? `name: \\"${network}\\" id: \\"${containerId}\\"` : `id: \\"${containerId}\\"`;
+  const lines = dump.stdout.split('\n').filter((l) => l.startsWith('-A ') && l.includes(tag));
+  if (lines.length === 0) return;
+  const chains = new Set<string>();
+  for (const l of lines) {
+    const chain = l.split(' ')[1];
+    if (chain === 'POSTROUTING') {
+      const target = / -j (CNI-[0-9a-f]{24})$/.exec(l)?.[1];
+      if (target) chains.add(target);
+      spawnSync('iptables', ['-w', '-t', 'nat', '-D', ...splitRule(l.slice(3))]);
+    } else if (/^CNI-[0-9a-f]{24}$/.test(chain)) chains.add(chain);
   }
+  for (const c of chains) {
+    spawnSync('iptables', ['-w', '-t', 'nat', '-F', c]);
+    spawnSync('iptables', ['-w', '-t', 'nat', '-X', c]);
+  }
+}
+
+/** iptables-save rule text → argv (double-quoted fields with \" escapes). */
+function splitRule(rule: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  let m;
+  while ((m = re.exec(rule))) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]);
+  return out;
 }

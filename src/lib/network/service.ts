@@ -290,6 +290,47 @@ export class NetworkService {
     return att;
   }
 
+  /**
+   * After a container's last DEL: host-local leases still naming it (an ADD
+   * or DEL a kill interrupted can leave one no record knows) are released.
+   */
+  async releaseLeases(containerId: string): Promise<string[]> {
+    const released: string[] = [];
+    let nets: string[] = [];
+    try {
+      nets = fs.readdirSync(this.ipamDir);
+    } catch {
+      return released;
+    }
+    for (const net of nets) {
+      const dir = path.join(this.ipamDir, net);
+      const mine = (): string[] => {
+        try {
+          return fs.readdirSync(dir).filter((f) => {
+            try {
+              return fs.readFileSync(path.join(dir, f), 'utf8').startsWith(containerId);
+            } catch {
+              return false;
+            }
+          });
+        } catch {
+          return [];
+        }
+      };
+      if (mine().length === 0) continue;
+      const lock = await this.lock(net);
+      try {
+        for (const f of mine()) {
+          fs.rmSync(path.join(dir, f), {force: true});
+          released.push(`${net}/${f}`);
+        }
+      } finally {
+        lock.release();
+      }
+    }
+    return released;
+  }
+
   /** CNI DEL (every plugin, errors logged) and the aardvark-dns entry. A network removed meanwhile is rebuilt from the attachment. */
   async detach(name: string, c: {id: string; netns: string; att: NetworkAttachment; ports: PortMapping[]}): Promise<void> {
     const net = this.find(name);
@@ -297,10 +338,9 @@ export class NetworkService {
     if (list) {
       const lock = await this.lock(name);
       try {
-        const nsGone = !isNsMounted(c.netns);
         const errs = cniDel(list, {containerId: c.id, netns: c.netns, ifname: c.att.interface, runtimeConfig: {portMappings: portMappingsFor(c.ports)}}, c.att.result);
         for (const e of errs) log.warn(messageOf(e));
-        if (nsGone) purgeMasquerade(c.id);
+        purgeMasquerade(c.id, list.name);
       } finally {
         lock.release();
       }

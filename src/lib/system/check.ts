@@ -27,12 +27,12 @@ import {removeTree} from '../state/remove-tree';
 import type {ImageService} from '../image/service';
 import type {ImageRecord} from '../image/store';
 import {LIVE, type ContainerService} from '../container/service';
-import {netnsDir} from '../network/netns';
 import {chainIds, decodeConfig, digestHex} from '../image/manifest';
 import {containerPaths} from '../container/prepare';
 import {processAlive} from '../container/boot';
 import {mountPoints} from '../storage/overlay';
 import {umount2, MNT} from '../util/native';
+import {netnsDir, removeNetns} from '../network/netns';
 import {messageOf} from '../util/errors';
 import type {LayerRecord} from '../storage/layers';
 
@@ -99,6 +99,7 @@ export class SystemChecker {
     this.checkVolumes();
     this.checkTemp();
     this.checkRunroot();
+    await this.checkNetns();
     this.checkMounts();
     this.checkLocks();
     const remaining = this.findings.filter((f) => !f.repaired).length;
@@ -442,8 +443,8 @@ export class SystemChecker {
       if (lockName) {
         lock = tryLockFile(this.paths.lockFile(lockName));
         if (!lock) continue; // its builder still runs
-      } else if (/^overlay-probe-(\d+)-/.test(n)) {
-        if (processAlive(Number(/^overlay-probe-(\d+)-/.exec(n)![1]))) continue; // its prober still runs
+      } else if (/^(?:overlay-probe|commit)-(\d+)-/.test(n)) {
+        if (processAlive(Number(/^(?:overlay-probe|commit)-(\d+)-/.exec(n)![1]))) continue; // its prober or committer still runs
       } else {
         // Unknown scratch: give whoever made it time to finish.
         const age = Date.now() - safe(() => fs.lstatSync(full).mtimeMs, Date.now());
@@ -507,6 +508,95 @@ export class SystemChecker {
     }
   }
 
+  // --- network namespaces and leases ----------------------------------------------------
+
+  /**
+   * runroot/netns/<id> (an nsfs mount per container on a bridge network) and
+   * the host-local leases under runroot/networks/ipam: a running container
+   * keeps both; a stopped one whose exit cleanup never ran gets it now (CNI
+   * DEL from its record); a removed one's are unmounted and released.
+   */
+  private async checkNetns(): Promise<void> {
+    const dir = netnsDir(this.paths.runroot);
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      /* no bridge networking used yet */
+    }
+    for (const id of names) {
+      const lock = tryLockFile(this.paths.lockFile(`container-${id}`));
+      if (!lock) continue; // being started, connected or removed right now
+      let settle = false;
+      try {
+        const file = path.join(dir, id);
+        if (!fs.existsSync(file)) continue;
+        const rec = safe(() => this.containers.store.read(id), undefined);
+        if (rec) {
+          const st = this.containers.observed(rec).status;
+          if (st === 'running' || st === 'paused' || st === 'stopping') continue;
+          if (rec.state.net?.netns !== file) {
+            const f = this.add({object: `container ${rec.config.name} (${id.slice(0, 12)})`, problem: 'not running, and a network namespace its record does not know remains'});
+            await this.fix(f, () => (removeNetns(file), 'unmounted and removed'));
+            continue;
+          }
+          const exitFile = path.join(containerPaths(this.paths, id).exitDir, id);
+          if (Date.now() - safe(() => fs.statSync(exitFile).mtimeMs, 0) < PENDING_CLEANUP_MS) continue; // its exit cleanup is on its way
+          const f = this.add({object: `container ${rec.config.name} (${id.slice(0, 12)})`, problem: 'not running, but its network (namespace, addresses, port rules) was not torn down'});
+          if (this.opts.repair) {
+            settle = true;
+            f.repaired = 'network torn down';
+          }
+        } else {
+          if (fs.existsSync(this.containers.store.dir(id))) continue; // a create in progress
+          const f = this.add({object: `netns ${id.slice(0, 12)}`, problem: 'network namespace of a container that no longer exists'});
+          await this.fix(f, () => (removeNetns(file), 'unmounted and removed'));
+        }
+      } finally {
+        lock.release();
+      }
+      if (settle) {
+        try {
+          await this.containers.settle(id, {force: true});
+        } catch (err) {
+          const f = this.findings[this.findings.length - 1];
+          f.repaired = undefined;
+          f.unrepairable = `repair failed: ${messageOf(err)}`;
+        }
+      }
+    }
+    // Leases (host-local: a file per address holding the container ID) of containers that no longer exist.
+    const ipam = path.join(this.paths.runroot, 'networks', 'ipam');
+    let nets: string[] = [];
+    try {
+      nets = fs.readdirSync(ipam);
+    } catch {
+      return;
+    }
+    for (const net of nets) {
+      let files: string[] = [];
+      try {
+        files = fs.readdirSync(path.join(ipam, net));
+      } catch {
+        continue;
+      }
+      for (const ip of files) {
+        const file = path.join(ipam, net, ip);
+        const id = /^([0-9a-f]{64})(?:\s|$)/.exec(safe(() => fs.readFileSync(file, 'utf8'), ''))?.[1];
+        if (!id) continue;
+        const lock = tryLockFile(this.paths.lockFile(`container-${id}`));
+        if (!lock) continue;
+        try {
+          if (!fs.existsSync(file) || fs.existsSync(this.containers.store.dir(id))) continue;
+          const f = this.add({object: `lease ${net}/${ip}`, problem: `held by container ${id.slice(0, 12)}, which no longer exists`});
+          await this.fix(f, () => (fs.rmSync(file, {force: true}), 'released'));
+        } finally {
+          lock.release();
+        }
+      }
+    }
+  }
+
   // --- mounts -----------------------------------------------------------------------------
 
   /**
@@ -519,18 +609,16 @@ export class SystemChecker {
     const root = canonical(this.paths.root) + '/';
     const runroot = canonical(this.paths.runroot) + '/';
     const tmp = canonical(this.paths.tmpDir) + '/';
+    const netns = canonical(netnsDir(this.paths.runroot)) + '/';
     const runCtrs = canonical(this.paths.runContainersDir) + '/';
     const ctrs = canonical(this.paths.containersDir) + '/';
     const vols = canonical(this.paths.volumesDir) + '/';
-    const netns = canonical(netnsDir(this.paths.runroot)) + '/';
     const candidates = mountPoints()
-      .filter((mp) => (mp.startsWith(root) || mp.startsWith(runroot)) && !mp.startsWith(tmp)) // probes in tmp: checkTemp
+      .filter((mp) => (mp.startsWith(root) || mp.startsWith(runroot)) && !mp.startsWith(tmp) && !mp.startsWith(netns)) // probes in tmp: checkTemp; netns: checkNetns
       .sort()
       .reverse();
     for (const mp of new Set(candidates)) {
-      // A container's network namespace (runroot/netns/<id>) is its own too:
-      // made before the runtime create, under the container's lock.
-      const ctr = ownerId(mp, runCtrs) ?? ownerId(mp, ctrs) ?? ownerId(mp, netns);
+      const ctr = ownerId(mp, runCtrs) ?? ownerId(mp, ctrs);
       const vol = ctr ? undefined : ownerId(mp, vols);
       const lockName = ctr ? `container-${ctr}` : vol ? `volume-${vol}` : undefined;
       const lock = lockName ? tryLockFile(this.paths.lockFile(lockName)) : undefined;
@@ -543,7 +631,7 @@ export class SystemChecker {
           if (st && LIVE.has(st)) continue;
           // Exited moments ago: its cleanup (the foreground run or conmon's exit command) is on its way.
           const exitFile = path.join(containerPaths(this.paths, ctr).exitDir, ctr);
-          if (Date.now() - safe(() => fs.statSync(exitFile).mtimeMs, 0) < PENDING_CLEANUP_MS) continue;
+          if (rec && Date.now() - safe(() => fs.statSync(exitFile).mtimeMs, 0) < PENDING_CLEANUP_MS) continue;
         } else if (vol) {
           const rec = this.containers.volumes.get(vol);
           if (rec && rec.mountCount > 0 && mp === canonical(this.containers.volumes.mountpoint(vol))) continue;

@@ -143,7 +143,8 @@ export async function commitContainer(paths: Paths, containers: ContainerService
 
   const p = containerPaths(paths, id);
   ensureDir(paths.tmpDir);
-  const tarFile = path.join(paths.tmpDir, `commit-${id.slice(0, 12)}-${randomBytes(4).toString('hex')}.tar`);
+  // Carries the pid: system check removes it once this process is gone.
+  const tarFile = path.join(paths.tmpDir, `commit-${process.pid}-${id.slice(0, 12)}-${randomBytes(4).toString('hex')}.tar`);
   const stubs = mountDestinations(rec0.config.mounts);
 
   /**
