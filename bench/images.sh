@@ -33,10 +33,7 @@ LAYOUT=$(node "$WORK/build-debian-image.js" tiny "$IMAGES")
 bench_registry --push-all "$LAYOUT" bench || exit 1
 cat "$WORK/registry.err"
 
-: >"$WORK/registries.conf"
-echo '{"auths":{}}' >"$WORK/auth.json"
-export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" REGISTRY_AUTH_FILE="$WORK/auth.json"
-export XDG_CONFIG_HOME="$WORK/config" DOCKER_CONFIG="$WORK/docker-config" SKIFF_LOG_LEVEL=warn
+bench_private_config
 
 SKIFF_G="$SKIFF --root $WORK/skiff/root --runroot $WORK/skiff/run --storage-driver overlay"
 PODMAN_G="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp --storage-driver overlay"

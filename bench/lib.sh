@@ -80,6 +80,29 @@ for r in json.load(open(sys.argv[1]))["results"]:
 PY
 }
 
+# bench_report NAME [TARGET]: from NAME's hyperfine export with commands
+# named skiff and podman, a `median` line per command and the three ratios
+# (wall-clock medians, user+system CPU, fastest runs), the first with
+# `; target <= TARGET` when one is given.
+bench_report() {
+  python3 - "$BENCH_OUT/$1.json" "$1" "${2:-}" <<'PY'
+import json, sys
+path, name, target = sys.argv[1:4]
+res = {r["command"]: r for r in json.load(open(path))["results"]}
+for n, r in res.items():
+    cpu = r["user"] + r["system"]
+    sd = r["stddev"] or 0  # None for a single run
+    print(f"median {n:<8} = {r['median'] * 1000:7.1f} ms   (mean {r['mean'] * 1000:.1f} ± {sd * 1000:.1f} ms, min {r['min'] * 1000:.1f}, max {r['max'] * 1000:.1f}; user+sys {cpu * 1000:.1f} ms)")
+if "skiff" in res and "podman" in res:
+    s, p = res["skiff"], res["podman"]
+    t = f"; target <= {target}" if target else ""
+    print(f"ratio skiff/podman = {s['median'] / p['median']:.2f}   ({name}: skiff {s['median'] * 1000:.1f} ms, podman {p['median'] * 1000:.1f} ms{t})")
+    sc, pc = s["user"] + s["system"], p["user"] + p["system"]
+    print(f"cpu ratio skiff/podman = {sc / pc:.2f}   ({name}: skiff {sc * 1000:.1f} ms, podman {pc * 1000:.1f} ms user+sys)")
+    print(f"min ratio skiff/podman = {s['min'] / p['min']:.2f}   ({name}: fastest runs, skiff {s['min'] * 1000:.1f} ms, podman {p['min'] * 1000:.1f} ms)")
+PY
+}
+
 # bench_ratio NAME A B: prints `ratio A/B = X` from NAME's wall-clock
 # medians, and `cpu ratio A/B = X` from user+system CPU time (mean), which a
 # busy machine disturbs less, and `min ratio A/B` from the fastest runs.
@@ -120,6 +143,36 @@ bench_registry() {
   HOST=$(sed -n 's/^host=//p' "$WORK/registry.out")
 }
 
+# Private configuration for both tools in the caller's $WORK: an empty
+# registries.conf, no credentials, no user or docker config from the host.
+bench_private_config() {
+  : >"$WORK/registries.conf"
+  echo '{"auths":{}}' >"$WORK/auth.json"
+  export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" REGISTRY_AUTH_FILE="$WORK/auth.json"
+  export XDG_CONFIG_HOME="$WORK/config" DOCKER_CONFIG="$WORK/docker-config" SKIFF_LOG_LEVEL=warn
+}
+
+# The ~200 MB Debian test image (bench/build-debian-image.ts, cached) pushed
+# to a loopback registry started in $WORK; sets IMAGE.
+bench_debian_image() {
+  bench_bundle build-debian-image registry || return 1
+  LAYOUT=$(node "$WORK/build-debian-image.js" debian)
+  bench_registry --push "$LAYOUT" debian bench/debian:latest || return 1
+  IMAGE=$HOST/bench/debian:latest
+}
+
+# IMAGE pulled once into a source store per tool (SS for skiff, PS for
+# podman, when present); sets ID, the image ID skiff reports.
+bench_source_stores() {
+  SS=$WORK/src/skiff
+  PS=$WORK/src/podman
+  mkdir -p "$SS" "$PS/tmp"
+  ID=$($SKIFF --root "$SS/root" --runroot "$SS/run" pull -q --tls-verify=false "$IMAGE" | tail -n1)
+  if have_podman; then
+    podman --root "$PS/root" --runroot "$PS/run" --tmpdir "$PS/tmp" --storage-driver overlay pull -q --tls-verify=false "$IMAGE" >/dev/null
+  fi
+}
+
 # Container benchmarks' common set-up (run.sh, exec.sh, fs-setup.sh), in
 # the caller's $WORK: a private copy of bin/skiff + dist/ (a concurrent
 # `npm run build` must not crash the runs) unless SKIFF_GIVEN names one;
@@ -141,8 +194,7 @@ bench_container_setup() {
   node "$WORK/run-image.js" "$WORK/layout" >/dev/null
   bench_registry --push "$WORK/layout" busybox bench/busybox:latest || return 1
   BENCH_IMG=$HOST/bench/busybox:latest
-  : >"$WORK/registries.conf"
-  echo '{"auths":{}}' >"$WORK/auth.json"
+  bench_private_config
   NOFILE=$(awk '/^Max open files/ { print $5 }' /proc/self/limits)
   NPROC=$(awk '/^Max processes/ { print $4 }' /proc/self/limits)
   [ "$NPROC" = unlimited ] || [ "$NPROC" -gt 32768 ] && NPROC=32768
@@ -154,8 +206,7 @@ default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
 [engine]
 runtime = "runc"
 CONF
-  export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" REGISTRY_AUTH_FILE="$WORK/auth.json" CONTAINERS_CONF="$WORK/containers.conf"
-  export XDG_CONFIG_HOME="$WORK/config" DOCKER_CONFIG="$WORK/docker-config" SKIFF_LOG_LEVEL=warn
+  export CONTAINERS_CONF="$WORK/containers.conf"
   mkdir -p "$WORK/podman/tmp"
   SKIFF_G="$SKIFF --root $WORK/skiff/root --runroot $WORK/skiff/run --storage-driver overlay"
   PODMAN_G="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp --storage-driver overlay"

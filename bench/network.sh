@@ -40,7 +40,7 @@ PAR_WARMUP=${PAR_WARMUP:-2}
 CONNS=${CONNS:-200}
 XFER_RUNS=${XFER_RUNS:-5}
 ONLY=${ONLY:-net-run par-start port}
-STEP="$BENCH_DIR/net-step.sh"
+STEP="$BENCH_DIR/run-step.sh"
 
 WORK=$(mktemp -d "${SKIFF_BENCH_WORK:-/var/tmp}/skiff-bench-net.XXXXXX")
 REG_PID=
@@ -87,29 +87,13 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 
 FAILED=
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
-report() { # NAME TARGET
-  python3 - "$BENCH_OUT/$1.json" "$1" "$2" <<'PY'
-import json, sys
-path, name, target = sys.argv[1:4]
-res = {r["command"]: r for r in json.load(open(path))["results"]}
-for n, r in res.items():
-    cpu = r["user"] + r["system"]
-    print(f"median {n:<8} = {r['median'] * 1000:7.1f} ms   (mean {r['mean'] * 1000:.1f} ± {r['stddev'] * 1000:.1f} ms, min {r['min'] * 1000:.1f}, max {r['max'] * 1000:.1f}; user+sys {cpu * 1000:.1f} ms)")
-if "skiff" in res and "podman" in res:
-    s, p = res["skiff"], res["podman"]
-    print(f"ratio skiff/podman = {s['median'] / p['median']:.2f}   ({name}: skiff {s['median'] * 1000:.1f} ms, podman {p['median'] * 1000:.1f} ms; target <= {target})")
-    sc, pc = s["user"] + s["system"], p["user"] + p["system"]
-    print(f"cpu ratio skiff/podman = {sc / pc:.2f}   ({name}: skiff {sc * 1000:.1f} ms, podman {pc * 1000:.1f} ms user+sys)")
-    print(f"min ratio skiff/podman = {s['min'] / p['min']:.2f}   ({name}: fastest runs, skiff {s['min'] * 1000:.1f} ms, podman {p['min'] * 1000:.1f} ms)")
-PY
-}
 hf() { # NAME TARGET RUNS WARMUP hyperfine-args...
   name=$1 target=$2 runs=$3 warmup=$4
   shift 4
   : >"$BENCH_STEP_LOG"
   echo "== $name (runs $runs, warmup $warmup)"
   if hyperfine -N --style basic --warmup "$warmup" --runs "$runs" --export-json "$BENCH_OUT/$name.json" "$@" >"$BENCH_OUT/$name.txt" 2>&1; then
-    report "$name" "$target"
+    bench_report "$name" "$target"
   else
     sed 's/^/   | /' "$BENCH_OUT/$name.txt" >&2
     [ -s "$BENCH_STEP_LOG" ] && sed 's/^/   | /' "$BENCH_STEP_LOG" >&2

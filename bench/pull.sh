@@ -32,18 +32,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-bench_bundle build-debian-image registry || exit 1
-LAYOUT=$(node "$WORK/build-debian-image.js" debian)
-
-bench_registry --push "$LAYOUT" debian bench/debian:latest || exit 1
-IMAGE=$HOST/bench/debian:latest
+bench_debian_image || exit 1
 cat "$WORK/registry.err"
 
 # Private config for both tools: no host registries.conf, no host credentials.
-: >"$WORK/registries.conf"
-echo '{"auths":{}}' >"$WORK/auth.json"
-export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" REGISTRY_AUTH_FILE="$WORK/auth.json"
-export XDG_CONFIG_HOME="$WORK/config" DOCKER_CONFIG="$WORK/docker-config" SKIFF_LOG_LEVEL=warn
+bench_private_config
 
 # Every run pulls into a fresh store under $WORK/runs, reached through the
 # symlink $WORK/cur that --prepare (next.sh) repoints; nothing is deleted

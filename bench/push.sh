@@ -29,21 +29,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-bench_bundle build-debian-image registry || exit 1
-LAYOUT=$(node "$WORK/build-debian-image.js" debian)
-bench_registry --push "$LAYOUT" debian bench/debian:latest || exit 1
-IMAGE=$HOST/bench/debian:latest
+bench_debian_image || exit 1
 
-: >"$WORK/registries.conf"
-echo '{"auths":{}}' >"$WORK/auth.json"
-export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" REGISTRY_AUTH_FILE="$WORK/auth.json"
-export XDG_CONFIG_HOME="$WORK/config" DOCKER_CONFIG="$WORK/docker-config" SKIFF_LOG_LEVEL=warn
+bench_private_config
 
-SS=$WORK/src/skiff
-PS=$WORK/src/podman
-mkdir -p "$SS" "$PS/tmp"
-ID=$($SKIFF --root "$SS/root" --runroot "$SS/run" pull -q --tls-verify=false "$IMAGE" | tail -n1)
-have_podman && podman --root "$PS/root" --runroot "$PS/run" --tmpdir "$PS/tmp" --storage-driver overlay pull -q --tls-verify=false "$IMAGE" >/dev/null
+bench_source_stores
 
 # The destination: a docker-registry restarted with empty storage before every run.
 DPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

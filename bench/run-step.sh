@@ -12,6 +12,10 @@
 #   prep-rm     clean, then run bench-rm (`true`) to completion: an exited container
 #   par-run N   N x `run --rm IMG true` at once; fails if any of them fails
 #   par-crs N   N x (create IMG true; start; rm -f) at once; fails if any step fails
+#   prep-par N  clean, then create N containers bench-net-0..N-1 on the
+#               default network (the TERM-handling shell)  [bench/network.sh]
+#   par-start N start the N created containers at once (N `start` processes);
+#               fails if any of them fails                  [bench/network.sh]
 set -u
 action=$1
 tool=$2
@@ -30,7 +34,30 @@ clean() {
   # shellcheck disable=SC2086
   ids=$($G ps -a -q) || exit 1
   # shellcheck disable=SC2086
-  [ -z "$ids" ] || $G rm -f $ids >/dev/null || exit 1
+  [ -z "$ids" ] || $G rm -f -t 0 $ids >/dev/null || exit 1
+}
+
+# wait_jobs LABEL ERRDIR PID...: wait for the background jobs started in
+# order 0..n-1; a failed job's exit code and stderr ($ERRDIR/<i>) go to
+# stderr and $BENCH_STEP_LOG (hyperfine hides a command's stderr). Fails if
+# any job failed.
+wait_jobs() {
+  label=$1
+  dir=$2
+  shift 2
+  failed=0
+  i=0
+  for p in "$@"; do
+    rc=0
+    wait "$p" || rc=$?
+    if [ "$rc" != 0 ]; then
+      failed=$((failed + 1))
+      echo "run-step: $tool $label job $i: exit $rc: $(tr '\n' ' ' <"$dir/$i")" | tee -a "${BENCH_STEP_LOG:-/dev/null}" >&2
+    fi
+    i=$((i + 1))
+  done
+  rm -rf "$dir"
+  [ "$failed" = 0 ] || { echo "run-step: $tool $label: $failed of $# failed" >&2; exit 1; }
 }
 
 case $action in
@@ -72,19 +99,30 @@ case $action in
       pids="$pids $!"
       i=$((i + 1))
     done
-    failed=0
+    # shellcheck disable=SC2086
+    wait_jobs "$action" "$errs" $pids
+    ;;
+  prep-par)
+    clean
     i=0
-    for p in $pids; do
-      rc=0
-      wait "$p" || rc=$?
-      if [ "$rc" != 0 ]; then
-        failed=$((failed + 1))
-        echo "run-step: $tool $action job $i: exit $rc: $(tr '\n' ' ' <"$errs/$i")" | tee -a "${BENCH_STEP_LOG:-/dev/null}" >&2
-      fi
+    while [ "$i" -lt "$n" ]; do
+      # shellcheck disable=SC2086
+      $G create --name "bench-net-$i" "$IMG" sh -c "$TERMSH" >/dev/null || exit 1
       i=$((i + 1))
     done
-    rm -rf "$errs"
-    [ "$failed" = 0 ] || { echo "run-step: $tool $action: $failed of $n failed" >&2; exit 1; }
+    ;;
+  par-start)
+    errs=$(mktemp -d "${TMPDIR:-/tmp}/skiff-run-step.XXXXXX")
+    i=0
+    pids=
+    while [ "$i" -lt "$n" ]; do
+      # shellcheck disable=SC2086
+      $G start "bench-net-$i" >/dev/null 2>"$errs/$i" &
+      pids="$pids $!"
+      i=$((i + 1))
+    done
+    # shellcheck disable=SC2086
+    wait_jobs start "$errs" $pids
     ;;
   *) echo "run-step: unknown action $action" >&2; exit 2 ;;
 esac

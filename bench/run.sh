@@ -132,20 +132,7 @@ compare() {
     echo "bench: $name FAILED (hyperfine output above)" >&2
     FAILED="$FAILED $name"
   else
-    python3 - "$BENCH_OUT/$name.json" "$name" "$target" <<'PY'
-import json, sys
-path, name, target = sys.argv[1:4]
-res = {r["command"]: r for r in json.load(open(path))["results"]}
-for n, r in res.items():
-    cpu = r["user"] + r["system"]
-    print(f"median {n:<8} = {r['median'] * 1000:7.1f} ms   (mean {r['mean'] * 1000:.1f} ± {r['stddev'] * 1000:.1f} ms, min {r['min'] * 1000:.1f}, max {r['max'] * 1000:.1f}; user+sys {cpu * 1000:.1f} ms)")
-if "skiff" in res and "podman" in res:
-    s, p = res["skiff"], res["podman"]
-    print(f"ratio skiff/podman = {s['median'] / p['median']:.2f}   ({name}: skiff {s['median'] * 1000:.1f} ms, podman {p['median'] * 1000:.1f} ms; target <= {target})")
-    sc, pc = s["user"] + s["system"], p["user"] + p["system"]
-    print(f"cpu ratio skiff/podman = {sc / pc:.2f}   ({name}: skiff {sc * 1000:.1f} ms, podman {pc * 1000:.1f} ms user+sys)")
-    print(f"min ratio skiff/podman = {s['min'] / p['min']:.2f}   ({name}: fastest runs, skiff {s['min'] * 1000:.1f} ms, podman {p['min'] * 1000:.1f} ms)")
-PY
+    bench_report "$name" "$target"
   fi
   # Nothing may be left behind: clean (after counting what is there) for the next benchmark.
   for t in $TOOLS; do
