@@ -78,3 +78,14 @@ export function mountLayers(lowerTopFirst: string[], target: string): () => void
   }
   return () => execFileSync('umount', [target]);
 }
+
+/**
+ * Snapshots of each layer's unpacked diff of image `id` in a store (its
+ * root directory), base layer first, read from images.json.
+ */
+export function imageLayerTrees(storeRoot: string, id: string): Array<Map<string, Entry>> {
+  const idx = JSON.parse(fs.readFileSync(path.join(storeRoot, 'images', 'images.json'), 'utf8')) as {images: Array<{id: string; layers: string[]}>};
+  const img = idx.images.find((i) => i.id === id);
+  if (!img) throw new Error(`image ${id} is not recorded in ${storeRoot}`);
+  return img.layers.map((c) => snapshot(path.join(storeRoot, 'layers', c.slice(7), 'diff')));
+}

@@ -13,7 +13,7 @@ import {execFileSync} from 'node:child_process';
 import {makeStore, type Store} from '../helpers/skiff';
 import {startRegistry, type TestRegistry} from '../helpers/registry';
 import {buildBusybox, buildMultilayer, pushImage, type BuiltImage} from '../helpers/images';
-import {snapshot, diffTrees} from '../helpers/tree';
+import {diffTrees, imageLayerTrees} from '../helpers/tree';
 import {storeProblems, tmpLeftovers} from '../helpers/store-check';
 
 let reg: TestRegistry;
@@ -35,13 +35,7 @@ interface LayerRec {
   diffId: string;
 }
 
-/** Snapshots of each layer's diff, base first. */
-function layerTrees(s: Store, id: string): Array<ReturnType<typeof snapshot>> {
-  const idx = JSON.parse(fs.readFileSync(path.join(s.root, 'images', 'images.json'), 'utf8')) as {images: Array<{id: string; layers: string[]}>};
-  const img = idx.images.find((i) => i.id === id);
-  assert.ok(img, `image ${id} recorded`);
-  return img.layers.map((c) => snapshot(path.join(s.root, 'layers', c.slice(7), 'diff')));
-}
+const layerTrees = (s: Store, id: string) => imageLayerTrees(s.root, id);
 
 function assertSameTrees(a: Store, b: Store, id: string): void {
   const ta = layerTrees(a, id);

@@ -14,7 +14,7 @@ import {promisify} from 'node:util';
 import {makeStore, SKIFF_BIN, type Store} from '../helpers/skiff';
 import {startRegistry, type TestRegistry} from '../helpers/registry';
 import {buildBusybox, buildMultilayer, pushImage, type BuiltImage} from '../helpers/images';
-import {snapshot, diffTrees} from '../helpers/tree';
+import {diffTrees, imageLayerTrees} from '../helpers/tree';
 import {storeProblems} from '../helpers/store-check';
 import {slowProxy} from '../helpers/slow-proxy';
 
@@ -35,12 +35,7 @@ const store = () => {
 const TLS_OFF = '--tls-verify=false';
 const lastLine = (s: string) => s.trim().split('\n').at(-1) ?? '';
 
-function layerTrees(s: Store, id: string): Array<ReturnType<typeof snapshot>> {
-  const idx = JSON.parse(fs.readFileSync(path.join(s.root, 'images', 'images.json'), 'utf8')) as {images: Array<{id: string; layers: string[]}>};
-  const img = idx.images.find((i) => i.id === id);
-  assert.ok(img, `image ${id} recorded`);
-  return img.layers.map((c) => snapshot(path.join(s.root, 'layers', c.slice(7), 'diff')));
-}
+const layerTrees = (s: Store, id: string) => imageLayerTrees(s.root, id);
 
 async function skopeo(args: string[]): Promise<string> {
   const scratch = fs.mkdtempSync(path.join(tmp, 'skopeo-'));
