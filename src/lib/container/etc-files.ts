@@ -23,7 +23,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import {writeFileAtomic} from '../state/atomic';
+import {readTextIfExists, writeFileAtomic} from '../state/atomic';
 import {invalidInput} from '../util/errors';
 
 /** none and host as such; every other mode is a private namespace with interfaces (bridge, container, ns). */
@@ -199,21 +199,17 @@ export interface HostFiles {
 
 const DEFAULT_HOST_FILES: HostFiles = {hosts: '/etc/hosts', resolvConf: '/etc/resolv.conf', resolvedUpstream: '/run/systemd/resolve/resolv.conf'};
 
-function readIfExists(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+/** The container's hosts file: its own entries over the host's hosts file. */
+export function containerHosts(input: Omit<HostsParams, 'baseHosts'>, hostFiles: HostFiles = DEFAULT_HOST_FILES): string {
+  return generateHosts({...input, baseHosts: readTextIfExists(hostFiles.hosts)});
 }
 
 /** The host's resolv.conf as a private namespace should start from: systemd-resolved's upstream list when the file names only loopback servers. */
 function hostResolvConfFor(network: NetworkMode, files: HostFiles): string | undefined {
-  const main = readIfExists(files.resolvConf);
+  const main = readTextIfExists(files.resolvConf);
   if (network === 'host' || main === undefined) return main;
   const servers = parseResolvConf(main).nameservers;
-  if (servers.length > 0 && servers.every(isLoopback)) return readIfExists(files.resolvedUpstream) ?? main;
+  if (servers.length > 0 && servers.every(isLoopback)) return readTextIfExists(files.resolvedUpstream) ?? main;
   return main;
 }
 
@@ -222,7 +218,7 @@ function hostResolvConfFor(network: NetworkMode, files: HostFiles): string | und
  * each replaced atomically. Returns their paths, for the bind mounts.
  */
 export function writeEtcFiles(dir: string, input: EtcFilesInput, hostFiles: HostFiles = DEFAULT_HOST_FILES): {hosts: string; hostname: string; resolvConf: string} {
-  const hosts = generateHosts({...input, baseHosts: readIfExists(hostFiles.hosts)});
+  const hosts = containerHosts(input, hostFiles);
   const resolv = generateResolvConf({...input, hostResolvConf: hostResolvConfFor(input.network, hostFiles)});
   fs.mkdirSync(dir, {recursive: true, mode: 0o700});
   const out = {hosts: path.join(dir, 'hosts'), hostname: path.join(dir, 'hostname'), resolvConf: path.join(dir, 'resolv.conf')};

@@ -35,15 +35,8 @@ import {NetworkService} from '../network/service';
 import type {ContainerNetState, NetworkAttachment} from '../network/types';
 import {createNetns, netnsDir, removeNetns} from '../network/netns';
 import {resolveHostPorts} from '../network/ports';
-import {generateHosts} from './etc-files';
+import {containerHosts} from './etc-files';
 
-function readHostFile(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 import {containerEvent} from '../events/emit';
 import type {ResourceLimits} from './types';
@@ -804,7 +797,7 @@ export class ContainerService {
     const p = containerPaths(this.paths, c.id);
     const ownIps = Object.values(net.networks).map((a) => a.ip).filter(Boolean);
     const gateway = Object.values(net.networks)[0]?.gateway;
-    const hosts = generateHosts({hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, baseHosts: readHostFile('/etc/hosts'), ownIps, hostGatewayIp: gateway});
+    const hosts = containerHosts({hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, ownIps, hostGatewayIp: gateway});
     fs.writeFileSync(path.join(p.userdata, 'hosts'), hosts);
   }
 

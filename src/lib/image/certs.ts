@@ -81,9 +81,9 @@ function read(file: string): Buffer {
  * exactly what Node would have trusted.
  */
 let extraCas: Buffer[] | undefined;
-export function extraCaCerts(env: NodeJS.ProcessEnv = process.env): Buffer[] {
+function extraCaCerts(): Buffer[] {
   if (extraCas) return extraCas;
-  const file = env.SKIFF_EXTRA_CA_CERTS;
+  const file = process.env.SKIFF_EXTRA_CA_CERTS;
   extraCas = [];
   if (!file) return extraCas;
   try {

@@ -89,8 +89,7 @@ async function* records(args: string[], stop?: Promise<unknown>): AsyncGenerator
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const closed = new Promise<number | null>((r) => child.on('close', r));
-  const spawnError = new Promise<never>((_, reject) => child.on('error', reject));
-  void spawnError.catch(() => undefined);
+  child.on('error', (err) => (stderr += err.message)); // reported with the exit status below
   if (stop) void stop.finally(() => child.kill('SIGTERM'));
   const lines = createInterface({input: child.stdout, crlfDelay: Infinity});
   try {

@@ -58,16 +58,20 @@ export function writeJsonAtomic(target: string, value: unknown, opts: AtomicOpti
   writeFileAtomic(target, JSON.stringify(value, null, 1) + '\n', opts);
 }
 
-/** Parsed JSON, or undefined when the file does not exist. */
-export function readJsonIfExists<T>(file: string): T | undefined {
-  let text: string;
+/** A file's text, or undefined when it does not exist (other errors are thrown). */
+export function readTextIfExists(file: string): string | undefined {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  return JSON.parse(text) as T;
+}
+
+/** Parsed JSON, or undefined when the file does not exist. */
+export function readJsonIfExists<T>(file: string): T | undefined {
+  const text = readTextIfExists(file);
+  return text === undefined ? undefined : (JSON.parse(text) as T);
 }
 
 export function ensureDir(dir: string, mode = 0o700): void {
