@@ -145,8 +145,9 @@ describe('crash recovery', () => {
     const id = (await s.run(['run', '-d', '--name', 'survivor', IMG, 'sleep', '100'])).stdout.trim();
     // Simulate the reboot: every process of the container dies, mounts vanish, the runroot is a new tmpfs.
     const pid = JSON.parse((await s.run(['inspect', id])).stdout)[0].State.ConmonPid;
-    execFileSync('runc', ['--root', `${s.runroot}/runtime`, 'kill', id, 'KILL']);
+    // conmon first, or it starts the exit command, which races the unmounts below.
     process.kill(pid, 'SIGKILL');
+    execFileSync('runc', ['--root', `${s.runroot}/runtime`, 'kill', id, 'KILL']);
     await new Promise((r) => setTimeout(r, 300));
     for (const m of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(s.runroot))) {
       execFileSync('umount', ['-l', m]);

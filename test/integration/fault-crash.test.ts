@@ -192,12 +192,14 @@ describe('fault: crash injection', () => {
     // The reboot: every process of the containers dies, the runroot (a tmpfs at boot) is empty again.
     for (const id of [always, plain]) {
       const st = JSON.parse(await must(['inspect', id]))[0].State;
+      // conmon first: killed after its container, it would start the exit
+      // command, whose cleanup then races the unmounts below (no reboot does that).
+      process.kill(st.ConmonPid, 'SIGKILL');
       try {
         execFileSync('runc', ['--root', `${s.runroot}/runtime`, 'kill', id, 'KILL']);
       } catch {
         /* already gone */
       }
-      process.kill(st.ConmonPid, 'SIGKILL');
     }
     await sleep(300);
     for (const m of mountsUnder(s.runroot).sort().reverse()) execFileSync('umount', ['-l', m]);
