@@ -1,17 +1,19 @@
 #!/bin/sh
 # Start-up cost: `node -e 0` (the floor), `skiff version` through bin/skiff
-# (V8 snapshot), the same with the snapshot disabled (plain bundle), the
-# single binary, and `podman version`, side by side in one hyperfine run.
+# (the light entry's V8 snapshot), the same through the full entry
+# (SKIFF_NO_LITE=1), with the snapshot disabled (plain bundle), the single
+# binary, and `podman version`, side by side in one hyperfine run.
 # The issue's target: skiff version (and later skiff ps) <= 1.3 x node -e 0.
 #   npm run build && node scripts/build-sea.mjs   # optional: the single binary
 #   sh bench/startup.sh
 . "$(dirname "$0")/lib.sh"
 
-set -- "node=node -e 0" "skiff=$SKIFF version" "skiff-bundle=env SKIFF_NO_SNAPSHOT=1 $SKIFF version"
+set -- "node=node -e 0" "skiff=$SKIFF version" "skiff-full=env SKIFF_NO_LITE=1 $SKIFF version" "skiff-bundle=env SKIFF_NO_SNAPSHOT=1 $SKIFF version"
 [ -n "$SKIFF_SEA" ] && set -- "$@" "skiff-sea=$SKIFF_SEA version"
 have_podman && set -- "$@" "podman=podman version"
 bench_compare startup "$@"
 bench_ratio startup skiff node
+bench_ratio startup skiff-full node
 bench_ratio startup skiff-bundle node
 [ -n "$SKIFF_SEA" ] && bench_ratio startup skiff-sea node
 if have_podman; then

@@ -87,21 +87,62 @@ await build({
     __SKIFF_PJSON__: JSON.stringify(pjson),
   },
 });
+// The light entry (src/cli/lite.ts): version and ps in a bundle of their own,
+// so their snapshot holds little more than Node's own (docs/design.md
+// "Start-up"). The heavy services it can reach only lazily are left out:
+// lite.ts hands anything that needs them to dist/skiff.js, and reaching one
+// anyway is an internal error, never a silent wrong answer.
+const LITE_EXCLUDED = ['image/service', 'container/service', 'container/rootfs', 'system/check'].map((m) => join(root, 'src', 'lib', `${m}.ts`));
+const liteBoundary = {
+  name: 'skiff-lite-boundary',
+  setup(b) {
+    b.onResolve({filter: /^\.\.?\//}, (a) => {
+      const target = join(a.resolveDir, a.path) + (a.path.endsWith('.ts') ? '' : '.ts');
+      return LITE_EXCLUDED.includes(target) ? {path: target, namespace: 'skiff-lite-excluded'} : undefined;
+    });
+    b.onLoad({filter: /.*/, namespace: 'skiff-lite-excluded'}, (a) => ({
+      contents: `throw new Error(${JSON.stringify(`internal error: the light entry cannot load ${a.path.slice(root.length + 1)}; run dist/skiff.js`)});`,
+      loader: 'js',
+    }));
+  },
+};
+await build({
+  plugins: [vendorPlugin, liteBoundary],
+  entryPoints: [join(root, 'src', 'cli', 'lite.ts')],
+  outfile: join(root, 'dist', 'skiff-lite.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  external: ['typescript'],
+  logLevel: 'warning',
+  define: {
+    __SKIFF_VERSION__: JSON.stringify(pkg.version),
+    __SKIFF_BUILT__: JSON.stringify(new Date().toISOString()),
+    __SKIFF_PJSON__: JSON.stringify(pjson),
+  },
+});
+
 }
 
-if (!args.has('--no-snapshot')) buildSnapshot();
-else for (const f of ['skiff.blob', 'skiff.blob.stamp']) rmSync(join(dist, f), {force: true});
+if (!args.has('--no-snapshot')) {
+  buildSnapshot('skiff');
+  buildSnapshot('skiff-lite');
+} else for (const f of ['skiff.blob', 'skiff.blob.stamp', 'skiff-lite.blob', 'skiff-lite.blob.stamp']) rmSync(join(dist, f), {force: true});
 
 /**
- * dist/skiff.blob from dist/skiff.js, then the stamp bin/skiff compares with
+ * dist/NAME.blob from dist/NAME.js, then the stamp bin/skiff compares with
  * `stat -L -c '%d %i %s %Y' NODE BLOB BUNDLE` before using the blob: device,
  * inode, size and mtime of the exact Node binary that built it, and the sizes
  * of the blob and the bundle. The same command writes it, so the formats match.
  */
-function buildSnapshot() {
-  const blob = join(dist, 'skiff.blob');
+function buildSnapshot(name) {
+  const blob = join(dist, `${name}.blob`);
   const stamp = `${blob}.stamp`;
-  const bundle = join(dist, 'skiff.js');
+  const bundle = join(dist, `${name}.js`);
   rmSync(stamp, {force: true});
   const tmp = `${blob}.tmp`;
   const r = spawnSync(process.execPath, ['--snapshot-blob', tmp, '--build-snapshot', join(root, 'scripts', 'snapshot-entry.cjs')], {

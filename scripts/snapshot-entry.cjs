@@ -14,9 +14,9 @@
 //
 // Rules kept by the bundle (checked with SKIFF_SNAPSHOT_TRACE=1, which lists
 // every environment variable and cwd read while the bundle is evaluated):
-// nothing evaluated at load time may keep env, cwd, stdio or timers; state
-// that does (debug's DEBUG, colour support) is refreshed by the bundle's
-// snapshotMain() before any command runs.
+// nothing evaluated at load time may keep env, cwd, stdio or timers. Only the
+// modules warmSnapshot() evaluates are in the heap; @oclif/core (help) and
+// every cold command are evaluated at run time, in the real environment.
 'use strict';
 // Node warns about built-ins it has not verified in user snapshots. These
 // were reviewed for skiff: at load time the bundle only takes function
@@ -91,15 +91,32 @@ const mod = {exports: {}, id: bundle, filename: bundle, loaded: false};
 wrapper.call(mod.exports, mod.exports, require, mod, bundle, path.dirname(bundle));
 mod.loaded = true;
 
-process.cwd = realCwd;
-if (trace) {
-  process.env = realEnv;
-  process.stderr.write(`snapshot: env read while loading the bundle: ${[...envReads].sort().join(' ') || '(none)'}\n`);
-  process.stderr.write(`snapshot: process.cwd() calls while loading the bundle: ${cwdReads}\n`);
+function endTrace() {
+  process.cwd = realCwd;
+  if (trace) {
+    process.env = realEnv;
+    process.stderr.write(`snapshot: env read while loading the bundle: ${[...envReads].sort().join(' ') || '(none)'}\n`);
+    process.stderr.write(`snapshot: process.cwd() calls while loading the bundle: ${cwdReads}\n`);
+  }
 }
 
-const {snapshotMain, seaMain} = mod.exports;
-if (typeof snapshotMain !== 'function' || typeof seaMain !== 'function') throw new Error(`${bundle} does not export snapshotMain() and seaMain()`);
+const {snapshotMain, seaMain, warmSnapshot} = mod.exports;
+// dist/skiff.js exports all three; the light entry dist/skiff-lite.js has
+// no single-binary main.
+if (typeof snapshotMain !== 'function' || typeof warmSnapshot !== 'function' || (seaAddonDigest && typeof seaMain !== 'function')) {
+  throw new Error(`${bundle} does not export snapshotMain(), warmSnapshot() and (for the single binary) seaMain()`);
+}
+// The bundle's modules are evaluated lazily (each command on first use);
+// warmSnapshot() evaluates the hot ones now. Node drains the event loop
+// before it serializes the heap, so the promise has settled by then.
+let warmed = false;
+warmSnapshot().then(() => {
+  warmed = true;
+  endTrace();
+});
+v8.startupSnapshot.addSerializeCallback(() => {
+  if (!warmed) throw new Error('warmSnapshot() did not finish before the snapshot was taken');
+});
 v8.startupSnapshot.setDeserializeMainFunction(() => {
   if (seaAddonDigest) {
     const sea = require('node:sea');

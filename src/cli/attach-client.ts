@@ -4,7 +4,7 @@
  * window size), the detach sequence, and --sig-proxy. close() undoes all of
  * it and is safe to call more than once.
  */
-import {Flags} from '@oclif/core';
+import {Flags} from './params';
 import type {AttachResult, AttachSession, AttachStreams} from '../lib/runtime/attach';
 import {DEFAULT_DETACH_KEYS, parseDetachKeys} from '../lib/runtime/detach-keys';
 import {messageOf} from '../lib/util/errors';

@@ -1,21 +1,56 @@
 /**
  * The base of every command: global flags, podman-compatible argv handling,
  * and the single place where an error becomes a message and an exit code.
+ *
+ * Commands carry oclif's static shape (summary, description, examples,
+ * flags, args, strict, hidden), so oclif's Help renders them when --help
+ * loads it, but running a command needs nothing of @oclif/core: parsing is
+ * parse.ts, definitions params.ts (see there for why).
  */
-import {Command, Interfaces} from '@oclif/core';
 import {globalFlags, flagShapes} from './flags';
+import {parseCommandLine} from './parse';
+import type {ArgDef, FlagDef, InferredArgs, InferredFlags} from './params';
 import {normalizeBooleans, stopAtFirstPositional} from './argv';
 import {exitCodeFor} from './exit-code';
 import {configureLog, isLevel, enabled} from '../lib/util/log';
 import {messageOf} from '../lib/util/errors';
 import type {Engine} from '../lib/engine';
 
-export type GlobalFlags = Interfaces.InferredFlags<typeof globalFlags>;
+export type GlobalFlags = InferredFlags<typeof globalFlags>;
 
-export abstract class SkiffCommand extends Command {
-  static override baseFlags = globalFlags;
+export abstract class SkiffCommand {
+  /** Set by the dispatcher: "image:ls" for `skiff image ls`. */
+  static id = '';
+  static summary?: string;
+  static description?: string;
+  static examples?: string[];
+  static hidden = false;
+  static aliases: string[] = [];
+  static flags: Record<string, FlagDef> = {};
+  static baseFlags: Record<string, FlagDef> = globalFlags;
+  static args: Record<string, ArgDef> = {};
+  /** false: extra positional arguments are allowed. */
+  static strict = true;
   /** false: flags stop at the first positional argument (run, create, exec). */
   static interspersed = true;
+
+  constructor(protected argv: string[]) {}
+
+  /** Run this command with these arguments (oclif's Command.run; its Help also looks for it). */
+  static async run(this: new (argv: string[]) => SkiffCommand, argv: string[] = process.argv.slice(2)): Promise<void> {
+    await new this(argv)._run();
+  }
+
+  abstract run(): Promise<void>;
+
+  /** Run the command; every error becomes one line on stderr and an exit code. */
+  async _run(): Promise<void> {
+    try {
+      await this.run();
+    } catch (err) {
+      this.catch(err as Error);
+    }
+  }
 
   private _engine?: Engine;
 
@@ -24,13 +59,13 @@ export abstract class SkiffCommand extends Command {
     const shapes = flagShapes({...ctor.baseFlags, ...ctor.flags} as never);
     let argv = normalizeBooleans(this.argv, shapes);
     if (!ctor.interspersed) argv = stopAtFirstPositional(argv, shapes);
-    const parsed = await this.parse(ctor as never, argv);
-    const flags = parsed.flags as Interfaces.InferredFlags<C['flags']> & GlobalFlags;
+    const parsed = parseCommandLine(argv, {flags: {...ctor.baseFlags, ...ctor.flags}, args: ctor.args, strict: ctor.strict});
+    const flags = parsed.flags as InferredFlags<C['flags']> & GlobalFlags;
     const level = flags['log-level'] ?? process.env.SKIFF_LOG_LEVEL;
     if (level && isLevel(level)) configureLog(level);
     return {
       flags,
-      args: parsed.args as Interfaces.InferredArgs<C['args']>,
+      args: parsed.args as InferredArgs<C['args']>,
       argv: parsed.argv as string[],
     };
   }
@@ -49,11 +84,7 @@ export abstract class SkiffCommand extends Command {
     process.stdout.write(line.endsWith('\n') ? line : line + '\n');
   }
 
-  protected override async catch(err: Error & {oclif?: {exit?: number}}): Promise<void> {
-    if (err.oclif?.exit !== undefined && err.message.startsWith('EEXIT')) {
-      process.exitCode = err.oclif.exit;
-      return;
-    }
+  protected catch(err: Error): void {
     process.stderr.write(`Error: ${messageOf(err)}\n`);
     if (enabled('debug') && err.stack) process.stderr.write(err.stack + '\n');
     if (enabled('debug') && err.cause) process.stderr.write(`caused by: ${String((err.cause as Error).stack ?? err.cause)}\n`);

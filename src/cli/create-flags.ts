@@ -3,7 +3,7 @@
  * defaults), defined once so both commands, their help and their man pages
  * agree.
  */
-import {Flags} from '@oclif/core';
+import {Flags} from './params';
 import {bool, multi} from './flags';
 
 export const createFlags = {

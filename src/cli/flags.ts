@@ -3,17 +3,17 @@
  * everywhere: repeatable flags never swallow positional arguments, boolean
  * flags accept --x=false, and global flags are defined once.
  */
-import {Flags, Interfaces} from '@oclif/core';
+import {Flags, type Char} from './params';
 import {LEVELS} from '../lib/util/log';
 import type {FlagShape} from './argv';
 
 /** A repeatable string flag (-e A -e B) that takes exactly one value per use. */
-export function multi(opts: {char?: Interfaces.AlphabetLowercase | Interfaces.AlphabetUppercase; description: string; helpValue?: string; hidden?: boolean}) {
+export function multi(opts: {char?: Char; description: string; helpValue?: string; hidden?: boolean}) {
   return Flags.string({...opts, multiple: true, multipleNonGreedy: true});
 }
 
 /** A boolean that also accepts --name=false (and --no-name). */
-export function bool(opts: {char?: Interfaces.AlphabetLowercase | Interfaces.AlphabetUppercase; description: string; default?: boolean; hidden?: boolean}) {
+export function bool(opts: {char?: Char; description: string; default?: boolean; hidden?: boolean}) {
   return Flags.boolean({...opts, allowNo: true});
 }
 

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type {Config, Interfaces} from '@oclif/core';
-import {COMMANDS} from '../commands';
+import {COMMANDS, HOT_COMMANDS, loadAllCommands, loadCommand} from '../commands';
 import {firstPositional, splitCommand} from './argv';
 import type {SkiffCommand} from './base';
 import {flagShapes, globalFlags} from './flags';
@@ -75,61 +75,11 @@ export function loadFullConfig(): Promise<Config> {
     const root = packageRoot();
     const pj = pjson();
     const plugin = new Plugin({root, pjson: pj, isRoot: true, ignoreManifest: true});
-    (plugin as unknown as {commandCache: typeof COMMANDS}).commandCache = COMMANDS;
+    (plugin as unknown as {commandCache: unknown}).commandCache = await loadAllCommands();
     await plugin.load();
     return Config.load({root, pjson: pj, plugins: new Map([[plugin.name, plugin]])});
   })();
   return fullConfig;
-}
-
-/**
- * The Config a command run gets: the same fields Config.load() sets, but no
- * plugin or command list (it costs a few ms per run, more with every command,
- * and dispatch has already found the class), no theme file, no WSL or shell
- * probes. A command that needs the command list calls loadFullConfig().
- */
-async function commandConfig(): Promise<Config> {
-  const {Config, Plugin} = await import('@oclif/core');
-  const root = packageRoot();
-  const pj = pjson();
-  const oclif = pj.oclif ?? {};
-  const rootPlugin = new Plugin({root, pjson: pj, isRoot: true});
-  Object.assign(rootPlugin, {root, pjson: pj, name: pj.name, alias: pj.name, version: pj.version, valid: true, hooks: {}, commands: [], commandIDs: []});
-  const config = new Config({root, pjson: pj, plugins: new Map([[pj.name, rootPlugin]])});
-  const arch = os.arch() === 'ia32' ? 'x86' : os.arch();
-  const platform = os.platform();
-  const home = process.env.HOME || os.homedir() || os.tmpdir();
-  const dirname = oclif.dirname || pj.name;
-  const dir = (category: string) =>
-    path.join(process.env[`XDG_${category.toUpperCase()}_HOME`] || path.join(home, category === 'data' ? '.local/share' : '.' + category), dirname);
-  const bin = oclif.bin || pj.name;
-  Object.assign(config, {
-    rootPlugin,
-    plugins: new Map([[pj.name, rootPlugin]]),
-    root,
-    pjson: pj,
-    name: pj.name,
-    version: pj.version,
-    channel: /-([a-z]+)/.exec(pj.version)?.[1] ?? 'stable',
-    valid: true,
-    arch,
-    platform,
-    windows: platform === 'win32',
-    bin,
-    binAliases: oclif.binAliases,
-    dirname,
-    flexibleTaxonomy: oclif.flexibleTaxonomy ?? false,
-    topicSeparator: oclif.topicSeparator === ' ' ? ' ' : ':',
-    userAgent: `${pj.name}/${pj.version} ${platform}-${arch} node-${process.version}`,
-    shell: (process.env.SHELL ?? 'unknown').split('/').pop() || 'unknown',
-    home,
-    cacheDir: dir('cache'),
-    configDir: dir('config'),
-    dataDir: dir('data'),
-    updateConfig: {...oclif.update, node: oclif.update?.node ?? {}, s3: {}},
-    isSingleCommandCLI: false,
-  });
-  return config;
 }
 
 /** oclif's rule, evaluated now (its own value was fixed when the snapshot was built). */
@@ -160,11 +110,10 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
     process.exitCode = 125;
     return;
   }
-  const Cmd = COMMANDS[split.id];
+  const Cmd = await loadCommand(split.id);
   Cmd.id = split.id;
   if (wantsHelp(split.argv, Cmd)) return showHelp(split.id.split(':'));
-  const config = await commandConfig();
-  const cmd = new (Cmd as unknown as new (argv: string[], config: unknown) => {_run(): Promise<unknown>})(split.argv, config);
+  const cmd = new (Cmd as unknown as new (argv: string[]) => {_run(): Promise<unknown>})(split.argv);
   await cmd._run();
 }
 
@@ -215,7 +164,6 @@ export function main(): void {
  * the build's environment, then run as main() would.
  */
 export function snapshotMain(): void {
-  refreshEnvironmentState();
   const script = process.argv[1];
   if (!script || !path.isAbsolute(script)) {
     process.stderr.write('Error: skiff snapshot started without the bundle path: use bin/skiff\n');
@@ -232,7 +180,6 @@ export function snapshotMain(): void {
  * asset, extracted on first use.
  */
 export function seaMain(addon: {bytes: () => Uint8Array; digest: string}, vendor?: (name: string) => string | undefined): void {
-  refreshEnvironmentState();
   useEmbeddedAddon(addon.bytes, addon.digest);
   if (vendor) setVendorAssets(vendor);
   setSelfCommand([process.execPath]);
@@ -242,15 +189,12 @@ export function seaMain(addon: {bytes: () => Uint8Array; digest: string}, vendor
 }
 
 /**
- * Modules that read the environment while being evaluated would keep the
- * build machine's values in a snapshot: re-read them here.
+ * Called once by scripts/snapshot-entry.cjs while the snapshot is built:
+ * evaluate the modules of the hot commands and the engine, so they are in
+ * the snapshot's heap. Every other module is evaluated when first imported.
  */
-function refreshEnvironmentState(): void {
-  // `debug` (used by oclif) reads DEBUG once when loaded.
-  const debug = require('debug') as {enable(ns: string): void; disable(): string; load(): string | undefined};
-  debug.disable();
-  const ns = debug.load();
-  if (ns) debug.enable(ns);
+export async function warmSnapshot(): Promise<void> {
+  await Promise.all([...HOT_COMMANDS.map((id) => loadCommand(id)), import('../lib/engine'), import('../lib/container/service'), import('../lib/image/service')]);
 }
 
 if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) main();

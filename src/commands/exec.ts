@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import {Args, Flags} from '@oclif/core';
+import {Args, Flags} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {multi} from '../cli/flags';
 import {AttachClient, detachKeysFlag} from '../cli/attach-client';

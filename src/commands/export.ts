@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core';
+import {Args, Flags} from '../cli/params';
 import * as fs from 'node:fs';
 import {SkiffCommand} from '../cli/base';
 import {invalidInput} from '../lib/util/errors';

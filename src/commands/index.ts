@@ -1,83 +1,92 @@
 /**
- * Every command, by oclif id ("image:ls" is `skiff image ls`). This map is
- * the explicit command strategy's target (package.json oclif.commands), and
- * src/cli/main.ts dispatches straight from it without a command search.
- * podman's aliases (images = image ls = image list) are entries of their own
- * pointing at the same class.
+ * Every command, by oclif id ("image:ls" is `skiff image ls`), as a loader
+ * of its module. src/cli/main.ts dispatches straight from this map without a
+ * command search; podman's aliases (images = image ls = image list) are
+ * entries of their own pointing at the same loader.
+ *
+ * Loaders, not classes: the bundler wraps each command module so that it is
+ * evaluated only when imported. The start-up snapshot evaluates the hot
+ * commands' modules (HOT_COMMANDS) at build time; every other command costs
+ * nothing until it runs, instead of ~10 ms of snapshot deserialisation for
+ * every invocation (docs/design.md "Start-up").
  */
 import type {SkiffCommand} from '../cli/base';
-import Version from './version';
-import Pull from './pull';
-import Images from './images';
-import Rmi from './rmi';
-import Tag from './tag';
-import Untag from './untag';
-import Inspect from './inspect';
-import ImageInspect from './image/inspect';
-import ImageExists from './image/exists';
-import ImagePrune from './image/prune';
-import Info from './info';
-import Login from './login';
-import Logout from './logout';
-import Create from './create';
-import Run from './run';
-import Start from './start';
-import Stop from './stop';
-import Kill from './kill';
-import Rm from './rm';
-import Wait from './wait';
-import Ps from './ps';
-import Logs from './logs';
-import Rename from './rename';
-import Restart from './restart';
-import ContainerInspect from './container/inspect';
-import ContainerExists from './container/exists';
-import ContainerPrune from './container/prune';
-import ContainerCleanup from './container/cleanup';
-import VolumeCreate from './volume/create';
-import VolumeLs from './volume/ls';
-import VolumeInspect from './volume/inspect';
-import VolumeRm from './volume/rm';
-import VolumePrune from './volume/prune';
-import VolumeExists from './volume/exists';
-// Runtime operator commands (pause/unpause, top, stats, update, init, events, port).
-import Pause from './pause';
-import Unpause from './unpause';
-import Top from './top';
-import Stats from './stats';
-import Update from './update';
-import Init from './init';
-import Events from './events';
-import Port from './port';
-// terminals and streams
-import Attach from './attach';
-import Exec from './exec';
-// container filesystem commands (diff, mount, unmount, export, cp, commit)
-import Diff from './diff';
-import Mount from './mount';
-import Unmount from './unmount';
-import Export from './export';
-import Cp from './cp';
-import Commit from './commit';
-// networking (feat/net)
-import NetworkCreate from './network/create';
-import NetworkLs from './network/ls';
-import NetworkInspect from './network/inspect';
-import NetworkRm from './network/rm';
-import NetworkPrune from './network/prune';
-import NetworkExists from './network/exists';
-import NetworkConnect from './network/connect';
-import NetworkDisconnect from './network/disconnect';
-// system (fault/consistency work)
-import SystemCheck from './system/check';
-// images in and out (feat/imgio)
-import Save from './save';
-import Load from './load';
-import Push from './push';
-import Import from './import';
-import ImageHistory from './image/history';
 
-export const COMMANDS: Record<string, typeof SkiffCommand> = {
+/** A command module, evaluated on first use (see the note above COMMANDS). */
+export type CommandLoader = () => Promise<{default: typeof SkiffCommand}>;
+
+const Version: CommandLoader = () => import('./version');
+const Pull: CommandLoader = () => import('./pull');
+const Images: CommandLoader = () => import('./images');
+const Rmi: CommandLoader = () => import('./rmi');
+const Tag: CommandLoader = () => import('./tag');
+const Untag: CommandLoader = () => import('./untag');
+const Inspect: CommandLoader = () => import('./inspect');
+const ImageInspect: CommandLoader = () => import('./image/inspect');
+const ImageExists: CommandLoader = () => import('./image/exists');
+const ImagePrune: CommandLoader = () => import('./image/prune');
+const Info: CommandLoader = () => import('./info');
+const Login: CommandLoader = () => import('./login');
+const Logout: CommandLoader = () => import('./logout');
+const Create: CommandLoader = () => import('./create');
+const Run: CommandLoader = () => import('./run');
+const Start: CommandLoader = () => import('./start');
+const Stop: CommandLoader = () => import('./stop');
+const Kill: CommandLoader = () => import('./kill');
+const Rm: CommandLoader = () => import('./rm');
+const Wait: CommandLoader = () => import('./wait');
+const Ps: CommandLoader = () => import('./ps');
+const Logs: CommandLoader = () => import('./logs');
+const Rename: CommandLoader = () => import('./rename');
+const Restart: CommandLoader = () => import('./restart');
+const ContainerInspect: CommandLoader = () => import('./container/inspect');
+const ContainerExists: CommandLoader = () => import('./container/exists');
+const ContainerPrune: CommandLoader = () => import('./container/prune');
+const ContainerCleanup: CommandLoader = () => import('./container/cleanup');
+const VolumeCreate: CommandLoader = () => import('./volume/create');
+const VolumeLs: CommandLoader = () => import('./volume/ls');
+const VolumeInspect: CommandLoader = () => import('./volume/inspect');
+const VolumeRm: CommandLoader = () => import('./volume/rm');
+const VolumePrune: CommandLoader = () => import('./volume/prune');
+const VolumeExists: CommandLoader = () => import('./volume/exists');
+// Runtime operator commands (pause/unpause, top, stats, update, init, events, port).
+const Pause: CommandLoader = () => import('./pause');
+const Unpause: CommandLoader = () => import('./unpause');
+const Top: CommandLoader = () => import('./top');
+const Stats: CommandLoader = () => import('./stats');
+const Update: CommandLoader = () => import('./update');
+const Init: CommandLoader = () => import('./init');
+const Events: CommandLoader = () => import('./events');
+const Port: CommandLoader = () => import('./port');
+// terminals and streams
+const Attach: CommandLoader = () => import('./attach');
+const Exec: CommandLoader = () => import('./exec');
+// container filesystem commands (diff, mount, unmount, export, cp, commit)
+const Diff: CommandLoader = () => import('./diff');
+const Mount: CommandLoader = () => import('./mount');
+const Unmount: CommandLoader = () => import('./unmount');
+const Export: CommandLoader = () => import('./export');
+const Cp: CommandLoader = () => import('./cp');
+const Commit: CommandLoader = () => import('./commit');
+// networking (feat/net)
+const NetworkCreate: CommandLoader = () => import('./network/create');
+const NetworkLs: CommandLoader = () => import('./network/ls');
+const NetworkInspect: CommandLoader = () => import('./network/inspect');
+const NetworkRm: CommandLoader = () => import('./network/rm');
+const NetworkPrune: CommandLoader = () => import('./network/prune');
+const NetworkExists: CommandLoader = () => import('./network/exists');
+const NetworkConnect: CommandLoader = () => import('./network/connect');
+const NetworkDisconnect: CommandLoader = () => import('./network/disconnect');
+// system (fault/consistency work)
+const SystemCheck: CommandLoader = () => import('./system/check');
+// images in and out (feat/imgio)
+const Save: CommandLoader = () => import('./save');
+const Load: CommandLoader = () => import('./load');
+const Push: CommandLoader = () => import('./push');
+const Import: CommandLoader = () => import('./import');
+const ImageHistory: CommandLoader = () => import('./image/history');
+
+export const COMMANDS: Record<string, CommandLoader> = {
   version: Version,
   create: Create,
   run: Run,
@@ -195,3 +204,22 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   history: ImageHistory,
   'image:history': ImageHistory,
 };
+
+/**
+ * Commands whose modules the full snapshot (dist/skiff.blob) holds already
+ * evaluated: the container life cycle, which scripts and systemd units run
+ * most. version and ps have the light entry (src/cli/lite.ts).
+ */
+export const HOT_COMMANDS = ['run', 'create', 'start', 'stop', 'rm', 'kill', 'exec', 'container:cleanup', 'logs', 'inspect', 'wait', 'images', 'pull'];
+
+export async function loadCommand(id: string): Promise<typeof SkiffCommand> {
+  return (await COMMANDS[id]()).default;
+}
+
+/** Every command class by id (help, man pages, tests). */
+export async function loadAllCommands(): Promise<Record<string, typeof SkiffCommand>> {
+  const ids = Object.keys(COMMANDS);
+  const classes = await Promise.all(ids.map((id) => loadCommand(id)));
+  return Object.fromEntries(ids.map((id, i) => [id, classes[i]]));
+}
+

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core';
+import {Flags} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {toYaml} from '../cli/yaml';
 import {VERSION, BUILT} from '../lib/version';

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import {Flags} from '@oclif/core';
+import {Flags} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {invalidInput} from '../lib/util/errors';
 

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core';
+import {Flags} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {multi} from '../cli/flags';
 import {psJson, psRow} from '../cli/container-rows';
@@ -21,7 +21,7 @@ export default class Ps extends SkiffCommand {
   async run(): Promise<void> {
     const {flags} = await this.parseArgs(Ps);
     const engine = await this.engine(flags);
-    const svc = engine.containers;
+    const svc = engine.containerReader;
     let recs = svc.list().sort((a, b) => Date.parse(b.config.created) - Date.parse(a.config.created));
     const all = recs;
     const showAll = flags.all || flags.latest || flags.last > 0 || (flags.filter ?? []).some((f) => f.startsWith('status=') || f.startsWith('exited='));

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import {Args, Flags} from '@oclif/core';
+import {Args, Flags} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {bool} from '../cli/flags';
 import {pullProgress} from '../cli/progress';

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core';
+import {Args, Flags} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {invalidInput, isSkiffError} from '../lib/util/errors';
 import type {ContainerStats, StatsSample} from '../lib/container/stats';

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core';
+import {Args} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {invalidInput} from '../lib/util/errors';
 

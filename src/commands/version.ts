@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core';
+import {Flags} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {VERSION, BUILT} from '../lib/version';
 import {goArch} from '../lib/util/platform';

@@ -118,28 +118,78 @@ describe('bin/skiff launcher', () => {
     versionJson(r);
   });
 
-  const broken: Array<[string, (dist: string) => void]> = [
-    ['the blob is missing', (d) => fs.rmSync(path.join(d, 'skiff.blob'))],
-    ['the stamp is missing', (d) => fs.rmSync(path.join(d, 'skiff.blob.stamp'))],
-    ['the blob is truncated', (d) => fs.truncateSync(path.join(d, 'skiff.blob'), 4096)],
-    ['the blob is garbage', (d) => fs.writeFileSync(path.join(d, 'skiff.blob'), Buffer.alloc(1 << 16, 0x5a))],
-    ['another node binary built it', (d) => fs.writeFileSync(path.join(d, 'skiff.blob.stamp'), '1 2 3 4 5 6\n/elsewhere/node\n')],
-    ['the bundle was rebuilt without it', (d) => fs.appendFileSync(path.join(d, 'skiff.js'), '\n// rebuilt\n')],
+  // Each entry (bin/skiff picks it by the command word) and a command it serves.
+  const entries: Array<[string, (tmpRoot: string) => string[]]> = [
+    ['skiff-lite', (r) => ['--root', r, 'version', '--format', 'json']],
+    ['skiff', (r) => ['--root', r, 'info', '--format', '{{.host.os}}']],
   ];
-  for (const [what, breakIt] of broken) {
-    test(`falls back to the bundle when ${what}`, {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
-      const bin = copyPackage(what.replace(/\W+/g, '-'));
-      breakIt(path.join(path.dirname(bin), '..', 'dist'));
-      const r = await runAt(bin, ['--root', path.join(tmp, 'r'), 'version', '--format', 'json']);
-      assert.match(r.stderr, /skiff-launcher: bundle /);
-      versionJson(r);
-      const nope = await runAt(bin, ['nope']);
-      assert.equal(nope.code, 125);
-      const help = await runAt(bin, ['version', '--help']);
-      assert.equal(help.code, 0, help.stderr);
-      assert.match(help.stdout, /Display the skiff version information/);
-    });
+  const broken: Array<[string, (dist: string, entry: string) => void]> = [
+    ['the blob is missing', (d, e) => fs.rmSync(path.join(d, `${e}.blob`))],
+    ['the stamp is missing', (d, e) => fs.rmSync(path.join(d, `${e}.blob.stamp`))],
+    ['the blob is truncated', (d, e) => fs.truncateSync(path.join(d, `${e}.blob`), 4096)],
+    ['the blob is garbage', (d, e) => fs.writeFileSync(path.join(d, `${e}.blob`), Buffer.alloc(1 << 16, 0x5a))],
+    ['another node binary built it', (d, e) => fs.writeFileSync(path.join(d, `${e}.blob.stamp`), '1 2 3 4 5 6\n/elsewhere/node\n')],
+    ['the bundle was rebuilt without it', (d, e) => fs.appendFileSync(path.join(d, `${e}.js`), '\n// rebuilt\n')],
+  ];
+  for (const [entry, command] of entries) {
+    for (const [what, breakIt] of broken) {
+      test(`${entry}: falls back to the bundle when ${what}`, {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
+        const bin = copyPackage(`${entry}-${what.replace(/\W+/g, '-')}`);
+        breakIt(path.join(path.dirname(bin), '..', 'dist'), entry);
+        const r = await runAt(bin, command(path.join(tmp, 'r')));
+        assert.match(r.stderr, new RegExp(`skiff-launcher: bundle \\S*/${entry}\\.js`));
+        assert.equal(r.code, 0, r.stderr);
+        assert.notEqual(r.stdout.trim(), '');
+        const nope = await runAt(bin, ['nope']);
+        assert.equal(nope.code, 125);
+        const help = await runAt(bin, ['version', '--help']);
+        assert.equal(help.code, 0, help.stderr);
+        assert.match(help.stdout, /Display the skiff version information/);
+      });
+    }
   }
+
+  test('picks the light entry by the command word, after global flags', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
+    const bin = path.join(REPO_ROOT, 'bin', 'skiff');
+    const r = path.join(tmp, 'r');
+    const cases: Array<[string[], string]> = [
+      [['version'], 'skiff-lite'],
+      [['ps'], 'skiff-lite'],
+      [['--root', r, '--runroot', path.join(tmp, 'rr'), 'ps', '-a'], 'skiff-lite'],
+      [[`--root=${r}`, '--log-level', 'warn', 'container', 'ls'], 'skiff-lite'],
+      [['--root', r, 'container', 'list', '-q'], 'skiff-lite'],
+      [['--root', r, 'images'], 'skiff'],
+      [['--root', r, 'container', 'inspect', 'nope'], 'skiff'],
+      [['--root', 'ps', 'images'], 'skiff'],
+      [['--bogus', 'ps'], 'skiff'],
+    ];
+    for (const [args, entry] of cases) {
+      const out = await runAt(bin, args);
+      assert.match(out.stderr, new RegExp(`skiff-launcher: snapshot \\S*/${entry}\\.blob`), args.join(' '));
+    }
+  });
+
+  test('the light entry hands what it cannot do to the full one, with the same result', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
+    const bin = path.join(REPO_ROOT, 'bin', 'skiff');
+    const g = ['--root', path.join(tmp, 'r'), '--runroot', path.join(tmp, 'rr')];
+    const cases = [
+      [...g, 'ps', '--filter', 'status=exited', '--format', 'json'],
+      [...g, 'ps', '-af', 'ancestor=busybox', '--format', 'json'],
+      [...g, 'ps', '--help'],
+      [...g, 'ps', '--bogus'],
+      [...g, 'ps', '-n', 'x'],
+      [...g, 'version', '-h'],
+      [...g, 'ps', '-a', '--format', '{{.ID}} {{.Names}}'],
+    ];
+    for (const args of cases) {
+      const lite = await runAt(bin, args);
+      const full = await runAt(bin, args, {SKIFF_NO_LITE: '1'});
+      assert.match(lite.stderr, /skiff-lite\.blob/, args.join(' '));
+      assert.match(full.stderr, /skiff-launcher: snapshot \S*\/skiff\.blob/, args.join(' '));
+      const strip = (x: string) => x.replace(/^skiff-launcher: .*\n/m, '');
+      assert.deepEqual({code: lite.code, stdout: lite.stdout, stderr: strip(lite.stderr)}, {code: full.code, stdout: full.stdout, stderr: strip(full.stderr)}, args.join(' '));
+    }
+  });
 
   test('falls back when asked, or when a variable read at load time is set', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
     const bin = path.join(REPO_ROOT, 'bin', 'skiff');

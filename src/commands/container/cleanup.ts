@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core';
+import {Args} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 
 /** conmon's exit command: record the exit, unmount, --rm, restart policy. */

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core';
+import {Args, Flags} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 import {notFound} from '../../lib/util/errors';
 import {inspectContainer} from '../../lib/container/inspect';

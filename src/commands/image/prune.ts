@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core';
+import {Flags} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 
 export default class ImagePrune extends SkiffCommand {

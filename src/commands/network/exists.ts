@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core';
+import {Args} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 
 /** Exit 0 when the network exists, 1 when not (no output), as podman. */

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core';
+import {Flags} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 
 /** podman network prune: remove every network no container uses (never the default one). */

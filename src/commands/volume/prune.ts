@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core';
+import {Flags} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 import {multi} from '../../cli/flags';
 

@@ -32,33 +32,8 @@ import type {VolumeService} from './volumes';
 import {invalidInput, notFound} from '../util/errors';
 import {mountCountFile, readMountCount} from './rootfs';
 
-export interface ContainerPaths {
-  /** root/containers/<id>: upper/, work/, userdata/ (etc files), ctr.log */
-  dir: string;
-  upper: string;
-  work: string;
-  userdata: string;
-  log: string;
-  /** runroot/containers/<id>: the OCI bundle (config.json, attach, ctl, pidfiles). */
-  bundle: string;
-  rootfs: string;
-  exitDir: string;
-}
-
-export function containerPaths(paths: Paths, id: string): ContainerPaths {
-  const dir = path.join(paths.containersDir, id);
-  const bundle = path.join(paths.runContainersDir, id);
-  return {
-    dir,
-    upper: path.join(dir, 'upper'),
-    work: path.join(dir, 'work'),
-    userdata: path.join(dir, 'userdata'),
-    log: path.join(dir, 'ctr.log'),
-    bundle,
-    rootfs: path.join(bundle, 'rootfs'),
-    exitDir: path.join(paths.runroot, 'exits'),
-  };
-}
+export {containerPaths, type ContainerPaths} from './paths';
+import {containerPaths, type ContainerPaths} from './paths';
 
 export interface PrepareInput {
   config: ContainerConfig;

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type {Paths} from '../state/paths';
 import type {ImageService} from '../image/service';
 import {ContainerStore, type ContainerRecord} from './store';
+import {ContainerReader, LIVE} from './reader';
 import type {ContainerConfig, ContainerState} from './types';
 import {transition} from './state-machine';
 import {bootId, processAlive} from './boot';
@@ -42,8 +43,7 @@ import {containerEvent} from '../events/emit';
 import type {ResourceLimits} from './types';
 import {buildResources} from '../runtime/spec/resources';
 
-/** Statuses in which a container has a live monitor and runtime state. */
-export const LIVE: ReadonlySet<string> = new Set(['initialized', 'running', 'paused', 'stopping']);
+export {LIVE};
 
 export interface Report {
   id: string;
@@ -94,18 +94,17 @@ export interface StartOptions {
 
 const asSkiff = (err: unknown) => (err instanceof SkiffError ? err : new SkiffError('internal', messageOf(err), {cause: err}));
 
-export class ContainerService {
-  readonly store: ContainerStore;
+export class ContainerService extends ContainerReader {
   readonly volumes: VolumeService;
   readonly networks: NetworkService;
   private readonly monitor: Monitor;
 
   constructor(
-    private readonly paths: Paths,
+    paths: Paths,
     private readonly images: ImageService,
     opts: {monitor?: Monitor} = {},
   ) {
-    this.store = new ContainerStore(paths);
+    super(paths, new ContainerStore(paths));
     this.volumes = new VolumeService(paths, (name) => containersUsingVolume(this.store.list(), name));
     this.networks = new NetworkService(paths, (name) => this.store.list().filter((r) => r.config.network.networks?.[name] !== undefined).map((r) => r.config.id));
     this.monitor = opts.monitor ?? conmonMonitor;
@@ -127,59 +126,6 @@ export class ContainerService {
   }
 
   // --- reading -------------------------------------------------------------------
-
-  /** State as it really is now, without writing: an exit file or a dead monitor means exited. */
-  observed(rec: ContainerRecord): ContainerState {
-    const s = rec.state;
-    // A removal whose process was killed midway: the container no longer runs; rm (or check --repair) finishes it.
-    if (s.status === 'removing' && this.abandoned(s)) return {...s, status: 'exited', pid: 0, conmonPid: 0};
-    if (!LIVE.has(s.status)) return s;
-    const settled = this.observedLive(rec);
-    // A stop whose process was killed before the container exited: it still runs.
-    if (settled === s && s.status === 'stopping' && this.abandoned(s)) return {...s, status: 'running'};
-    return settled;
-  }
-
-  /** A live foreground process other than this one waits for the exit code (and removes --rm containers itself). */
-  private otherWaiter(s: ContainerState): boolean {
-    return !!s.waiterPid && s.waiterPid !== process.pid && processAlive(s.waiterPid);
-  }
-
-  /** The process that set a transitional status is gone (and it is not us). */
-  private abandoned(s: ContainerState): boolean {
-    return !!s.busyPid && s.busyPid !== process.pid && !processAlive(s.busyPid);
-  }
-
-  private observedLive(rec: ContainerRecord): ContainerState {
-    const s = rec.state;
-    if (s.bootId !== bootId()) {
-      return {...s, status: 'exited', pid: 0, conmonPid: 0, error: 'the system was restarted while the container was running'};
-    }
-    const p = containerPaths(this.paths, rec.config.id);
-    const code = readExitFile(p.exitDir, rec.config.id);
-    if (code !== undefined) return {...s, status: 'exited', exitCode: code, pid: 0};
-    if (!fs.existsSync(path.join(p.bundle, 'config.json'))) {
-      return {...s, status: 'exited', pid: 0, conmonPid: 0, error: 'the runtime state is gone (the system was restarted or the runroot removed) while the container was running'};
-    }
-    if (s.conmonPid && !processAlive(s.conmonPid)) {
-      return {...s, status: 'exited', pid: 0, conmonPid: 0, error: 'conmon exited without recording an exit code'};
-    }
-    return s;
-  }
-
-  list(): ContainerRecord[] {
-    return this.store.list().map((r) => ({...r, state: this.observed(r)}));
-  }
-
-  get(input: string): ContainerRecord {
-    const r = this.store.resolve(input);
-    return {...r, state: this.observed(r)};
-  }
-
-  find(input: string): ContainerRecord | undefined {
-    const r = this.store.find(input);
-    return r && {...r, state: this.observed(r)};
-  }
 
   // --- create ------------------------------------------------------------------------
 

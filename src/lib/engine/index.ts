@@ -6,10 +6,22 @@
  */
 import {Paths} from '../state/paths';
 import {invalidInput} from '../util/errors';
-import {ImageService} from '../image/service';
-import {ContainerService} from '../container/service';
-import {ContainerRootfs} from '../container/rootfs';
-import {SystemChecker, type CheckOptions, type CheckReport} from '../system/check';
+import type {ImageService} from '../image/service';
+import type {ContainerService} from '../container/service';
+import type {ContainerRootfs} from '../container/rootfs';
+import type {CheckOptions, CheckReport} from '../system/check';
+import {ContainerReader} from '../container/reader';
+import {ContainerStore} from '../container/store';
+
+// The services' modules are required when first used, not imported: `ps`
+// and `version` run from the start-up snapshot without evaluating the
+// runtime, network, mount and registry code (docs/design.md "Start-up").
+// The bundler keeps each required module lazy; types come from the imports above.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const imageService = () => (require('../image/service') as typeof import('../image/service')).ImageService;
+const containerService = () => (require('../container/service') as typeof import('../container/service')).ContainerService;
+const containerRootfs = () => (require('../container/rootfs') as typeof import('../container/rootfs')).ContainerRootfs;
+const systemChecker = () => (require('../system/check') as typeof import('../system/check')).SystemChecker;
 
 /** "1500", "1500ms", "2s", "1m" → milliseconds. */
 function parseDuration(s: string, what: string): number {
@@ -32,6 +44,7 @@ export class Engine {
   private _images?: ImageService;
   private _containers?: ContainerService;
   private _rootfs?: ContainerRootfs;
+  private _reader?: ContainerReader;
 
   constructor(opts: EngineOptions = {}) {
     const env = opts.env ?? process.env;
@@ -42,23 +55,28 @@ export class Engine {
 
   get images(): ImageService {
     if (!this._images) {
-      this._images = new ImageService(this.paths, {containersUsing: (id) => this.containers.usingImage(id)});
+      this._images = new (imageService())(this.paths, {containersUsing: (id) => this.containers.usingImage(id)});
       this._images.registryTimeoutMs = this.registryTimeoutMs;
     }
     return this._images;
   }
 
   get containers(): ContainerService {
-    return (this._containers ??= new ContainerService(this.paths, this.images));
+    return (this._containers ??= new (containerService())(this.paths, this.images));
+  }
+
+  /** Read-only container records with their observed state (ps, inspect): no runtime code loaded. */
+  get containerReader(): ContainerReader {
+    return this._containers ?? (this._reader ??= new ContainerReader(this.paths, new ContainerStore(this.paths)));
   }
 
   /** Containers' merged root filesystems outside their run (mount, cp, export). */
   get rootfs(): ContainerRootfs {
-    return (this._rootfs ??= new ContainerRootfs(this.paths, this.containers, this.images));
+    return (this._rootfs ??= new (containerRootfs())(this.paths, this.containers, this.images));
   }
 
   /** system check: verify the store (and repair what can be repaired). */
   async check(opts: CheckOptions = {}): Promise<CheckReport> {
-    return new SystemChecker(this.paths, this.images, this.containers, opts).run();
+    return new (systemChecker())(this.paths, this.images, this.containers, opts).run();
   }
 }

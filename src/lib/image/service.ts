@@ -11,7 +11,7 @@ import {findImage, getImage} from './lookup';
 import {decodeConfig, decodeManifest, type ImageConfig} from './manifest';
 import {parseReference, refString, withDefaultTag} from './reference';
 import {loadRegistriesConf} from './registries-conf';
-import {Puller, type PullOptions, type PullResult} from './pull';
+import type {PullOptions, PullResult} from './pull';
 import {invalidInput, notFound, SkiffError, messageOf} from '../util/errors';
 import {imageEvent} from '../events/emit';
 
@@ -71,6 +71,8 @@ export class ImageService {
 
   async pull(opts: PullOptions): Promise<PullResult> {
     this.layers.cleanupTemp();
+    // The registry client (undici, TLS) is loaded only by commands that pull.
+    const {Puller} = await import('./pull');
     const r = await new Puller(this.paths).pull({...opts, timeoutMs: opts.timeoutMs ?? this.registryTimeoutMs});
     await imageEvent(this.paths, r.id, r.name ?? opts.reference, 'pull');
     return r;

@@ -1,0 +1,87 @@
+/**
+ * The light entry, dist/skiff-lite.js: the commands scripts poll most
+ * (`version`, `ps`), bundled on their own so Node starts them from a small
+ * snapshot (dist/skiff-lite.blob). bin/skiff picks this entry by the command
+ * word; anything else that reaches it (help, another command) is handed to
+ * the full bundle in the same process, so a wrong pick is slower, never
+ * wrong. See docs/design.md "Start-up".
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {createRequire} from 'node:module';
+import {splitCommand} from './argv';
+import {flagShapes, globalFlags} from './flags';
+import type {SkiffCommand} from './base';
+import {setAddonDir} from '../lib/util/native';
+import {setVendorDir} from '../lib/util/vendor';
+import {setSelfCommand} from '../lib/util/self';
+import {exitCodeFor} from './exit-code';
+import {messageOf} from '../lib/util/errors';
+
+type Loader = () => Promise<{default: typeof SkiffCommand}>;
+const ps: Loader = () => import('../commands/ps');
+
+/** The light commands (ids as in src/commands/index.ts; bin/skiff's LITE list names the same words). */
+export const LITE_COMMANDS: Record<string, Loader> = {
+  version: () => import('../commands/version'),
+  ps,
+  'container:ls': ps,
+  'container:list': ps,
+  'container:ps': ps,
+};
+
+let distDir = __dirname;
+
+/** ps filters may need the image store (ancestor=): the full entry has it. */
+function needsFull(argv: string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '--filter' || a.startsWith('--filter=') || /^-[a-zA-Z]*f/.test(a)) return true;
+  }
+  return false;
+}
+
+/** The full CLI, in this process: dist/skiff.js evaluated now (no snapshot). */
+function handOver(): void {
+  // createRequire: in the snapshot, the bundle's own `require` serves built-ins only.
+  const full = createRequire(path.join(distDir, 'skiff-lite.js'))('./skiff.js') as {main(): void};
+  full.main();
+}
+
+async function run(argv: string[]): Promise<void> {
+  const split = splitCommand(argv, new Set(Object.keys(LITE_COMMANDS)), flagShapes(globalFlags));
+  if (!split.id || split.argv.some((a) => a === '--help' || a === '-h' || a === 'help') || needsFull(split.argv)) return handOver();
+  const Cmd = (await LITE_COMMANDS[split.id]()).default;
+  Cmd.id = split.id;
+  const cmd = new (Cmd as unknown as new (argv: string[]) => {_run(): Promise<unknown>})(split.argv);
+  await cmd._run();
+}
+
+function start(dir: string): void {
+  distDir = dir;
+  setAddonDir(dir);
+  setVendorDir(dir);
+  const launcher = path.join(dir, '..', 'bin', 'skiff');
+  setSelfCommand(fs.existsSync(launcher) ? [path.resolve(launcher)] : [process.execPath, path.join(dir, 'skiff.js')]);
+  run(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`Error: ${messageOf(err)}\n`);
+    process.exitCode = exitCodeFor(err);
+  });
+}
+
+/** `node dist/skiff-lite.js ARGS` (bin/skiff's fallback when the lite snapshot cannot be used). */
+export function main(): void {
+  start(__dirname);
+}
+
+/** Called by Node after deserializing dist/skiff-lite.blob (argv[1] is the bundle's absolute path). */
+export function snapshotMain(): void {
+  start(path.dirname(process.argv[1]));
+}
+
+/** The snapshot builder evaluates the light commands' modules now. */
+export async function warmSnapshot(): Promise<void> {
+  await Promise.all([...Object.values(LITE_COMMANDS).map((l) => l()), import('../lib/engine')]);
+}
+
+if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) main();
