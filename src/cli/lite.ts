@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {createRequire} from 'node:module';
+import type * as NodeModule from 'node:module';
 import {splitCommand} from './argv';
 import {flagShapes, globalFlags} from './flags';
 import type {SkiffCommand} from './base';
@@ -44,6 +44,7 @@ function needsFull(argv: string[]): boolean {
 /** The full CLI, in this process: dist/skiff.js evaluated now (no snapshot). */
 function handOver(): void {
   // createRequire: in the snapshot, the bundle's own `require` serves built-ins only.
+  const {createRequire} = require('node:module') as typeof NodeModule;
   const full = createRequire(path.join(distDir, 'skiff-lite.js'))('./skiff.js') as {main(): void};
   full.main();
 }

@@ -6,7 +6,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {randomBytes} from 'node:crypto';
 import {errnoCode, storageError} from '../util/errors';
 
 export interface AtomicOptions {
@@ -16,7 +15,7 @@ export interface AtomicOptions {
 }
 
 export function tempName(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${(require('node:crypto') as typeof import('node:crypto')).randomBytes(4).toString('hex')}`);
 }
 
 export function isTempName(name: string): boolean {

@@ -13,8 +13,11 @@
  * exclude each other.
  */
 import * as path from 'node:path';
-import * as os from 'node:os';
+import type * as OS from 'node:os';
 import {invalidInput} from '../util/errors';
+
+/** node:os is not in Node's own startup snapshot: load it only when HOME is unset. */
+const homedir = () => (require('node:os') as typeof OS).homedir();
 
 export interface PathOptions {
   root?: string;
@@ -36,7 +39,7 @@ export class Paths {
   constructor(opts: PathOptions = {}) {
     const env = opts.env ?? process.env;
     const uid = opts.uid ?? process.getuid?.() ?? 0;
-    const home = opts.home ?? env.HOME ?? os.homedir();
+    const home = opts.home ?? env.HOME ?? homedir();
     this.env = env;
     this.uid = uid;
     this.rootless = uid !== 0;
@@ -100,7 +103,7 @@ export class Paths {
 
   /** Credentials podman also reads, lowest priority last. */
   fallbackAuthFiles(): string[] {
-    const home = this.env.HOME ?? os.homedir();
+    const home = this.env.HOME ?? homedir();
     return [
       path.join(this.configHome, 'containers', 'auth.json'),
       path.join(this.env.DOCKER_CONFIG || path.join(home, '.docker'), 'config.json'),

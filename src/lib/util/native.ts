@@ -5,7 +5,7 @@
  * pay nothing. Each wrapper throws a Node-style error (code, errno, syscall,
  * path) exactly like fs does.
  */
-import {constants, tmpdir} from 'node:os';
+import type * as OS from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 
@@ -23,8 +23,11 @@ interface NativeBinding {
   unixDgramSend(p: string, data: Buffer): number;
 }
 
+/** node:os is not in Node's own startup snapshot: loaded on first use. */
+const nodeOs = () => require('node:os') as typeof OS;
+
 let binding: NativeBinding | undefined;
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+let errnoNames: Map<number, string> | undefined;
 
 /**
  * The directory of the running bundle (dist/), set by src/cli/main.ts at
@@ -77,7 +80,7 @@ function load(file: string): NativeBinding {
 export function useEmbeddedAddon(bytes: () => Uint8Array, digest: string): void {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   const run = process.env.XDG_RUNTIME_DIR;
-  const base = run && path.isAbsolute(run) && fs.existsSync(run) ? run : tmpdir();
+  const base = run && path.isAbsolute(run) && fs.existsSync(run) ? run : nodeOs().tmpdir();
   const dir = path.join(base, `skiff-native-${uid}`);
   embedded = {bytes, dir, file: path.join(dir, `skiff_native-${digest.slice(0, 32)}.node`)};
 }
@@ -115,6 +118,7 @@ export function setNativeBinding(b: NativeBinding): void {
 
 export function sysError(rc: number, syscall: string, p?: string): NodeJS.ErrnoException {
   const errno = -rc;
+  errnoNames ??= new Map<number, string>(Object.entries(nodeOs().constants.errno).map(([k, v]) => [v, k]));
   const code = errnoNames.get(errno) ?? `E${errno}`;
   const err: NodeJS.ErrnoException = new Error(`${code}: ${syscall}${p ? ` '${p}'` : ''} failed (errno ${errno})`);
   err.code = code;
@@ -140,7 +144,7 @@ export function lsetxattr(p: string, name: string, value: Buffer): void {
 export function lgetxattr(p: string, name: string): Buffer | undefined {
   const r = native().lgetxattr(p, name);
   if (typeof r === 'number') {
-    if (-r === constants.errno.ENODATA) return undefined;
+    if (-r === nodeOs().constants.errno.ENODATA) return undefined;
     throw sysError(r, 'lgetxattr', p);
   }
   return r;
@@ -169,7 +173,7 @@ export const LOCK = {SH: 1, EX: 2, NB: 4, UN: 8} as const;
 export function flock(fd: number, op: number): boolean {
   const rc = native().flock(fd, op);
   if (rc === 0) return true;
-  if (-rc === constants.errno.EWOULDBLOCK) return false;
+  if (-rc === nodeOs().constants.errno.EWOULDBLOCK) return false;
   throw sysError(rc, 'flock');
 }
 

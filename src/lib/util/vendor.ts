@@ -8,8 +8,12 @@
  * The single binary carries each vendor bundle as an asset instead.
  */
 import * as path from 'node:path';
-import * as vm from 'node:vm';
-import {createRequire} from 'node:module';
+import type * as VM from 'node:vm';
+import type * as NodeModule from 'node:module';
+
+// Loaded when a vendor bundle is first needed: neither is in Node's own startup snapshot.
+const vm = () => require('node:vm') as typeof VM;
+const createRequire = (p: string) => (require('node:module') as typeof NodeModule).createRequire(p);
 
 let vendorDir: string | undefined;
 let assets: ((name: string) => string | undefined) | undefined;
@@ -32,7 +36,7 @@ export function loadVendor(name: string): unknown {
   if (source !== undefined) {
     // A vendor bundle needs only Node's built-ins, which this require serves.
     const req = createRequire(process.execPath);
-    const fn = vm.compileFunction(source, ['exports', 'require', 'module', '__filename', '__dirname'], {filename: `vendor/${name}.js`});
+    const fn = vm().compileFunction(source, ['exports', 'require', 'module', '__filename', '__dirname'], {filename: `vendor/${name}.js`});
     const mod = {exports: {} as unknown};
     fn(mod.exports, req, mod, `vendor/${name}.js`, 'vendor');
     exports = mod.exports;
