@@ -35,6 +35,8 @@ import {NetworkService} from '../network/service';
 import type {ContainerNetState, NetworkAttachment} from '../network/types';
 import {createNetns, netnsDir, removeNetns} from '../network/netns';
 import {resolveHostPorts} from '../network/ports';
+import {addPorts, hostPrimaryIp, plannedSlirp, startSlirp, stopSlirp} from '../network/slirp';
+import {defaultSlirpOptions} from '../network/slirp-options';
 import {containerHosts} from './etc-files';
 
 
@@ -677,7 +679,7 @@ export class ContainerService {
    * runroot/netns, recorded in the state first (so a crash from here on is
    * torn down by the next cleanup), then CNI ADD on each network.
    */
-  private async setupNetwork(config: ContainerConfig): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; gateway?: string} | undefined> {
+  private async setupNetwork(config: ContainerConfig): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; leadingDns?: string[]; gateway?: string} | undefined> {
     const n = config.network;
     if (n.mode === 'none' || n.mode === 'host') return undefined;
     if (n.mode === 'ns') return {netnsPath: n.path, ownIps: [], dns: []};
@@ -691,6 +693,7 @@ export class ContainerService {
     const net: ContainerNetState = {netns: file, networks: {}, ports};
     this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
     createNetns(file);
+    if (n.mode === 'slirp4netns') return this.setupSlirp(config, net);
     const names = Object.keys(n.networks ?? {}).sort();
     let i = 0;
     for (const name of names) {
@@ -707,6 +710,26 @@ export class ContainerService {
     const atts = Object.entries(net.networks);
     const dns = atts.filter(([name]) => this.networks.find(name)?.dns_enabled).map(([, a]) => a.gateway).filter(Boolean);
     return {netnsPath: file, ownIps: atts.map(([, a]) => a.ip).filter(Boolean), dns: [...new Set(dns)], gateway: atts[0]?.[1].gateway};
+  }
+
+  /**
+   * --network slirp4netns, on the netns just made and recorded: the planned
+   * process is recorded before it is spawned and its pid right after, so a
+   * crash at any point leaves a record the teardown stops it from; then the
+   * published ports go through its API.
+   */
+  private async setupSlirp(config: ContainerConfig, net: ContainerNetState): Promise<{netnsPath: string; ownIps: string[]; dns: string[]; leadingDns: string[]; gateway?: string}> {
+    const opts = config.network.slirp ?? defaultSlirpOptions();
+    const record = () => this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    net.slirp = plannedSlirp(this.paths.runroot, config.id, opts);
+    record();
+    net.slirp = await startSlirp(net.slirp, net.netns, opts, (pid) => {
+      net.slirp = {...net.slirp!, pid};
+      record();
+    });
+    await addPorts(net.slirp, net.ports);
+    const s = net.slirp;
+    return {netnsPath: net.netns, ownIps: [s.ip], dns: [], leadingDns: [s.dns], gateway: s.allowHostLoopback ? s.gateway : hostPrimaryIp()};
   }
 
   /** CNI DEL on every network the state records, then the netns (idempotent; the state forgets them as it goes). */
@@ -728,6 +751,7 @@ export class ContainerService {
         log.warn(`network ${name}: ${messageOf(err)}`);
       }
     }
+    if (net.slirp) await stopSlirp(net.slirp);
     removeNetns(net.netns);
     for (const l of await this.networks.releaseLeases(id)) log.debug(`released lease ${l} left by an interrupted network operation`);
     try {

@@ -33,6 +33,7 @@ import {processAlive} from '../container/boot';
 import {mountPoints} from '../storage/overlay';
 import {umount2, MNT} from '../util/native';
 import {netnsDir, removeNetns} from '../network/netns';
+import {slirpDir, slirpProcesses, stopSlirp} from '../network/slirp';
 import {messageOf} from '../util/errors';
 import type {LayerRecord} from '../storage/layers';
 
@@ -100,6 +101,7 @@ export class SystemChecker {
     this.checkTemp();
     this.checkRunroot();
     await this.checkNetns();
+    await this.checkSlirp();
     this.checkMounts();
     this.checkLocks();
     const remaining = this.findings.filter((f) => !f.repaired).length;
@@ -593,6 +595,38 @@ export class SystemChecker {
         } finally {
           lock.release();
         }
+      }
+    }
+  }
+
+  /**
+   * runroot/slirp4netns: a slirp4netns process (found by its API socket in
+   * /proc) or socket/log files belong to a live container whose record names
+   * them; any other is stopped and removed (after checkNetns, which has
+   * already torn down the network of containers that stopped).
+   */
+  private async checkSlirp(): Promise<void> {
+    const dir = slirpDir(this.paths.runroot);
+    const sockets = new Set<string>();
+    try {
+      for (const f of fs.readdirSync(dir)) sockets.add(path.join(dir, f.replace(/\.(sock|log)$/, '.sock')));
+    } catch {
+      /* never used */
+    }
+    for (const p of slirpProcesses(dir, {dir: true})) sockets.add(p.socket);
+    for (const socket of [...sockets].sort()) {
+      const key = path.basename(socket, '.sock');
+      const rec = safe(() => this.containers.store.list().find((r) => r.config.id.startsWith(key)), undefined);
+      const lock = rec ? tryLockFile(this.paths.lockFile(`container-${rec.config.id}`)) : undefined;
+      if (rec && !lock) continue; // being started or torn down right now
+      try {
+        const now = rec ? safe(() => this.containers.store.read(rec.config.id), undefined) : undefined;
+        if (now && now.state.net?.slirp?.socket === socket && LIVE.has(this.containers.observed(now).status)) continue;
+        const pids = slirpProcesses(socket).map((p) => p.pid);
+        const f = this.add({object: `slirp4netns ${key}`, problem: `${pids.length ? `process ${pids.join(', ')}` : 'API socket or log'} of ${now ? `container ${now.config.name}, which is not running` : 'a container that no longer exists'}`});
+        await this.fix(f, async () => (await stopSlirp({pid: 0, socket, log: socket.replace(/\.sock$/, '.log')}), 'stopped and removed'));
+      } finally {
+        lock?.release();
       }
     }
   }
