@@ -101,6 +101,7 @@ describe('--network slirp4netns', () => {
     // Default route (destination 0) through 10.0.2.2 (little-endian hex 0202000A).
     assert.match(route, /^tap0\s+00000000\s+0202000A\s/m);
     assert.equal(mtu.trim(), '65520');
+    assert.match(await ok(['exec', 'sl-basic', 'busybox', 'ip', '-o', 'link', 'show', 'lo']), /<LOOPBACK,UP,LOWER_UP>/);
     assert.equal(resolv.split('\n')[0], 'nameserver 10.0.2.3');
     assert.match(hosts, new RegExp(`^10\\.0\\.2\\.100\\t${id.slice(0, 12)} sl-basic$`, 'm'));
     assert.doesNotMatch(hosts, /^10\.0\.2\.2\s/m, 'host.containers.internal is not the loopback-forwarding gateway by default');

@@ -692,7 +692,7 @@ export class ContainerService {
     const ports = await resolveHostPorts(config.ports ?? []);
     const net: ContainerNetState = {netns: file, networks: {}, ports};
     this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
-    createNetns(file);
+    createNetns(file, {loUp: n.mode !== 'slirp4netns'});
     if (n.mode === 'slirp4netns') return this.setupSlirp(config, net);
     const names = Object.keys(n.networks ?? {}).sort();
     let i = 0;
