@@ -5,7 +5,8 @@
  * host loopback refused by default and reachable with
  * allow_host_loopback=true, DNS forwarding at 10.0.2.3, and no process,
  * API socket, log or netns mount left after rm -f, a crash of the
- * container, or kill -9 of conmon followed by a skiff command.
+ * container, or kill -9 of conmon followed by a skiff command. Then the
+ * same for --network pasta (Debian package passt), when it is installed.
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
 import {leftovers} from '../helpers/network';
+import {findBinary} from '../../src/lib/runtime/host';
 
 let bb: BusyboxStore;
 
@@ -228,6 +230,77 @@ describe('--network slirp4netns', () => {
     }
     assert.match((await run(['create', '--network', 'slirp4netns:bad_option=1', bb.image, 'true'])).stderr, /unknown slirp4netns option "bad_option"/);
     assert.equal((await ok(['ps', '-a', '-q'])).trim(), '');
+  });
+});
+
+/** Running pasta processes whose command line names this store's runroot. */
+function pastaProcs(): Array<{pid: number; args: string[]}> {
+  const out: Array<{pid: number; args: string[]}> = [];
+  for (const p of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const args = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (!/^(pasta|passt)/.test(path.basename(args[0])) || !args.some((a) => a.includes(bb.store.runroot))) continue;
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      out.push({pid: Number(p), args});
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+function pastaLeftovers(id: string): string[] {
+  const key = id.slice(0, 16);
+  const out = leftovers(bb.store, id);
+  for (const p of pastaProcs()) if (p.args.some((a) => a.includes(key))) out.push(`pasta process ${p.pid}`);
+  const dir = path.join(bb.store.runroot, 'pasta');
+  if (fs.existsSync(dir)) for (const f of fs.readdirSync(dir)) if (f.startsWith(key)) out.push(`file ${f}`);
+  return out;
+}
+
+describe('--network pasta', {skip: findBinary('pasta') ? false : 'pasta is not installed (Debian package passt)'}, () => {
+  test('the host address inside, published ports (fixed and random), no leftovers after rm -f, a crash or kill -9 of conmon', async () => {
+    const hostPort = await freePort();
+    const id = (await ok(['run', '-d', '--name', 'pa-web', '--network', 'pasta', '-p', `127.0.0.1:${hostPort}:80`, '-p', '127.0.0.1::81', bb.image, 'sh', '-c', `httpd -p 81 -h /tmp; ${SERVE}`])).trim();
+    await eventually(async () => assert.equal(await httpGet(`http://127.0.0.1:${hostPort}/index.html`), 'hello-slirp\n'));
+    const m = /^81\/tcp -> 127\.0\.0\.1:(\d+)$/m.exec(await ok(['port', 'pa-web']));
+    assert.ok(m);
+    await eventually(async () => assert.match(await httpGet(`http://127.0.0.1:${m[1]}/`), /404|Not Found/));
+    // pasta copies the host's address onto the namespace's interface; /etc/hosts names the container there.
+    const hostAddrs = Object.values((await import('node:os')).networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a!.address);
+    const inside = await ok(['exec', 'pa-web', 'sh', '-c', 'busybox ip -4 -o addr; echo ==; cat /etc/hosts']);
+    const ip = /inet (\d+\.\d+\.\d+\.\d+)\/\d+ scope global/.exec(inside)?.[1];
+    assert.ok(ip && hostAddrs.includes(ip), inside);
+    assert.match(inside, new RegExp(`^${ip.replace(/\./g, '\\.')}\\t${id.slice(0, 12)} pa-web$`, 'm'));
+    assert.equal((await ok(['inspect', '--format', '{{.HostConfig.NetworkMode}}', 'pa-web'])).trim(), 'pasta');
+    assert.equal(pastaProcs().filter((p) => p.args.some((a) => a.includes(id.slice(0, 16)))).length, 1);
+    await ok(['rm', '-f', '-t', '0', 'pa-web']);
+    assert.deepEqual(pastaLeftovers(id), []);
+    await assert.rejects(httpGet(`http://127.0.0.1:${hostPort}/index.html`));
+
+    const id2 = (await ok(['run', '-d', '--network', 'pasta', bb.image, 'sleep', '300'])).trim();
+    process.kill(Number((await ok(['inspect', '--format', '{{.State.Pid}}', id2])).trim()), 'SIGKILL');
+    await eventually(async () => assert.equal((await ok(['inspect', '--format', '{{.State.Status}}', id2])).trim(), 'exited'));
+    await eventually(() => assert.deepEqual(pastaLeftovers(id2), []));
+    await ok(['rm', id2]);
+
+    const id3 = (await ok(['run', '-d', '--network', 'pasta', bb.image, 'sleep', '300'])).trim();
+    process.kill(Number((await ok(['inspect', '--format', '{{.State.ConmonPid}}', id3])).trim()), 'SIGKILL');
+    assert.equal((await run(['system', 'check'])).code, 1);
+    await ok(['rm', '-f', '-t', '0', id3]);
+    assert.deepEqual(pastaLeftovers(id3), []);
+    assert.deepEqual(pastaProcs(), []);
+  });
+
+  test('options skiff sets itself are refused (125, one line); bad pasta arguments fail the start', async () => {
+    const r = await run(['create', '--network', 'pasta:--netns,/tmp/x', bb.image, 'true']);
+    assert.equal(r.code, 125, r.stderr);
+    assert.match(r.stderr, /^Error: pasta option --netns is set by skiff[^\n]*\n$/);
+    const bad = await run(['run', '--rm', '--network', 'pasta:--no-such-option', bb.image, 'true']);
+    assert.equal(bad.code, 125, bad.stderr);
+    assert.match(bad.stderr, /pasta failed to set up the network/);
+    assert.deepEqual(pastaProcs(), []);
   });
 });
 

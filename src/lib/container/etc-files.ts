@@ -26,8 +26,8 @@ import * as path from 'node:path';
 import {readTextIfExists, writeFileAtomic} from '../state/atomic';
 import {invalidInput} from '../util/errors';
 
-/** none and host as such; every other mode is a private namespace with interfaces (bridge, container, ns, slirp4netns). */
-export type NetworkMode = 'none' | 'host' | 'bridge' | 'container' | 'ns' | 'slirp4netns';
+/** none and host as such; every other mode is a private namespace with interfaces (bridge, container, ns, slirp4netns, pasta). */
+export type NetworkMode = 'none' | 'host' | 'bridge' | 'container' | 'ns' | 'slirp4netns' | 'pasta';
 
 export interface HostEntry {
   ip: string;

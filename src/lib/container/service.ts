@@ -37,6 +37,7 @@ import {createNetns, netnsDir, removeNetns} from '../network/netns';
 import {resolveHostPorts} from '../network/ports';
 import {addPorts, hostPrimaryIp, plannedSlirp, startSlirp, stopSlirp} from '../network/slirp';
 import {defaultSlirpOptions} from '../network/slirp-options';
+import {pastaAddress, plannedPasta, startPasta, stopPasta} from '../network/pasta';
 import {containerHosts} from './etc-files';
 
 
@@ -692,8 +693,10 @@ export class ContainerService {
     const ports = await resolveHostPorts(config.ports ?? []);
     const net: ContainerNetState = {netns: file, networks: {}, ports};
     this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
-    createNetns(file, {loUp: n.mode !== 'slirp4netns'});
+    // slirp4netns --configure and pasta --config-net bring lo up themselves.
+    createNetns(file, {loUp: n.mode !== 'slirp4netns' && n.mode !== 'pasta'});
     if (n.mode === 'slirp4netns') return this.setupSlirp(config, net);
+    if (n.mode === 'pasta') return this.setupPasta(config, net);
     const names = Object.keys(n.networks ?? {}).sort();
     let i = 0;
     for (const name of names) {
@@ -732,6 +735,16 @@ export class ContainerService {
     return {netnsPath: net.netns, ownIps: [s.ip], dns: [], leadingDns: [s.dns], gateway: s.allowHostLoopback ? s.gateway : hostPrimaryIp()};
   }
 
+  /** --network pasta: recorded before it runs (its pid file names it if the CLI dies before the pid is recorded); ports are its -t/-u arguments. */
+  private async setupPasta(config: ContainerConfig, net: ContainerNetState): Promise<{netnsPath: string; ownIps: string[]; dns: string[]}> {
+    net.pasta = plannedPasta(this.paths.runroot, config.id);
+    this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    net.pasta = await startPasta(net.pasta, net.netns, config.network.pasta ?? [], net.ports);
+    this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    const ip = pastaAddress();
+    return {netnsPath: net.netns, ownIps: ip ? [ip] : [], dns: []};
+  }
+
   /** CNI DEL on every network the state records, then the netns (idempotent; the state forgets them as it goes). */
   private async teardownNetwork(id: string): Promise<void> {
     const rec = this.store.read(id);
@@ -752,6 +765,7 @@ export class ContainerService {
       }
     }
     if (net.slirp) await stopSlirp(net.slirp);
+    if (net.pasta) await stopPasta(net.pasta);
     removeNetns(net.netns);
     for (const l of await this.networks.releaseLeases(id)) log.debug(`released lease ${l} left by an interrupted network operation`);
     try {

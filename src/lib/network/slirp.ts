@@ -28,6 +28,7 @@ import {findBinary} from '../runtime/host';
 import {log} from '../util/log';
 import type {PortMapping} from './types';
 import {slirpAddresses, type SlirpOptions} from './slirp-options';
+import {cmdline, processRunning, terminateProcess} from './proc';
 
 /** What the container state records (ContainerNetState.slirp). */
 export interface SlirpState {
@@ -164,25 +165,6 @@ export async function addPorts(st: SlirpState, ports: PortMapping[]): Promise<vo
   }
 }
 
-function cmdline(pid: number): string[] | undefined {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return undefined;
-  }
-}
-
-/** Alive and not a zombie (an orphan whose parent never reaps it is not running). */
-function running(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
 const namesSocket = (args: string[] | undefined, socket: string) => !!args && path.basename(args[0] ?? '') === 'slirp4netns' && args.includes(`--api-socket=${socket}`);
 
 /** Running slirp4netns processes whose API socket is `socket` (or, with a directory, any socket in it). */
@@ -200,31 +182,18 @@ export function slirpProcesses(socketOrDir: string, opts: {dir?: boolean} = {}):
     const sock = args.find((a) => a.startsWith('--api-socket='))?.slice('--api-socket='.length);
     if (!sock) continue;
     if (opts.dir ? path.dirname(sock) === socketOrDir : sock === socketOrDir) {
-      if (running(Number(p))) out.push({pid: Number(p), socket: sock});
+      if (processRunning(Number(p))) out.push({pid: Number(p), socket: sock});
     }
   }
   return out;
 }
 
-/** SIGTERM, then SIGKILL after a second; returns once it is gone (its listening ports are closed then). */
-async function terminate(pid: number): Promise<void> {
-  for (const [sig, ms] of [['SIGTERM', 1000], ['SIGKILL', 2000]] as const) {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      return;
-    }
-    for (let waited = 0; waited < ms && running(pid); waited += 5) await new Promise((r) => setTimeout(r, 5));
-    if (!running(pid)) return;
-  }
-}
-
 /** Stop the container's slirp4netns (the recorded pid if it is still ours, and any other naming its socket) and remove its files. Idempotent. */
 export async function stopSlirp(st: Pick<SlirpState, 'pid' | 'socket' | 'log'>): Promise<void> {
-  if (st.pid && running(st.pid) && namesSocket(cmdline(st.pid), st.socket)) await terminate(st.pid);
+  if (st.pid && processRunning(st.pid) && namesSocket(cmdline(st.pid), st.socket)) await terminateProcess(st.pid);
   for (const p of slirpProcesses(st.socket)) {
     log.debug(`stopping slirp4netns ${p.pid} not in the record (${st.socket})`);
-    await terminate(p.pid);
+    await terminateProcess(p.pid);
   }
   fs.rmSync(st.socket, {force: true});
   fs.rmSync(st.log, {force: true});

@@ -65,4 +65,6 @@ export interface ContainerNetState {
   pending?: Record<string, {ifname: string; conflist: unknown}>;
   /** --network slirp4netns: the process serving the namespace (stopped at teardown). */
   slirp?: import('./slirp').SlirpState;
+  /** --network pasta: likewise. */
+  pasta?: import('./pasta').PastaState;
 }

@@ -60,7 +60,7 @@ describe('--network', () => {
     bad(() => parseNetworkFlags({ip: '10.0.0.256'}, 'bridge'));
     bad(() => parseNetworkFlags({'mac-address': '02:00'}, 'bridge'));
     bad(() => parseNetworkFlags({network: ['a:foo=1']}, 'bridge'));
-    bad(() => parseNetworkFlags({network: ['pasta']}, 'bridge'));
+    bad(() => parseNetworkFlags({network: ['pasta', 'a']}, 'bridge'));
     bad(() => parseNetworkFlags({network: ['slirp4netns', 'a']}, 'bridge'));
     bad(() => parseNetworkFlags({network: ['slirp4netns'], ip: '10.0.2.5'}, 'bridge'));
     bad(() => parseNetworkFlags({network: ['container:']}, 'bridge'));

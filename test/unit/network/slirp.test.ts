@@ -1,4 +1,4 @@
-/** --network slirp4netns: option parsing, addresses, the default mode, resolv.conf order (pure parts). */
+/** --network slirp4netns and pasta: option parsing, addresses, command lines, the default mode, resolv.conf order (pure parts). */
 import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import {parseSlirpOptions, slirpAddresses, defaultSlirpOptions} from '../../../src/lib/network/slirp-options';
@@ -6,6 +6,7 @@ import {parseNetworkFlags} from '../../../src/lib/container/create-config';
 import {defaultNetworkMode} from '../../../src/lib/network/mode';
 import {generateResolvConf} from '../../../src/lib/container/etc-files';
 import {slirpArgs, plannedSlirp} from '../../../src/lib/network/slirp';
+import {parsePastaOptions, pastaArgs, plannedPasta} from '../../../src/lib/network/pasta';
 import {SkiffError} from '../../../src/lib/util/errors';
 
 const bad = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e) => e instanceof SkiffError && e.kind === 'invalid-input' && re.test(e.message));
@@ -66,5 +67,21 @@ describe('--network slirp4netns', () => {
     const host = 'nameserver 192.0.2.53\nnameserver 127.0.0.53\n';
     assert.equal(generateResolvConf({network: 'slirp4netns', hostResolvConf: host, leadingDns: ['10.0.2.3']}), 'nameserver 10.0.2.3\nnameserver 192.0.2.53\n');
     assert.equal(generateResolvConf({network: 'slirp4netns', hostResolvConf: host, leadingDns: ['10.0.2.3'], dns: ['1.1.1.1']}), 'nameserver 1.1.1.1\n');
+  });
+});
+
+describe('--network pasta', () => {
+  test('options pass through comma-separated; the ones skiff sets are refused', () => {
+    assert.deepEqual(parseNetworkFlags({network: ['pasta:--mtu,1500,-4']}, 'bridge'), {mode: 'pasta', pasta: ['--mtu', '1500', '-4']});
+    assert.deepEqual(parseNetworkFlags({network: ['pasta']}, 'bridge'), {mode: 'pasta', pasta: []});
+    for (const o of ['--netns,/x', '--pid,/x', '-f', '--runas=0', '--no-netns-quit']) bad(() => parsePastaOptions(o), /set by skiff/);
+  });
+  test('ports become -t/-u; what is not published (and not given) is "none"', () => {
+    const st = plannedPasta('/run/x', 'cd'.repeat(32));
+    assert.equal(st.pidFile, '/run/x/pasta/cdcdcdcdcdcdcdcd.pid');
+    const args = pastaArgs(st, '/n', [], [{hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp'}, {hostIp: '', hostPort: 5353, containerPort: 53, protocol: 'udp'}], true);
+    assert.deepEqual(args, ['--config-net', '--runas', '0:0', '-t', '127.0.0.1/8080:80', '-u', '5353:53', '-T', 'none', '-U', 'none', '--pid', st.pidFile, '--log-file', st.log, '--netns', '/n']);
+    const plain = pastaArgs(st, '/n', ['-T', '8000'], [], false);
+    assert.deepEqual(plain.slice(0, 9), ['--config-net', '-T', '8000', '-t', 'none', '-u', 'none', '-U', 'none']);
   });
 });
