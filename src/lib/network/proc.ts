@@ -20,15 +20,20 @@ export function processRunning(pid: number): boolean {
   }
 }
 
-/** SIGTERM, then SIGKILL after a second; returns once it is gone (its listening ports are closed then). */
-export async function terminateProcess(pid: number): Promise<void> {
-  for (const [sig, ms] of [['SIGTERM', 1000], ['SIGKILL', 2000]] as const) {
+/**
+ * Signal, then SIGKILL after a second; returns once it is gone (its
+ * listening ports are closed then). `first` SIGKILL for a helper with
+ * nothing to flush (slirp4netns takes ~20 ms to act on SIGTERM).
+ */
+export async function terminateProcess(pid: number, first: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+  const steps: Array<[NodeJS.Signals, number]> = first === 'SIGKILL' ? [['SIGKILL', 2000]] : [['SIGTERM', 1000], ['SIGKILL', 2000]];
+  for (const [sig, ms] of steps) {
     try {
       process.kill(pid, sig);
     } catch {
       return;
     }
-    for (let waited = 0; waited < ms && processRunning(pid); waited += 5) await new Promise((r) => setTimeout(r, 5));
+    for (let waited = 0; waited < ms && processRunning(pid); waited += 2) await new Promise((r) => setTimeout(r, 2));
     if (!processRunning(pid)) return;
   }
 }

@@ -9,8 +9,8 @@
  * Lifecycle: it is started detached (its own session, output to a log
  * file, no pipe to the CLI), so it outlives the CLI that started it. It
  * does NOT exit when the namespace goes away (checked with 1.2.0), so the
- * container's network teardown stops it: SIGTERM, then SIGKILL, and removes
- * its socket and log. A process is only signalled if its command line names
+ * container's network teardown stops it (SIGKILL: nothing to flush) and
+ * removes its socket and log. A process is only signalled if its command line names
  * this container's API socket (no pid-reuse accidents), and a slirp4netns
  * whose pid never reached the record (a start killed midway) is found the
  * same way, by its socket path in /proc.
@@ -190,10 +190,11 @@ export function slirpProcesses(socketOrDir: string, opts: {dir?: boolean} = {}):
 
 /** Stop the container's slirp4netns (the recorded pid if it is still ours, and any other naming its socket) and remove its files. Idempotent. */
 export async function stopSlirp(st: Pick<SlirpState, 'pid' | 'socket' | 'log'>): Promise<void> {
-  if (st.pid && processRunning(st.pid) && namesSocket(cmdline(st.pid), st.socket)) await terminateProcess(st.pid);
+  // SIGKILL: it keeps no state worth a graceful exit, and acts on SIGTERM only after ~20 ms.
+  if (st.pid && processRunning(st.pid) && namesSocket(cmdline(st.pid), st.socket)) await terminateProcess(st.pid, 'SIGKILL');
   for (const p of slirpProcesses(st.socket)) {
     log.debug(`stopping slirp4netns ${p.pid} not in the record (${st.socket})`);
-    await terminateProcess(p.pid);
+    await terminateProcess(p.pid, 'SIGKILL');
   }
   fs.rmSync(st.socket, {force: true});
   fs.rmSync(st.log, {force: true});
