@@ -65,6 +65,19 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Two consecutive free ports on 127.0.0.1. */
+async function freeRange(): Promise<number> {
+  for (;;) {
+    const a = await freePort();
+    const ok2 = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(a + 1, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (ok2 && a < 65535) return a;
+  }
+}
+
 /** Running (not zombie) slirp4netns processes whose command line names this store's runroot, with their arguments. */
 function slirpProcs(): Array<{pid: number; args: string[]}> {
   const out: Array<{pid: number; args: string[]}> = [];
@@ -135,6 +148,13 @@ describe('--network slirp4netns', () => {
     assert.match(await ok(['ps', '--format', '{{.Names}} {{.Ports}}']), new RegExp(`sl-web 127\\.0\\.0\\.1:${hostPort}->80/tcp`));
     const ns = JSON.parse(await ok(['inspect', '--format', '{{json .NetworkSettings.Ports}}', 'sl-web']));
     assert.deepEqual(ns['80/tcp'], [{HostIp: '127.0.0.1', HostPort: String(hostPort)}]);
+    // A range publishes each port.
+    const r0 = await freeRange();
+    await ok(['run', '-d', '--name', 'sl-range', '--network', 'slirp4netns', '-p', `127.0.0.1:${r0}-${r0 + 1}:80-81`, bb.image, 'sh', '-c', `httpd -p 81 -h /tmp; ${SERVE}`]);
+    assert.equal(await ok(['port', 'sl-range']), `80/tcp -> 127.0.0.1:${r0}\n81/tcp -> 127.0.0.1:${r0 + 1}\n`);
+    await eventually(async () => assert.equal(await httpGet(`http://127.0.0.1:${r0}/index.html`), 'hello-slirp\n'));
+    await eventually(async () => assert.match(await httpGet(`http://127.0.0.1:${r0 + 1}/`), /404|Not Found/));
+    await ok(['rm', '-f', '-t', '0', 'sl-range']);
     // The default host address is 0.0.0.0 (-p PORT:80), as with the bridge.
     const any = await freePort();
     await ok(['run', '-d', '--name', 'sl-any', '--network', 'slirp4netns', '-p', `${any}:80`, bb.image, 'sh', '-c', SERVE]);
