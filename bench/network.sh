@@ -11,6 +11,8 @@
 #
 # Operations:
 #   net-run    run --rm IMG true on the default network (issue target <= 0.5)
+#   slirp-run  run --rm --network slirp4netns IMG true (user-mode networking:
+#              one slirp4netns per container; podman 4.3 as root also uses it)
 #   par-start  PAR (20) containers created on the default network, then all
 #              started at once (PAR `start` processes; creation is --prepare)
 #   port       a busybox httpd published on 127.0.0.1:PORT (portmap DNAT):
@@ -20,7 +22,7 @@
 #              a 50 MB file, median MB/s. Not hyperfine: curl's own timings.
 #
 # Knobs: RUNS (20), WARMUP (3), PAR (20), PAR_RUNS (10), PAR_WARMUP (2),
-# CONNS (200), XFER_RUNS (5), ONLY (subset of: net-run par-start port), SKIFF,
+# CONNS (200), XFER_RUNS (5), ONLY (subset of: net-run slirp-run par-start port), SKIFF,
 # BENCH_OUT, SKIFF_BENCH_WORK (/var/tmp).
 # Needs: hyperfine, python3, curl, docker-registry, skopeo, conmon, runc, CNI
 # plugins, root; podman only as the reference.
@@ -33,13 +35,14 @@ need skopeo
 need conmon
 need runc
 need curl
+need slirp4netns
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (overlay stores, runc, CNI)" >&2; exit 1; }
 PAR=${PAR:-20}
 PAR_RUNS=${PAR_RUNS:-10}
 PAR_WARMUP=${PAR_WARMUP:-2}
 CONNS=${CONNS:-200}
 XFER_RUNS=${XFER_RUNS:-5}
-ONLY=${ONLY:-net-run par-start port}
+ONLY=${ONLY:-net-run slirp-run par-start port}
 STEP="$BENCH_DIR/run-step.sh"
 
 WORK=$(mktemp -d "${SKIFF_BENCH_WORK:-/var/tmp}/skiff-bench-net.XXXXXX")
@@ -108,6 +111,13 @@ if want net-run; then
   have_podman && set -- "$@" -n podman "$PODMAN_G run --rm $BENCH_IMG true"
   echo "   skiff:  $SKIFF_G run --rm $BENCH_IMG true"
   hf net-run 0.5 "$RUNS" "$WARMUP" "$@"
+fi
+
+if want slirp-run; then
+  set -- -n skiff "$SKIFF_G run --rm --network slirp4netns $BENCH_IMG true"
+  have_podman && set -- "$@" -n podman "$PODMAN_G run --rm --network slirp4netns $BENCH_IMG true"
+  echo "   skiff:  $SKIFF_G run --rm --network slirp4netns $BENCH_IMG true"
+  hf slirp-run 0.5 "$RUNS" "$WARMUP" "$@"
 fi
 
 if want par-start; then

@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
-  runc crun conmon catatonit fuse-overlayfs uidmap slirp4netns
+  runc crun conmon catatonit fuse-overlayfs uidmap slirp4netns passt
   containernetworking-plugins iptables aardvark-dns
   skopeo docker-registry umoci busybox-static apache2-utils openssl zstd tmux
   g++ make python3 ca-certificates

@@ -53,7 +53,7 @@ export const createFlags = {
   cgroups: Flags.string({description: 'control container cgroup configuration (disabled needs the crun runtime)', options: ['enabled', 'disabled'], default: 'enabled'}),
   'cgroup-parent': Flags.string({description: 'optional parent cgroup for the container'}),
   // network
-  network: multi({description: 'connect to networks: bridge (the default network), NAME[:ip=IP,mac=MAC,alias=NAME] (repeat or comma-separate for several), none, host, container:ID, ns:PATH'}),
+  network: multi({description: 'connect to networks: bridge (the default network), NAME[:ip=IP,mac=MAC,alias=NAME] (repeat or comma-separate for several), none, host, container:ID, ns:PATH, slirp4netns[:allow_host_loopback=BOOL,cidr=CIDR,enable_ipv6=BOOL,mtu=N,outbound_addr=IP,outbound_addr6=IP,port_handler=slirp4netns] (user-mode networking; the rootless default), pasta[:ARG,ARG...] (user-mode networking by pasta; ARGs are pasta options)'}),
   net: multi({description: 'alias for --network', hidden: true}),
   ip: Flags.string({description: 'IPv4 address for the container on its (single) network'}),
   'mac-address': Flags.string({description: 'MAC address for the container on its (single) network'}),

@@ -34,6 +34,8 @@ import {
 import {invalidInput} from '../util/errors';
 import {parsePublish, exposedPorts, checkDuplicates as checkPortDuplicates} from '../network/ports';
 import type {NetworkRequest} from '../network/types';
+import {parseSlirpOptions} from '../network/slirp-options';
+import {parsePastaOptions} from '../network/pasta';
 import {log} from '../util/log';
 
 /** The create/run flags as parsed by oclif (see src/cli/create-flags.ts). */
@@ -192,7 +194,7 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
   const network = netConfig.mode;
   const ports = [...(f.publish ?? []).flatMap((p) => parsePublish(p)), ...(f['publish-all'] ? exposedPorts(img.config?.ExposedPorts, f.expose ?? []) : [])];
   checkPortDuplicates(ports);
-  if (ports.length && network !== 'bridge') throw invalidInput(`published ports need a bridge network, not --network ${network}`);
+  if (ports.length && network !== 'bridge' && network !== 'slirp4netns' && network !== 'pasta') throw invalidInput(`published ports need a bridge, slirp4netns or pasta network, not --network ${network}`);
 
   const sysctls = parseSysctl(f.sysctl ?? []);
   checkSysctlNamespaces(sysctls, {hostNetwork: network === 'host'});
@@ -297,18 +299,30 @@ export function parseNetworkFlags(f: CreateFlags, defaultMode: string): Containe
   // "a,b" lists networks, but "a:ip=x,mac=y" keeps its options together.
   const values: string[] = [];
   for (const v of given.length ? given : [defaultMode]) {
+    // slirp4netns:a=1,b=2 and pasta:-t,80 keep their options together.
+    if (/^(slirp4netns|pasta)(:|$)/.test(v)) {
+      values.push(v);
+      continue;
+    }
     for (const part of v.split(',')) {
       if (values.length && /^(ip|ip6|mac|alias|interface_name)=/.test(part)) values[values.length - 1] += ',' + part;
       else values.push(part);
     }
   }
-  const special = values.filter((v) => v === 'none' || v === 'host' || v === 'private' || v === 'slirp4netns' || v === 'pasta' || v.startsWith('container:') || v.startsWith('ns:'));
+  const special = values.filter((v) => v === 'none' || v === 'host' || v === 'private' || /^(slirp4netns|pasta)(:|$)/.test(v) || v.startsWith('container:') || v.startsWith('ns:'));
   if (special.length && values.length > 1) throw invalidInput(`--network ${special[0]} cannot be combined with other networks`);
   const one = special[0];
-  if (one === 'slirp4netns' || one === 'pasta') throw invalidInput(`network mode ${one} is not supported: use a bridge network, none or host`);
   const noNet = (what: string) => {
     if (f.ip || f['mac-address'] || f['network-alias']?.length) throw invalidInput(`--ip, --mac-address and --network-alias need a bridge network, not --network ${what}`);
   };
+  if (one !== undefined && /^slirp4netns(:|$)/.test(one)) {
+    noNet('slirp4netns');
+    return {mode: 'slirp4netns', slirp: parseSlirpOptions(one.slice('slirp4netns:'.length))};
+  }
+  if (one !== undefined && /^pasta(:|$)/.test(one)) {
+    noNet('pasta');
+    return {mode: 'pasta', pasta: parsePastaOptions(one.slice('pasta:'.length))};
+  }
   if (one === 'none' || one === 'host') {
     noNet(one);
     return {mode: one};

@@ -26,8 +26,8 @@ import * as path from 'node:path';
 import {readTextIfExists, writeFileAtomic} from '../state/atomic';
 import {invalidInput} from '../util/errors';
 
-/** none and host as such; every other mode is a private namespace with interfaces (bridge, container, ns). */
-export type NetworkMode = 'none' | 'host' | 'bridge' | 'container' | 'ns';
+/** none and host as such; every other mode is a private namespace with interfaces (bridge, container, ns, slirp4netns, pasta). */
+export type NetworkMode = 'none' | 'host' | 'bridge' | 'container' | 'ns' | 'slirp4netns' | 'pasta';
 
 export interface HostEntry {
   ip: string;
@@ -58,6 +58,8 @@ export interface ResolvParams {
   dnsOptions?: string[];
   /** Name servers of the container's networks (aardvark-dns at the gateway): they replace the host's, unless --dns is given. */
   networkDns?: string[];
+  /** A forwarder of the network (slirp4netns' 10.0.2.3): listed before the host's servers, unless --dns is given (podman's order). */
+  leadingDns?: string[];
 }
 
 export const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
@@ -164,6 +166,7 @@ export function generateResolvConf(p: ResolvParams): string {
   let nameservers = p.dns?.length ? [...p.dns] : p.networkDns?.length ? [...p.networkDns] : host.nameservers;
   if (p.network !== 'host' && !p.dns?.length) {
     nameservers = nameservers.filter((ns) => !isLoopback(ns));
+    if (p.leadingDns?.length) nameservers = [...p.leadingDns, ...nameservers.filter((ns) => !p.leadingDns!.includes(ns))];
     if (nameservers.length === 0) nameservers = [...DEFAULT_NAMESERVERS];
   }
   // podman adds "dns.podman" (aardvark-dns strips it) so short names resolve through the network's server.
@@ -188,6 +191,7 @@ export interface EtcFilesInput {
   hostGatewayIp?: string;
   ownIps?: string[];
   networkDns?: string[];
+  leadingDns?: string[];
 }
 
 export interface HostFiles {

@@ -43,7 +43,7 @@ export interface PrepareInput {
   /** --sdnotify=container under systemd: conmon's relay socket appears in the container as $NOTIFY_SOCKET. */
   sdNotify?: boolean;
   /** The network namespace to join and what the container's /etc files should say about its networks. */
-  net?: {netnsPath?: string; ownIps: string[]; dns: string[]; gateway?: string};
+  net?: {netnsPath?: string; ownIps: string[]; dns: string[]; leadingDns?: string[]; gateway?: string};
 }
 
 /** Where the container sees conmon's sd_notify relay socket (podman's path). */
@@ -91,7 +91,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       if (m.chown) chownTree(source, user.uid, user.gid);
       mounts.push(m.type === 'bind' ? resolveMountRequest({...m, source}) : resolveMountRequest(m, source));
     }
-    const files = writeEtcFiles(p.userdata, {hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, dns: c.dns, dnsSearch: c.dnsSearch, dnsOptions: c.dnsOptions, ownIps: input.net?.ownIps, networkDns: input.net?.dns, hostGatewayIp: input.net?.gateway});
+    const files = writeEtcFiles(p.userdata, {hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, dns: c.dns, dnsSearch: c.dnsSearch, dnsOptions: c.dnsOptions, ownIps: input.net?.ownIps, networkDns: input.net?.dns, leadingDns: input.net?.leadingDns, hostGatewayIp: input.net?.gateway});
     const hostCaps = hostCapabilities();
     const mode = cgroupMode();
     const devices = c.devices.map((d) => ({containerPath: d.containerPath, permissions: d.permissions, node: statDevice(d.hostPath)}));

@@ -36,6 +36,9 @@ import {NetworkService} from '../network/service';
 import type {ContainerNetState, NetworkAttachment} from '../network/types';
 import {createNetns, netnsDir, removeNetns} from '../network/netns';
 import {resolveHostPorts} from '../network/ports';
+import {addPorts, hostPrimaryIp, plannedSlirp, startSlirp, stopSlirp} from '../network/slirp';
+import {defaultSlirpOptions} from '../network/slirp-options';
+import {pastaAddress, plannedPasta, startPasta, stopPasta} from '../network/pasta';
 import {containerHosts} from './etc-files';
 
 
@@ -623,7 +626,7 @@ export class ContainerService extends ContainerReader {
    * runroot/netns, recorded in the state first (so a crash from here on is
    * torn down by the next cleanup), then CNI ADD on each network.
    */
-  private async setupNetwork(config: ContainerConfig): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; gateway?: string} | undefined> {
+  private async setupNetwork(config: ContainerConfig): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; leadingDns?: string[]; gateway?: string} | undefined> {
     const n = config.network;
     if (n.mode === 'none' || n.mode === 'host') return undefined;
     if (n.mode === 'ns') return {netnsPath: n.path, ownIps: [], dns: []};
@@ -636,7 +639,10 @@ export class ContainerService extends ContainerReader {
     const ports = await resolveHostPorts(config.ports ?? []);
     const net: ContainerNetState = {netns: file, networks: {}, ports};
     this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
-    createNetns(file);
+    // slirp4netns --configure and pasta --config-net bring lo up themselves.
+    createNetns(file, {loUp: n.mode !== 'slirp4netns' && n.mode !== 'pasta'});
+    if (n.mode === 'slirp4netns') return this.setupSlirp(config, net);
+    if (n.mode === 'pasta') return this.setupPasta(config, net);
     const names = Object.keys(n.networks ?? {}).sort();
     let i = 0;
     for (const name of names) {
@@ -653,6 +659,36 @@ export class ContainerService extends ContainerReader {
     const atts = Object.entries(net.networks);
     const dns = atts.filter(([name]) => this.networks.find(name)?.dns_enabled).map(([, a]) => a.gateway).filter(Boolean);
     return {netnsPath: file, ownIps: atts.map(([, a]) => a.ip).filter(Boolean), dns: [...new Set(dns)], gateway: atts[0]?.[1].gateway};
+  }
+
+  /**
+   * --network slirp4netns, on the netns just made and recorded: the planned
+   * process is recorded before it is spawned and its pid right after, so a
+   * crash at any point leaves a record the teardown stops it from; then the
+   * published ports go through its API.
+   */
+  private async setupSlirp(config: ContainerConfig, net: ContainerNetState): Promise<{netnsPath: string; ownIps: string[]; dns: string[]; leadingDns: string[]; gateway?: string}> {
+    const opts = config.network.slirp ?? defaultSlirpOptions();
+    const record = () => this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    net.slirp = plannedSlirp(this.paths.runroot, config.id, opts);
+    record();
+    net.slirp = await startSlirp(net.slirp, net.netns, opts, (pid) => {
+      net.slirp = {...net.slirp!, pid};
+      record();
+    });
+    await addPorts(net.slirp, net.ports);
+    const s = net.slirp;
+    return {netnsPath: net.netns, ownIps: [s.ip], dns: [], leadingDns: [s.dns], gateway: s.allowHostLoopback ? s.gateway : hostPrimaryIp()};
+  }
+
+  /** --network pasta: recorded before it runs (its pid file names it if the CLI dies before the pid is recorded); ports are its -t/-u arguments. */
+  private async setupPasta(config: ContainerConfig, net: ContainerNetState): Promise<{netnsPath: string; ownIps: string[]; dns: string[]}> {
+    net.pasta = plannedPasta(this.paths.runroot, config.id);
+    this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    net.pasta = await startPasta(net.pasta, net.netns, config.network.pasta ?? [], net.ports);
+    this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    const ip = pastaAddress();
+    return {netnsPath: net.netns, ownIps: ip ? [ip] : [], dns: []};
   }
 
   /** CNI DEL on every network the state records, then the netns (idempotent; the state forgets them as it goes). */
@@ -674,6 +710,8 @@ export class ContainerService extends ContainerReader {
         log.warn(`network ${name}: ${messageOf(err)}`);
       }
     }
+    if (net.slirp) await stopSlirp(net.slirp);
+    if (net.pasta) await stopPasta(net.pasta);
     removeNetns(net.netns);
     for (const l of await this.networks.releaseLeases(id)) log.debug(`released lease ${l} left by an interrupted network operation`);
     try {

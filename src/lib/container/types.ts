@@ -6,6 +6,7 @@
  */
 
 import type {ContainerNetState, NetworkRequest, PortMapping} from '../network/types';
+import type {SlirpOptions} from '../network/slirp-options';
 
 export type ContainerStatus = 'created' | 'initialized' | 'running' | 'paused' | 'stopping' | 'stopped' | 'exited' | 'removing';
 
@@ -87,9 +88,9 @@ export interface ContainerConfig {
   /**
    * none, host, bridge (CNI networks, named in `networks`), container (share
    * another container's namespace: `container` is its ID) or ns (a given
-   * namespace path).
+   * namespace path), slirp4netns (user-mode networking: its options in `slirp`), pasta (its extra arguments in `pasta`).
    */
-  network: {mode: 'none' | 'host' | 'bridge' | 'container' | 'ns'; networks?: Record<string, NetworkRequest>; container?: string; path?: string};
+  network: {mode: 'none' | 'host' | 'bridge' | 'container' | 'ns' | 'slirp4netns' | 'pasta'; networks?: Record<string, NetworkRequest>; container?: string; path?: string; slirp?: SlirpOptions; pasta?: string[]};
   /** -p/-P; host port 0 is picked at start. Absent in records written before networking. */
   ports?: PortMapping[];
   dns: string[];

@@ -26,12 +26,13 @@ export function isNsMounted(file: string): boolean {
   return info.split('\n').some((l) => l.split(' ')[4] === file);
 }
 
-export function createNetns(file: string): void {
+/** `loUp: false` when the network's own process brings lo up (slirp4netns --configure does). */
+export function createNetns(file: string, opts: {loUp?: boolean} = {}): void {
   fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
   fs.writeFileSync(file, '', {mode: 0o600});
   // One process: unshare binds the new namespace to the file, then runs `ip`
   // inside it to bring lo up, as podman does (no CNI loopback plugin needed).
-  const r = spawnSync('unshare', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up'], {encoding: 'utf8'});
+  const r = spawnSync('unshare', [`--net=${file}`, ...(opts.loUp === false ? ['true'] : ['ip', 'link', 'set', 'lo', 'up'])], {encoding: 'utf8'});
   if (r.error) {
     fs.rmSync(file, {force: true});
     throw invalidInput(`creating a network namespace needs util-linux unshare: ${r.error.message}`);

@@ -63,4 +63,8 @@ export interface ContainerNetState {
   ports: PortMapping[];
   /** Networks whose ADD began but whose result is not recorded yet (a crash there is undone by DEL without a result). */
   pending?: Record<string, {ifname: string; conflist: unknown}>;
+  /** --network slirp4netns: the process serving the namespace (stopped at teardown). */
+  slirp?: import('./slirp').SlirpState;
+  /** --network pasta: likewise. */
+  pasta?: import('./pasta').PastaState;
 }

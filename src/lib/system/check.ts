@@ -33,6 +33,9 @@ import {processAlive} from '../container/boot';
 import {mountPoints} from '../storage/overlay';
 import {umount2, MNT} from '../util/native';
 import {netnsDir, removeNetns} from '../network/netns';
+import {slirpDir, slirpProcesses, stopSlirp} from '../network/slirp';
+import {pastaDir, pastaProcesses, stopPasta} from '../network/pasta';
+import type {ContainerNetState} from '../network/types';
 import {messageOf} from '../util/errors';
 import type {LayerRecord} from '../storage/layers';
 
@@ -100,6 +103,7 @@ export class SystemChecker {
     this.checkTemp();
     this.checkRunroot();
     await this.checkNetns();
+    await this.checkUserNetworks();
     this.checkMounts();
     this.checkLocks();
     const remaining = this.findings.filter((f) => !f.repaired).length;
@@ -592,6 +596,60 @@ export class SystemChecker {
           await this.fix(f, () => (fs.rmSync(file, {force: true}), 'released'));
         } finally {
           lock.release();
+        }
+      }
+    }
+  }
+
+  /**
+   * runroot/slirp4netns and runroot/pasta: a helper process (found in /proc
+   * by the API socket or pid file its command line names) or its files
+   * belong to a live container whose record names them; any other is
+   * stopped and removed (after checkNetns, which has already torn down the
+   * network of containers that stopped).
+   */
+  private async checkUserNetworks(): Promise<void> {
+    const kinds = [
+      {
+        name: 'slirp4netns',
+        dir: slirpDir(this.paths.runroot),
+        main: '.sock',
+        running: (dir: string) => slirpProcesses(dir, {dir: true}).map((p) => p.socket),
+        pids: (file: string) => slirpProcesses(file).map((p) => p.pid),
+        owned: (net: ContainerNetState | undefined, file: string) => net?.slirp?.socket === file,
+        stop: (file: string) => stopSlirp({pid: 0, socket: file, log: file.replace(/\.sock$/, '.log')}),
+      },
+      {
+        name: 'pasta',
+        dir: pastaDir(this.paths.runroot),
+        main: '.pid',
+        running: (dir: string) => pastaProcesses(dir).map((p) => p.pidFile),
+        pids: (file: string) => pastaProcesses(path.dirname(file)).filter((p) => p.pidFile === file).map((p) => p.pid),
+        owned: (net: ContainerNetState | undefined, file: string) => net?.pasta?.pidFile === file,
+        stop: (file: string) => stopPasta({pid: 0, pidFile: file, log: file.replace(/\.pid$/, '.log')}),
+      },
+    ];
+    for (const k of kinds) {
+      const files = new Set<string>();
+      try {
+        for (const f of fs.readdirSync(k.dir)) files.add(path.join(k.dir, `${f.slice(0, f.indexOf('.') < 0 ? f.length : f.indexOf('.'))}${k.main}`));
+      } catch {
+        /* never used */
+      }
+      for (const f of k.running(k.dir)) files.add(f);
+      for (const file of [...files].sort()) {
+        const key = path.basename(file, k.main);
+        const rec = safe(() => this.containers.store.list().find((r) => r.config.id.startsWith(key)), undefined);
+        const lock = rec ? tryLockFile(this.paths.lockFile(`container-${rec.config.id}`)) : undefined;
+        if (rec && !lock) continue; // being started or torn down right now
+        try {
+          const now = rec ? safe(() => this.containers.store.read(rec.config.id), undefined) : undefined;
+          if (now && k.owned(now.state.net, file) && LIVE.has(this.containers.observed(now).status)) continue;
+          const pids = k.pids(file);
+          const f = this.add({object: `${k.name} ${key}`, problem: `${pids.length ? `process ${pids.join(', ')}` : 'files'} of ${now ? `container ${now.config.name}, which is not running` : 'a container that no longer exists'}`});
+          await this.fix(f, async () => (await k.stop(file), 'stopped and removed'));
+        } finally {
+          lock?.release();
         }
       }
     }

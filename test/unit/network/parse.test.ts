@@ -60,7 +60,9 @@ describe('--network', () => {
     bad(() => parseNetworkFlags({ip: '10.0.0.256'}, 'bridge'));
     bad(() => parseNetworkFlags({'mac-address': '02:00'}, 'bridge'));
     bad(() => parseNetworkFlags({network: ['a:foo=1']}, 'bridge'));
-    bad(() => parseNetworkFlags({network: ['slirp4netns']}, 'bridge'));
+    bad(() => parseNetworkFlags({network: ['pasta', 'a']}, 'bridge'));
+    bad(() => parseNetworkFlags({network: ['slirp4netns', 'a']}, 'bridge'));
+    bad(() => parseNetworkFlags({network: ['slirp4netns'], ip: '10.0.2.5'}, 'bridge'));
     bad(() => parseNetworkFlags({network: ['container:']}, 'bridge'));
     bad(() => parseNetworkFlags({network: ['a', 'a']}, 'bridge'));
   });

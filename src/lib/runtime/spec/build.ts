@@ -130,7 +130,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     spec.linux.cgroupsPath = input.cgroupsPath;
   }
   // podman's default_sysctls: unprivileged ICMP sockets (ping without CAP_NET_RAW) in a network namespace of the container's own.
-  const sysctls = c.network.mode === 'bridge' && !('net.ipv4.ping_group_range' in c.sysctls) ? {'net.ipv4.ping_group_range': '0 0', ...c.sysctls} : c.sysctls;
+  const sysctls = (c.network.mode === 'bridge' || c.network.mode === 'slirp4netns' || c.network.mode === 'pasta') && !('net.ipv4.ping_group_range' in c.sysctls) ? {'net.ipv4.ping_group_range': '0 0', ...c.sysctls} : c.sysctls;
   if (Object.keys(sysctls).length) spec.linux.sysctl = {...sysctls};
   // podman: --privileged drops the default profile, but keeps one the user named explicitly.
   const seccompApplies = c.seccomp !== 'unconfined' && !(c.privileged && (c.seccomp === 'default' || c.seccomp === ''));
