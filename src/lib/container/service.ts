@@ -249,7 +249,8 @@ export class ContainerService extends ContainerReader {
     }
     // Record the intent first: if this process dies from here on, the next
     // invocation knows a mount (and maybe a conmon) may exist and cleans up.
-    this.store.writeState(config.id, {...fresh.state, mounted: true});
+    // Not fsynced: after a power loss there is no mount to clean up.
+    this.store.writeState(config.id, {...fresh.state, mounted: true}, {durable: false});
     const image = this.images.list().find((i) => i.id === config.image);
     if (!image) throw notFound(`image ${config.image.slice(0, 12)} of container ${config.name} is no longer in the store`);
     const imageConfig = this.images.config(image);

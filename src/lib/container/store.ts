@@ -62,7 +62,15 @@ export class ContainerStore {
   }
 
   read(id: string): ContainerRecord | undefined {
-    const config = readJsonIfExists<ContainerConfig>(this.configFile(id));
+    let config: ContainerConfig | undefined;
+    try {
+      config = readJsonIfExists<ContainerConfig>(this.configFile(id));
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+      // Torn by a power loss (a --rm container's record is not fsynced): it
+      // was never a usable record; `system check --repair` removes the rest.
+      return undefined;
+    }
     if (!config) return undefined;
     let state: ContainerState | undefined;
     try {
@@ -139,8 +147,10 @@ export class ContainerStore {
       }
       ensureDir(this.dir(config.id));
       try {
-        writeJsonAtomic(this.stateFile(config.id), state);
-        writeJsonAtomic(this.configFile(config.id), config); // last: its presence makes the record visible
+        // A --rm container's record is gone when it exits: it need not survive a power loss (fsync ~3 ms each).
+        const fsync = !config.autoRemove;
+        writeJsonAtomic(this.stateFile(config.id), state, {fsync});
+        writeJsonAtomic(this.configFile(config.id), config, {fsync}); // last: its presence makes the record visible
       } catch (err) {
         // A failed create (a full disk) leaves nothing behind, not an incomplete record.
         fs.rmSync(this.dir(config.id), {recursive: true, force: true});

@@ -134,8 +134,11 @@ export class SystemChecker {
           const names = tryLockFile(this.paths.lockFile('containers'));
           if (!names) continue;
           try {
-            if (fs.existsSync(store.configFile(id)) || !fs.existsSync(store.dir(id))) continue; // finished, or removed meanwhile
-            const f = this.add({object: obj, problem: 'incomplete record (a create was interrupted)'});
+            // Finished or removed meanwhile. A config.json that does not parse was torn by a power loss
+            // (--rm containers' records are not fsynced, store.ts): the store reads it as no record.
+            const torn = fs.existsSync(store.configFile(id));
+            if (!fs.existsSync(store.dir(id)) || (torn && store.read(id))) continue;
+            const f = this.add({object: obj, problem: torn ? 'unreadable record (config.json torn, by a power loss?)' : 'incomplete record (a create was interrupted)'});
             await this.fix(f, () => {
               store.removeRecord(id);
               return 'removed';
