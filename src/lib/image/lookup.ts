@@ -71,19 +71,27 @@ export function findImage(images: ImageRecord[], input: string, opts: LookupOpti
   // Short name: localhost first, then the search registries, then any registry.
   const repo = shortRepo(input);
   const tag = withDefaultTag(ref).tag!;
-  const search = typeof opts.searchRegistries === 'function' ? opts.searchRegistries() : opts.searchRegistries;
-  const order = ['localhost', ...(search ?? [])];
-  const matches: Array<{img: ImageRecord; rank: number}> = [];
+  const candidates: Array<{img: ImageRecord; domain: string}> = [];
   for (const img of images) {
     for (const n of img.names) {
       const p = nameParts(n);
       if (p.tag !== tag || (p.path !== repo && !(p.domain === 'docker.io' && p.path === `library/${repo}`))) continue;
-      const rank = order.indexOf(p.domain);
-      matches.push({img, rank: rank < 0 ? order.length : rank});
+      candidates.push({img, domain: p.domain});
     }
   }
-  matches.sort((a, b) => a.rank - b.rank);
-  return matches[0]?.img;
+  if (candidates.length === 0) return undefined;
+  // localhost ranks first: only when it has no match are the search registries (registries.conf) read.
+  const local = candidates.find((c) => c.domain === 'localhost');
+  if (local) return local.img;
+  const search = typeof opts.searchRegistries === 'function' ? opts.searchRegistries() : opts.searchRegistries;
+  const order = search ?? [];
+  const rank = (d: string) => {
+    const r = order.indexOf(d);
+    return r < 0 ? order.length : r;
+  };
+  // A stable sort: among equal ranks, the first image in store order wins (as before).
+  candidates.sort((a, b) => rank(a.domain) - rank(b.domain));
+  return candidates[0].img;
 }
 
 export function getImage(images: ImageRecord[], input: string, opts: LookupOptions = {}): ImageRecord {
