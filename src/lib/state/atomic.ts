@@ -53,6 +53,21 @@ function writeFileAtomicRaw(target: string, data: string | Uint8Array, opts: Ato
   }
 }
 
+/**
+ * fsync files (and directories) written earlier without it: lets a caller
+ * write under a lock and make the result durable after releasing it.
+ */
+export function syncPaths(...paths: string[]): void {
+  for (const p of paths) {
+    const fd = fs.openSync(p, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
 export function writeJsonAtomic(target: string, value: unknown, opts: AtomicOptions = {}): void {
   writeFileAtomic(target, JSON.stringify(value, null, 1) + '\n', opts);
 }
