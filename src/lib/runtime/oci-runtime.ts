@@ -15,6 +15,7 @@
  */
 import {execFile} from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {SkiffError} from '../util/errors';
 import {log} from '../util/log';
@@ -107,6 +108,21 @@ export class RuncRuntime implements OciRuntime {
   async kill(id: string, signal: string | number, all = false): Promise<void> {
     const sig = String(signal).toUpperCase();
     if (!SIGNAL.test(sig)) throw new SkiffError('invalid-input', `invalid signal "${signal}"`);
+    // runc's own kill of the init process: the pid from its state.json, checked
+    // against the recorded start time, then kill(2). Done here it saves a runc
+    // start (10-20 ms of a stop); anything unusual is left to runc.
+    if (!all && this.fastPaths()) {
+      const st = readRuncState(this.stateDir, id);
+      const num = /^\d+$/.test(sig) ? Number(sig) : (os.constants.signals as Record<string, number>)[sig.startsWith('SIG') ? sig : `SIG${sig}`];
+      if (st && num !== undefined && initAlive(st)) {
+        try {
+          process.kill(st.pid, num);
+          return;
+        } catch (err) {
+          log.debug(`kill ${st.pid}: ${(err as Error).message}; asking ${this.name}`);
+        }
+      }
+    }
     await this.run(['kill', ...(all ? ['--all'] : []), id, sig], id);
   }
 
@@ -114,8 +130,25 @@ export class RuncRuntime implements OciRuntime {
     // runc and crun keep a container's state in <root>/<id>/, made at the
     // start of create: without it there is nothing to delete, and a forced
     // delete would only spend a runtime start (15-30 ms) to say so.
-    if (force && !fs.existsSync(path.join(this.stateDir, id))) return;
+    const dir = path.join(this.stateDir, id);
+    if (force && !fs.existsSync(dir)) return;
+    // What runc's delete does for a container whose init is gone, with its own
+    // pid namespace (so nothing of it can run on): remove its cgroups (EBUSY:
+    // something still runs, let runc kill it) and its state directory. No hooks
+    // are ever configured by skiff.
+    if (force && this.fastPaths()) {
+      const st = readRuncState(this.stateDir, id);
+      if (st && st.privatePid && !initAlive(st) && removeCgroupDirs(st.cgroupPaths)) {
+        fs.rmSync(dir, {recursive: true, force: true});
+        return;
+      }
+    }
     await this.run(['delete', ...(force ? ['--force'] : []), id], id);
+  }
+
+  /** runc's state.json is read directly only for runc itself (crun keeps another format). */
+  private fastPaths(): boolean {
+    return this.name === 'runc' && !process.env.SKIFF_RUNTIME_EXEC_ONLY;
   }
 
   async state(id: string): Promise<RuntimeState | undefined> {
@@ -177,3 +210,55 @@ function classify(runtime: string, verb: string, id: string, msg: string, cause:
   }
   return new SkiffError('internal', text, {cause});
 }
+
+/** What skiff reads of runc's <root>/<id>/state.json. */
+interface RuncStateFile {
+  pid: number;
+  /** The init process's start time, in clock ticks since boot (/proc/PID/stat field 22). */
+  start: number;
+  cgroupPaths: string[];
+  /** The container has a pid namespace of its own. */
+  privatePid: boolean;
+}
+
+export function readRuncState(stateDir: string, id: string): RuncStateFile | undefined {
+  let j: {init_process_pid?: unknown; init_process_start?: unknown; cgroup_paths?: unknown; config?: {namespaces?: Array<{type?: string; path?: string}>}};
+  try {
+    j = JSON.parse(fs.readFileSync(path.join(stateDir, id, 'state.json'), 'utf8')) as typeof j;
+  } catch {
+    return undefined;
+  }
+  if (typeof j.init_process_pid !== 'number' || typeof j.init_process_start !== 'number' || j.init_process_pid <= 0) return undefined;
+  const cg = j.cgroup_paths && typeof j.cgroup_paths === 'object' ? Object.values(j.cgroup_paths as Record<string, unknown>).filter((v): v is string => typeof v === 'string') : [];
+  const privatePid = (j.config?.namespaces ?? []).some((n) => n.type === 'NEWPID' && !n.path);
+  return {pid: j.init_process_pid, start: j.init_process_start, cgroupPaths: cg, privatePid};
+}
+
+/** The recorded init process still runs (same pid, same start time: not a reused pid). */
+export function initAlive(st: {pid: number; start: number}): boolean {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${st.pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // Fields after the command name (which may hold spaces and parentheses): state is field 3, starttime field 22.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (rest[0] === 'Z' || rest[0] === 'X') return false;
+  return Number(rest[19]) === st.start;
+}
+
+/** rmdir each cgroup directory (gone is fine); false when one is still in use. */
+function removeCgroupDirs(dirs: string[]): boolean {
+  for (const d of dirs) {
+    if (!d.startsWith('/sys/fs/cgroup/')) return false;
+    try {
+      fs.rmdirSync(d);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') return false;
+    }
+  }
+  return true;
+}
+

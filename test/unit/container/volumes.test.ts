@@ -19,11 +19,12 @@ import {
 import {isSkiffError} from '../../../src/lib/util/errors';
 import {lgetxattr, lsetxattr} from '../../../src/lib/util/native';
 import {isMounted} from '../../../src/lib/storage/overlay';
+import {tempDir} from '../../helpers/tmp';
 
 const isRoot = process.getuid?.() === 0;
 
 function setup() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-volumes-'));
+  const dir = tempDir('skiff-volumes-');
   const paths = new Paths({root: path.join(dir, 'root'), runroot: path.join(dir, 'run'), env: {}});
   const users = new Map<string, string[]>();
   const svc = new VolumeService(paths, (name) => users.get(name) ?? []);

@@ -14,6 +14,7 @@ import {
 } from '../../../src/lib/image/auth-file';
 import {isSkiffError} from '../../../src/lib/util/errors';
 import {configureLog} from '../../../src/lib/util/log';
+import {tempDir} from '../../helpers/tmp';
 
 interface Env {
   tmp: string;
@@ -27,7 +28,7 @@ interface Env {
 }
 
 function setup(extraEnv: Record<string, string> = {}): Env {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-auth-'));
+  const tmp = tempDir('skiff-auth-');
   const env = {HOME: path.join(tmp, 'home'), XDG_RUNTIME_DIR: path.join(tmp, 'xdg-run'), XDG_CONFIG_HOME: path.join(tmp, 'home/.config'), ...extraEnv};
   const paths = new Paths({root: path.join(tmp, 'root'), runroot: path.join(tmp, 'run'), env, uid: 1000});
   return {

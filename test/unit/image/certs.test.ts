@@ -7,6 +7,7 @@ import * as tls from 'node:tls';
 import {Paths} from '../../../src/lib/state/paths';
 import {certDirFor, tlsFor} from '../../../src/lib/image/certs';
 import {isSkiffError} from '../../../src/lib/util/errors';
+import {tempDir} from '../../helpers/tmp';
 
 // Two throwaway self-signed P-256 pairs made for these tests (CN=skiff-test-a / skiff-test-b).
 const CERT_A = `-----BEGIN CERTIFICATE-----
@@ -49,7 +50,7 @@ T0St74eWl+4QwueG4FfoDqFEalfyi89YxPAGqTMEsBgFPZsv1FKmiI9j
 const HOST = 'skiff-test.invalid:5000';
 
 function setup(): {tmp: string; paths: Paths; userCerts: string} {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-certs-'));
+  const tmp = tempDir('skiff-certs-');
   const env = {HOME: path.join(tmp, 'home'), XDG_CONFIG_HOME: path.join(tmp, 'config')};
   const paths = new Paths({root: path.join(tmp, 'root'), runroot: path.join(tmp, 'run'), env, uid: 1000});
   return {tmp, paths, userCerts: path.join(tmp, 'config/containers/certs.d')};

@@ -16,11 +16,12 @@ import {
 } from '../../../src/lib/image/registries-conf';
 import {parseReference, refString} from '../../../src/lib/image/reference';
 import {isSkiffError} from '../../../src/lib/util/errors';
+import {tempDir} from '../../helpers/tmp';
 
 const H64 = 'ab'.repeat(32);
 
 function tmpdir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-regconf-'));
+  return tempDir('skiff-regconf-');
 }
 
 function write(file: string, text: string): string {

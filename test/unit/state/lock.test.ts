@@ -6,8 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {lockFile, tryLockFile} from '../../../src/lib/state/lock';
 import {isSkiffError} from '../../../src/lib/util/errors';
+import {tempDir} from '../../helpers/tmp';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-lock-'));
+const tmp = () => tempDir('skiff-lock-');
 
 /** A child process that takes `file` in `mode`, prints "held", then sleeps. */
 function holder(file: string, mode: 'shared' | 'exclusive') {

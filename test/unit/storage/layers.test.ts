@@ -6,9 +6,10 @@ import * as path from 'node:path';
 import {Paths} from '../../../src/lib/state/paths';
 import {LayerStore} from '../../../src/lib/storage/layers';
 import {tryLockFile} from '../../../src/lib/state/lock';
+import {tempDir} from '../../helpers/tmp';
 
 function store() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-layers-'));
+  const dir = tempDir('skiff-layers-');
   const paths = new Paths({root: path.join(dir, 'root'), runroot: path.join(dir, 'run'), env: {}});
   return {paths, layers: new LayerStore(paths)};
 }
