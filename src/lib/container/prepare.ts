@@ -31,6 +31,7 @@ import {containerCgroupPath} from '../runtime/cgroups';
 import type {VolumeService} from './volumes';
 import {invalidInput, notFound} from '../util/errors';
 import {mountCountFile, readMountCount} from './rootfs';
+import {rootlessCgroups} from '../rootless/defaults';
 
 export interface ContainerPaths {
   /** root/containers/<id>: upper/, work/, userdata/ (etc files), ctr.log */
@@ -133,6 +134,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       hostCapabilities: hostCaps,
       cgroupMode: mode,
       cgroupsPath: containerCgroupPath(c.id, c.cgroupParent),
+      noCgroups: !rootlessCgroups(),
       seccomp: undefined,
       netnsPath: input.net?.netnsPath,
     });

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import {SkiffError} from '../util/errors';
 import {log} from '../util/log';
 import {lastRuntimeError, oneLine} from './monitor/runtime-error';
+import {rootlessCgroups} from '../rootless/defaults';
 
 /** The runtime's view of a container (`runc state`). */
 export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -107,7 +108,9 @@ export class RuncRuntime implements OciRuntime {
   async kill(id: string, signal: string | number, all = false): Promise<void> {
     const sig = String(signal).toUpperCase();
     if (!SIGNAL.test(sig)) throw new SkiffError('invalid-input', `invalid signal "${signal}"`);
-    await this.run(['kill', ...(all ? ['--all'] : []), id, sig], id);
+    // --all walks the container's cgroup: a rootless container without one has only its init to signal
+    // (its own pid namespace dies with it), as podman does.
+    await this.run(['kill', ...(all && rootlessCgroups() ? ['--all'] : []), id, sig], id);
   }
 
   async delete(id: string, force = false): Promise<void> {

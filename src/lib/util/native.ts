@@ -21,6 +21,7 @@ interface NativeBinding {
   shutdown(fd: number, how: number): number;
   cloexecFrom(minFd: number): number;
   unixDgramSend(p: string, data: Buffer): number;
+  execve(file: string, argv: string[], env: string[]): number;
 }
 
 let binding: NativeBinding | undefined;
@@ -190,6 +191,16 @@ export const SHUT = {RD: 0, WR: 1, RDWR: 2} as const;
 /** shutdown(2) on a socket fd: SHUT.WR sends EOF to the peer; SHUT.RDWR also wakes a blocked read. */
 export function shutdownSocket(fd: number, how: number): void {
   check(native().shutdown(fd, how), 'shutdown');
+}
+
+/**
+ * execve(2): replaces this process (every Node thread) with file. Returns
+ * only by throwing. env is given as NAME=VALUE strings.
+ */
+export function execve(file: string, argv: string[], env: NodeJS.ProcessEnv): never {
+  const envp = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const rc = native().execve(file, argv, envp);
+  throw sysError(rc, 'execve', file);
 }
 
 /** Marks every descriptor >= minFd close-on-exec, so the next child inherits only what it is handed. */
