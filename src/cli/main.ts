@@ -171,8 +171,8 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   await cmd._run();
 }
 
-/** Commands a rootless user runs outside skiff's user namespace: they touch no store (migrate stops the namespace). */
-const OUTSIDE_USERNS = new Set(['version', 'system:migrate']);
+/** Commands a rootless user runs outside skiff's user namespace: they touch no store. */
+const OUTSIDE_USERNS = new Set(['version']);
 
 /** How this process was started, to start it again with other arguments (rootless re-exec): set by start()/seaMain(). */
 let startPrefix: string[] = [process.execPath];

@@ -70,6 +70,9 @@ import NetworkConnect from './network/connect';
 import NetworkDisconnect from './network/disconnect';
 // system (fault/consistency work)
 import SystemCheck from './system/check';
+// rootless
+import Unshare from './unshare';
+import SystemMigrate from './system/migrate';
 // images in and out (feat/imgio)
 import Save from './save';
 import Load from './load';
@@ -183,6 +186,9 @@ export const COMMANDS: Record<string, typeof SkiffCommand> = {
   'network:disconnect': NetworkDisconnect,
   // system
   'system:check': SystemCheck,
+  // rootless
+  unshare: Unshare,
+  'system:migrate': SystemMigrate,
   // images in and out (feat/imgio)
   save: Save,
   load: Load,

@@ -37,6 +37,7 @@ import {createNetns, netnsDir, removeNetns} from '../network/netns';
 import {resolveHostPorts} from '../network/ports';
 import {containerHosts} from './etc-files';
 
+import {rootlessCgroups} from '../rootless/defaults';
 
 import {containerEvent} from '../events/emit';
 import type {ResourceLimits} from './types';
@@ -915,6 +916,7 @@ export class ContainerService {
    */
   async update(input: string, changes: ResourceLimits): Promise<ContainerRecord> {
     const id = this.store.resolve(input).config.id;
+    if (!rootlessCgroups()) throw invalidInput('resource limits cannot be changed: rootless containers have no cgroups on this host (cgroups v1, or v2 without delegation)');
     const lock = await this.store.lockContainer(id);
     try {
       const rec = this.store.read(id);
