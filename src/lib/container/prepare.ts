@@ -32,6 +32,7 @@ import type {VolumeService} from './volumes';
 import {invalidInput, notFound} from '../util/errors';
 import {mountCountFile, readMountCount} from './rootfs';
 import {rootlessCgroups} from '../rootless/defaults';
+import {idMapped, inUserns} from '../rootless/userns';
 
 export interface ContainerPaths {
   /** root/containers/<id>: upper/, work/, userdata/ (etc files), ctr.log */
@@ -145,6 +146,10 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
         const converted = convertSeccompProfile(profile, {arch: goArch(), capabilities: bounding});
         if (converted && spec.linux) spec.linux.seccomp = converted;
       }
+    }
+    // Rootless with a single id (no /etc/subgid range): gid 5 (tty) is not mapped and devpts refuses gid=5, as podman drops it.
+    if (inUserns() && !idMapped('/proc/self/gid_map', 5)) {
+      for (const m of spec.mounts ?? []) if (m.type === 'devpts') m.options = m.options?.filter((o) => o !== 'gid=5');
     }
     if (c.init) {
       const catatonit = findBinary('catatonit') ?? '/usr/libexec/podman/catatonit';

@@ -52,6 +52,11 @@ export function readIdMap(file: string): IdRange[] {
   }
 }
 
+/** Is id mapped in this map file (/proc/self/uid_map or gid_map)? */
+export function idMapped(file: string, id: number): boolean {
+  return readIdMap(file).some((r) => id >= r.inner && id < r.inner + r.count);
+}
+
 /** Is this process in a user namespace other than the initial one (whose map is the identity over all ids)? */
 export function inUserns(): boolean {
   if (inUsernsCache === undefined) {

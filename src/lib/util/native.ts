@@ -76,7 +76,10 @@ function load(file: string): NativeBinding {
  * the addon is first needed); `digest` is its sha256 in hex, fixed at build.
  */
 export function useEmbeddedAddon(bytes: () => Uint8Array, digest: string): void {
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  // Rootless skiff inside its user namespace is uid 0 there: name the directory after the user's own uid
+  // (its owner, checked on use, shows as 0 inside). Only a name: the check in extractEmbedded still applies.
+  const rl = process.env.SKIFF_ROOTLESS_UID;
+  const uid = rl && /^\d+$/.test(rl) ? Number(rl) : typeof process.getuid === 'function' ? process.getuid() : 0;
   const run = process.env.XDG_RUNTIME_DIR;
   const base = run && path.isAbsolute(run) && fs.existsSync(run) ? run : tmpdir();
   const dir = path.join(base, `skiff-native-${uid}`);
