@@ -50,10 +50,14 @@ function ensureUsers(): void {
     }
     if (kept.join('\n') !== lines.join('\n')) fs.writeFileSync(file, kept.join('\n') + '\n');
   }
-  // slirp4netns (the rootless network) opens /dev/net/tun, which Debian's default 0600 keeps from users.
-  if ((fs.statSync('/dev/net/tun').mode & 0o006) !== 0o006) {
-    console.log('# rootless test: chmod 0666 /dev/net/tun (was 0600) so unprivileged users can use slirp4netns');
-    fs.chmodSync('/dev/net/tun', 0o666);
+  // slirp4netns (the rootless network) opens /dev/net/tun and fuse-overlayfs (--userns keep-id) /dev/fuse;
+  // Debian makes both 0666, this VM 0600.
+  for (const dev of ['/dev/net/tun', '/dev/fuse']) {
+    const mode = fs.statSync(dev).mode & 0o777;
+    if ((mode & 0o006) !== 0o006) {
+      console.log(`# rootless test: chmod 0666 ${dev} (was 0${mode.toString(8)}) so unprivileged users can open it`);
+      fs.chmodSync(dev, 0o666);
+    }
   }
 }
 
@@ -264,6 +268,35 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
       assert.equal(r.stdout, 'data\n', 'the named volume kept its data');
       r = await u.run(['system', 'check']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
+    } finally {
+      await u.cleanup();
+    }
+  });
+
+  it('--userns keep-id: the user\'s own ids inside, image owners kept, bind-mount writes owned by the user', async () => {
+    const u = userEnv(USER);
+    const shared = path.join(u.home, 'shared');
+    fs.mkdirSync(shared);
+    fs.chownSync(shared, u.uid, u.uid);
+    try {
+      let r = await u.run(['run', '--rm', '--userns', 'keep-id', '-v', `${shared}:/shared`, ML, 'sh', '-c', 'id -u; id -g; stat -c "%u:%g" /bin/busybox /owned/app.txt; touch /shared/made; echo x > /tmp/x && stat -c %u /tmp/x; ls /opaque; test -e /data/delete-me.txt || echo whiteout-ok']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${u.uid}\n${u.uid}\n0:0\n1000:1000\n${u.uid}\nnew.txt\nsub\nwhiteout-ok\n`);
+      const st = fs.statSync(path.join(shared, 'made'));
+      assert.deepEqual([st.uid, st.gid], [u.uid, u.uid], 'the file written in the container belongs to the user on the host');
+      r = await u.run(['run', '--rm', '--userns', 'keep-id', '--user', '0', ML, 'id', '-u']);
+      assert.equal(r.stdout, '0\n');
+      r = await u.run(['run', '--rm', '--userns', 'bogus', ML, 'true']);
+      assert.equal(r.code, 125);
+      assert.match(r.stderr, /invalid --userns "bogus"/);
+      const root = makeStore(registriesConf);
+      try {
+        r = await root.run(['create', '--userns', 'keep-id', BB]);
+        assert.equal(r.code, 125);
+        assert.match(r.stderr, /keep-id is only supported in rootless mode/);
+      } finally {
+        await root.cleanup();
+      }
     } finally {
       await u.cleanup();
     }

@@ -35,6 +35,8 @@ import {invalidInput} from '../util/errors';
 import {parsePublish, exposedPorts, checkDuplicates as checkPortDuplicates} from '../network/ports';
 import type {NetworkRequest} from '../network/types';
 import {log} from '../util/log';
+import {parseUserns} from '../rootless/keep-id';
+import {rootlessIds} from '../rootless/userns';
 
 /** The create/run flags as parsed by oclif (see src/cli/create-flags.ts). */
 export interface CreateFlags {
@@ -74,6 +76,7 @@ export interface CreateFlags {
   ulimit?: string[];
   cgroups?: string;
   'cgroup-parent'?: string;
+  userns?: string;
   network?: string[];
   net?: string[];
   ip?: string;
@@ -210,6 +213,9 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     ...(f['cpuset-mems'] !== undefined ? {cpusetMems: f['cpuset-mems']} : {}),
     ...(f['pids-limit'] !== undefined ? {pidsLimit: f['pids-limit']} : {}),
   };
+  const userns = parseUserns(f.userns);
+  // keep-id: the user's own ids inside, unless --user says otherwise (podman).
+  const keepIdUser = userns === 'keep-id' ? `${rootlessIds()!.uid}:${rootlessIds()!.gid}` : undefined;
   const stopTimeout = f['stop-timeout'] ?? 10;
   if (stopTimeout < 0) throw invalidInput(`invalid --stop-timeout ${stopTimeout}: must not be negative`);
 
@@ -224,7 +230,7 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     cmd,
     env,
     workingDir: f.workdir ?? (img.config?.WorkingDir || '/'),
-    user: f.user ?? img.config?.User ?? '',
+    user: f.user ?? keepIdUser ?? img.config?.User ?? '',
     groupAdd: f['group-add'] ?? [],
     hostname: f.hostname ?? (network === 'host' ? '' : id.slice(0, 12)),
     labels: {...(img.config?.Labels ?? {}), ...parseLabels(f.label ?? [], readLines(f['label-file'], (t) => parseLabelFile(t), '--label-file'))},
@@ -233,6 +239,7 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     interactive: f.interactive ?? false,
     mounts,
     readOnly: f['read-only'] ?? false,
+    ...(userns ? {userns} : {}),
     readOnlyTmpfs: f['read-only-tmpfs'] ?? true,
     shmSize: parseSize(f['shm-size'] ?? '64m', 'shm-size'),
     capAdd: caps.add,

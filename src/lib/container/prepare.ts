@@ -33,6 +33,7 @@ import {invalidInput, notFound} from '../util/errors';
 import {mountCountFile, readMountCount} from './rootfs';
 import {rootlessCgroups} from '../rootless/defaults';
 import {idMapped, inUserns} from '../rootless/userns';
+import {keepIdMappings, mountKeepIdRootfs} from '../rootless/keep-id';
 
 export interface ContainerPaths {
   /** root/containers/<id>: upper/, work/, userdata/ (etc files), ctr.log */
@@ -85,7 +86,11 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
   // upper/ and work/ are made by mountRootfs: a new upper takes the image root's owner and mode.
   for (const d of [p.dir, p.userdata, p.bundle, p.rootfs, p.exitDir]) fs.mkdirSync(d, {recursive: true, mode: 0o700});
   fs.chmodSync(p.bundle, 0o700);
-  if (!isMounted(p.rootfs)) mountRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs});
+  const keepId = c.userns === 'keep-id' ? keepIdMappings() : undefined;
+  if (!isMounted(p.rootfs)) {
+    if (keepId) mountKeepIdRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs}, keepId.uid, keepId.gid);
+    else mountRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs});
+  }
   try {
     const user = resolveUser(c.user, c.groupAdd, rootfsReader(p.rootfs));
     const mounts: ResolvedMount[] = [];
@@ -146,6 +151,11 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
         const converted = convertSeccompProfile(profile, {arch: goArch(), capabilities: bounding});
         if (converted && spec.linux) spec.linux.seccomp = converted;
       }
+    }
+    if (keepId && spec.linux) {
+      spec.linux.namespaces.push({type: 'user'});
+      spec.linux.uidMappings = keepId.uid;
+      spec.linux.gidMappings = keepId.gid;
     }
     // Rootless with a single id (no /etc/subgid range): gid 5 (tty) is not mapped and devpts refuses gid=5, as podman drops it.
     if (inUserns() && !idMapped('/proc/self/gid_map', 5)) {
