@@ -16,6 +16,11 @@
 # must be readable by the user (world-readable clone path).
 # podman (reference only) runs with --cgroup-manager cgroupfs (no systemd
 # user session here) and --events-backend file, runtime runc.
+# Known problem (2026-11-24, podman 4.3): inside this script every rootless
+# podman `run --rm` waits ~20 s ("Exceeded conmon timeout waiting for
+# container to exit") although the same command line is ~0.2 s from an
+# interactive shell or a plain hyperfine call; not understood yet. The
+# figures in the merge report come from a plain hyperfine call (see there).
 # Knobs: RUNS (30 run, PULL_RUNS 5), WARMUP (5 run, PULL_WARMUP 1), ONLY
 # (subset of: run pull), SKIFF, BENCH_OUT, SKIFF_BENCH_WORK (/var/tmp).
 SKIFF_GIVEN=${SKIFF:-}
