@@ -25,6 +25,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <signal.h>
 
 #define MAX_PATH 8192
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "skiff_native: bad arguments"); return NULL; } } while (0)
@@ -310,6 +311,59 @@ static napi_value js_cloexec_from(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
+/* string array (JS) -> NULL-terminated char** (malloc'd), NULL on error */
+static char **get_string_array(napi_env env, napi_value arr) {
+  uint32_t n;
+  if (napi_get_array_length(env, arr, &n) != napi_ok) return NULL;
+  char **out = calloc((size_t)n + 1, sizeof(char *));
+  if (!out) return NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    if (napi_get_element(env, arr, i, &v) != napi_ok || !(out[i] = get_string(env, v))) {
+      for (uint32_t j = 0; j < i; j++) free(out[j]);
+      free(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+/*
+ * execve(path, argv[], envp[]) -> -errno (returns only on failure)
+ *
+ * Replaces the whole process (all of Node's threads) with another program:
+ * how a rootless skiff moves itself into its user namespace (nsenter) while
+ * keeping its pid, its terminal and its parent's view of the exit status.
+ * Signals Node ignores (SIGPIPE) go back to their default first.
+ * (A failed execve leaves 0-2 inheritable: harmless, Node spawns with explicit stdio.)
+ */
+static napi_value js_execve(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv)) return NULL;
+  char *path = get_string(env, argv[0]);
+  if (!path) return NULL;
+  char **args = get_string_array(env, argv[1]);
+  char **envp = args ? get_string_array(env, argv[2]) : NULL;
+  if (!args || !envp) { free(path); return NULL; }
+  signal(SIGPIPE, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  /* Node marks the standard descriptors close-on-exec at start-up: hand them over. */
+  for (int fd = 0; fd < 3; fd++) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0 && (fl & FD_CLOEXEC)) fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  execve(path, args, envp);
+  int e = errno;
+  signal(SIGPIPE, SIG_IGN);
+  free(path);
+  for (char **a = args; *a; a++) free(*a);
+  for (char **a = envp; *a; a++) free(*a);
+  free(args); free(envp);
+  return make_int(env, -e);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -323,6 +377,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_default, NULL},
     {"cloexecFrom", NULL, js_cloexec_from, NULL, NULL, NULL, napi_default, NULL},
     {"unixDgramSend", NULL, js_unix_dgram_send, NULL, NULL, NULL, napi_default, NULL},
+    {"execve", NULL, js_execve, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -12,7 +12,7 @@ import {notFound} from '../lib/util/errors';
 import {findImage} from '../lib/image/lookup';
 import type {ContainerRecord} from '../lib/container/store';
 import {pullProgress} from './progress';
-import {defaultNetworkMode} from '../lib/network/mode';
+import {defaultNetwork, warnIgnoredLimits} from '../lib/rootless/defaults';
 
 export async function resolveImage(engine: Engine, image: string, flags: {pull?: string; platform?: string; 'tls-verify'?: boolean; quiet?: boolean}): Promise<ImageRecord> {
   const policy = flags.pull ?? 'missing';
@@ -54,8 +54,9 @@ export async function createContainer(engine: Engine, image: string, command: st
     volumesFrom: fromMounts,
     cwd: process.cwd(),
     hostEnv: process.env,
-    defaults: {runtime: ContainerService.defaultRuntime(), storageDriver: engine.storageDriver === 'vfs' ? 'vfs' : 'overlay', network: defaultNetworkMode(process.getuid?.() !== 0)},
+    defaults: {runtime: ContainerService.defaultRuntime(), storageDriver: engine.storageDriver === 'vfs' ? 'vfs' : 'overlay', network: defaultNetwork()},
     name: flags.name ?? '',
   });
+  warnIgnoredLimits(config.resources);
   return svc.create(config, {replace: flags.replace, generateName: flags.name === undefined ? randomName : undefined});
 }

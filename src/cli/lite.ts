@@ -52,6 +52,9 @@ function handOver(): void {
 async function run(argv: string[]): Promise<void> {
   const split = splitCommand(argv, new Set(Object.keys(LITE_COMMANDS)), flagShapes(globalFlags));
   if (!split.id || split.argv.some((a) => a === '--help' || a === '-h' || a === 'help') || needsFull(split.argv)) return handOver();
+  // Rootless, outside the user's namespace (bin/skiff joins a live one itself): the full entry
+  // enters or creates it (src/lib/rootless/userns.ts), as every command but version needs.
+  if (split.id !== 'version' && process.getuid?.() !== 0 && !process.env.SKIFF_ROOTLESS_UID) return handOver();
   const Cmd = (await LITE_COMMANDS[split.id]()).default;
   Cmd.id = split.id;
   const cmd = new (Cmd as unknown as new (argv: string[]) => {_run(): Promise<unknown>})(split.argv);

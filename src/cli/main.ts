@@ -22,6 +22,7 @@ import {flagShapes, globalFlags} from './flags';
 import {setAddonDir, useEmbeddedAddon} from '../lib/util/native';
 import {setVendorAssets, setVendorDir} from '../lib/util/vendor';
 import {setSelfCommand} from '../lib/util/self';
+import {enterUserns} from '../lib/rootless/userns';
 
 export {COMMANDS};
 
@@ -113,8 +114,20 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   const Cmd = await loadCommand(split.id);
   Cmd.id = split.id;
   if (wantsHelp(split.argv, Cmd)) return showHelp(split.id.split(':'));
+  // Rootless: every command but these runs inside the user's namespace (docs/design.md "Rootless").
+  if (!OUTSIDE_USERNS.has(split.id)) enterUserns(reexecCommand(argv));
   const cmd = new (Cmd as unknown as new (argv: string[]) => {_run(): Promise<unknown>})(split.argv);
   await cmd._run();
+}
+
+/** Commands a rootless user runs outside skiff's user namespace: they touch no store. */
+const OUTSIDE_USERNS = new Set(['version']);
+
+/** How this process was started, to start it again with other arguments (rootless re-exec): set by start()/seaMain(). */
+let startPrefix: string[] = [process.execPath];
+
+function reexecCommand(argv: string[]): string[] {
+  return [...startPrefix, ...argv];
 }
 
 /** Errors that escape a command's own catch (config load, help): one line, exit 125. */
@@ -134,6 +147,7 @@ function start(dir: string): void {
   setAddonDir(dir);
   setVendorDir(dir);
   setSelfCommand(selfFromDist(dir));
+  startPrefix = [process.execPath, ...process.execArgv, '--', process.argv[1]];
   run(process.argv.slice(2)).catch(fail);
 }
 
@@ -183,6 +197,7 @@ export function seaMain(addon: {bytes: () => Uint8Array; digest: string}, vendor
   useEmbeddedAddon(addon.bytes, addon.digest);
   if (vendor) setVendorAssets(vendor);
   setSelfCommand([process.execPath]);
+  startPrefix = [process.execPath];
   // oclif only needs a root for messages; nothing is read from it (pjson is embedded).
   distDir = path.dirname(process.execPath);
   run(process.argv.slice(2)).catch(fail);

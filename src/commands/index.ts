@@ -85,6 +85,9 @@ const Load: CommandLoader = () => import('./load');
 const Push: CommandLoader = () => import('./push');
 const Import: CommandLoader = () => import('./import');
 const ImageHistory: CommandLoader = () => import('./image/history');
+// rootless
+const Unshare: CommandLoader = () => import('./unshare');
+const SystemMigrate: CommandLoader = () => import('./system/migrate');
 
 export const COMMANDS: Record<string, CommandLoader> = {
   version: Version,
@@ -203,6 +206,9 @@ export const COMMANDS: Record<string, CommandLoader> = {
   'image:import': Import,
   history: ImageHistory,
   'image:history': ImageHistory,
+  // rootless
+  unshare: Unshare,
+  'system:migrate': SystemMigrate,
 };
 
 /**

@@ -6,6 +6,12 @@ import {goArch, goOs} from '../lib/util/platform';
 import {cgroupMode, detectRuntimes, distribution, findBinary, binaryVersion, hostBasics} from '../lib/runtime/host';
 import {loadRegistriesConf} from '../lib/image/registries-conf';
 import {messageOf} from '../lib/util/errors';
+import {readIdMap} from '../lib/rootless/userns';
+import {defaultNetwork} from '../lib/rootless/defaults';
+
+function idMap(file: string): {container_id: number; host_id: number; size: number}[] {
+  return readIdMap(file).map((r) => ({container_id: r.inner, host_id: r.outer, size: r.count}));
+}
 
 export default class Info extends SkiffCommand {
   static override summary = 'Display skiff and host information';
@@ -37,10 +43,12 @@ export default class Info extends SkiffCommand {
         cgroupVersion: mode === 'v2' ? 'v2' : 'v1',
         cgroupLayout: mode,
         rootless: engine.paths.rootless,
+        // As podman: the user namespace's mappings (rootless only; this process runs inside it).
+        ...(engine.paths.rootless ? {idMappings: {uidmap: idMap('/proc/self/uid_map'), gidmap: idMap('/proc/self/gid_map')}} : {}),
         ociRuntime: chosen ? {name: chosen.name, path: chosen.path, version: chosen.version} : {name: 'none', path: '', version: ''},
         ociRuntimes: Object.fromEntries(runtimes.map((r) => [r.name, {path: r.path ?? '', version: r.version ?? '', usable: r.usable, ...(r.reason ? {reason: r.reason} : {})}])),
         conmon: {path: conmon ?? '', version: conmon ? binaryVersion(conmon) : 'not installed'},
-        defaultNetwork: 'none (containers get --network none or host until the bridge network lands)',
+        defaultNetwork: defaultNetwork(),
       },
       store: {
         graphDriverName: engine.storageDriver,

@@ -1,5 +1,6 @@
 /** This boot's ID: state recorded in another boot is stale (nothing of it runs any more). */
 import * as fs from 'node:fs';
+import {ENV_PAUSE, inUserns} from '../rootless/userns';
 
 let cached: string | undefined;
 
@@ -7,6 +8,9 @@ export function bootId(): string {
   if (cached === undefined) {
     try {
       cached = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      // Rootless: mounts and processes live as long as the user namespace's pause process; another one is another "boot".
+      const pause = process.env[ENV_PAUSE];
+      if (pause && inUserns()) cached += `@${pause}`;
     } catch {
       cached = '';
     }

@@ -37,6 +37,8 @@ import type {NetworkRequest} from '../network/types';
 import {parseSlirpOptions} from '../network/slirp-options';
 import {parsePastaOptions} from '../network/pasta';
 import {log} from '../util/log';
+import {parseUserns} from '../rootless/keep-id';
+import {rootlessIds} from '../rootless/userns';
 
 /** The create/run flags as parsed by oclif (see src/cli/create-flags.ts). */
 export interface CreateFlags {
@@ -76,6 +78,7 @@ export interface CreateFlags {
   ulimit?: string[];
   cgroups?: string;
   'cgroup-parent'?: string;
+  userns?: string;
   network?: string[];
   net?: string[];
   ip?: string;
@@ -212,6 +215,9 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     ...(f['cpuset-mems'] !== undefined ? {cpusetMems: f['cpuset-mems']} : {}),
     ...(f['pids-limit'] !== undefined ? {pidsLimit: f['pids-limit']} : {}),
   };
+  const userns = parseUserns(f.userns);
+  // keep-id: the user's own ids inside, unless --user says otherwise (podman).
+  const keepIdUser = userns === 'keep-id' ? `${rootlessIds()!.uid}:${rootlessIds()!.gid}` : undefined;
   const stopTimeout = f['stop-timeout'] ?? 10;
   if (stopTimeout < 0) throw invalidInput(`invalid --stop-timeout ${stopTimeout}: must not be negative`);
 
@@ -226,7 +232,7 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     cmd,
     env,
     workingDir: f.workdir ?? (img.config?.WorkingDir || '/'),
-    user: f.user ?? img.config?.User ?? '',
+    user: f.user ?? keepIdUser ?? img.config?.User ?? '',
     groupAdd: f['group-add'] ?? [],
     hostname: f.hostname ?? (network === 'host' ? '' : id.slice(0, 12)),
     labels: {...(img.config?.Labels ?? {}), ...parseLabels(f.label ?? [], readLines(f['label-file'], (t) => parseLabelFile(t), '--label-file'))},
@@ -235,6 +241,7 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     interactive: f.interactive ?? false,
     mounts,
     readOnly: f['read-only'] ?? false,
+    ...(userns ? {userns} : {}),
     readOnlyTmpfs: f['read-only-tmpfs'] ?? true,
     shmSize: parseSize(f['shm-size'] ?? '64m', 'shm-size'),
     capAdd: caps.add,

@@ -31,6 +31,9 @@ import {containerCgroupPath} from '../runtime/cgroups';
 import type {VolumeService} from './volumes';
 import {invalidInput, notFound} from '../util/errors';
 import {mountCountFile, readMountCount} from './rootfs';
+import {rootlessCgroups} from '../rootless/defaults';
+import {idMapped, inUserns} from '../rootless/userns';
+import {keepIdMappings, mountKeepIdRootfs} from '../rootless/keep-id';
 
 export {containerPaths, type ContainerPaths} from './paths';
 import {containerPaths, type ContainerPaths} from './paths';
@@ -58,9 +61,13 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
   // upper/ and work/ are made by mountRootfs: a new upper takes the image root's owner and mode.
   for (const d of [p.dir, p.userdata, p.bundle, p.rootfs, p.exitDir]) fs.mkdirSync(d, {recursive: true, mode: 0o700});
   fs.chmodSync(p.bundle, 0o700);
-  // --rm: the writable layer dies with the container, so skip overlay's syncs of it (podman mounts
-  // --rm containers volatile too); unmounting a non-volatile rootfs syncs the upper's filesystem (~15 ms).
-  if (!isMounted(p.rootfs)) mountRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs, volatile: c.autoRemove});
+  const keepId = c.userns === 'keep-id' ? keepIdMappings() : undefined;
+  if (!isMounted(p.rootfs)) {
+    if (keepId) mountKeepIdRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs}, keepId.uid, keepId.gid);
+    // --rm: the writable layer dies with the container, so skip overlay's syncs of it (podman mounts
+    // --rm containers volatile too); unmounting a non-volatile rootfs syncs the upper's filesystem (~15 ms).
+    else mountRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs, volatile: c.autoRemove});
+  }
   try {
     const user = resolveUser(c.user, c.groupAdd, rootfsReader(p.rootfs));
     const mounts: ResolvedMount[] = [];
@@ -110,6 +117,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       hostCapabilities: hostCaps,
       cgroupMode: mode,
       cgroupsPath: containerCgroupPath(c.id, c.cgroupParent),
+      noCgroups: !rootlessCgroups(),
       seccomp: undefined,
       netnsPath: input.net?.netnsPath,
     });
@@ -120,6 +128,25 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
         const converted = convertSeccompProfile(profile, {arch: goArch(), capabilities: bounding});
         if (converted && spec.linux) spec.linux.seccomp = converted;
       }
+    }
+    if (keepId && spec.linux) {
+      spec.linux.namespaces.push({type: 'user'});
+      spec.linux.uidMappings = keepId.uid;
+      spec.linux.gidMappings = keepId.gid;
+      // sysfs may only be mounted by the user namespace that owns the network namespace: one made
+      // outside the container's own (slirp4netns, pasta, a joined one) gets the host's /sys bound
+      // read-only instead, as podman does.
+      // Likewise net.* sysctls: the default ping_group_range is dropped (one asked for by --sysctl stays, and fails).
+      if (input.net?.netnsPath) {
+        for (const m of spec.mounts ?? []) {
+          if (m.destination === '/sys' && m.type === 'sysfs') Object.assign(m, {type: 'bind', source: '/sys', options: ['rprivate', 'nosuid', 'noexec', 'nodev', 'ro', 'rbind']});
+        }
+        if (spec.linux.sysctl && !('net.ipv4.ping_group_range' in c.sysctls)) delete spec.linux.sysctl['net.ipv4.ping_group_range'];
+      }
+    }
+    // Rootless with a single id (no /etc/subgid range): gid 5 (tty) is not mapped and devpts refuses gid=5, as podman drops it.
+    if (inUserns() && !idMapped('/proc/self/gid_map', 5)) {
+      for (const m of spec.mounts ?? []) if (m.type === 'devpts') m.options = m.options?.filter((o) => o !== 'gid=5');
     }
     if (c.init) {
       const catatonit = findBinary('catatonit') ?? '/usr/libexec/podman/catatonit';

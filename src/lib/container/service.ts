@@ -41,6 +41,7 @@ import {defaultSlirpOptions} from '../network/slirp-options';
 import {pastaAddress, plannedPasta, startPasta, stopPasta} from '../network/pasta';
 import {containerHosts} from './etc-files';
 
+import {rootlessCgroups} from '../rootless/defaults';
 
 import {containerEvent} from '../events/emit';
 import type {ResourceLimits} from './types';
@@ -900,6 +901,7 @@ export class ContainerService extends ContainerReader {
    */
   async update(input: string, changes: ResourceLimits): Promise<ContainerRecord> {
     const id = this.store.resolve(input).config.id;
+    if (!rootlessCgroups()) throw invalidInput('resource limits cannot be changed: rootless containers have no cgroups on this host (cgroups v1, or v2 without delegation)');
     const lock = await this.store.lockContainer(id);
     try {
       const rec = this.store.read(id);

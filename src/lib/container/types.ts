@@ -84,6 +84,8 @@ export interface ContainerConfig {
   resources: ResourceLimits;
   ulimits: Ulimit[];
   cgroups: 'enabled' | 'disabled';
+  /** --userns: '' (host: skiff's namespace) or keep-id (rootless). Absent in older records. */
+  userns?: '' | 'keep-id';
   cgroupParent?: string;
   /**
    * none, host, bridge (CNI networks, named in `networks`), container (share

@@ -1,11 +1,11 @@
 /**
- * The engine facade: the one object commands talk to. It wires the services
  * (images, and later containers, volumes, networks) over one Paths object.
  * Services are created on first use so a command pays only for what it
  * touches.
  */
-import {Paths} from '../state/paths';
+import * as fs from 'node:fs';
 import {invalidInput} from '../util/errors';
+import {Paths} from '../state/paths';
 import type {ImageService} from '../image/service';
 import type {ContainerService} from '../container/service';
 import type {ContainerRootfs} from '../container/rootfs';
@@ -49,6 +49,17 @@ export class Engine {
   constructor(opts: EngineOptions = {}) {
     const env = opts.env ?? process.env;
     this.paths = new Paths({root: opts.root, runroot: opts.runroot, env});
+    // A store this user may not open (root's, another user's) is an error, never an empty store.
+    if (this.paths.rootless) {
+      for (const dir of [this.paths.root, this.paths.runroot]) {
+        try {
+          fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT') throw invalidInput(`cannot open the store ${dir}: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code}`);
+        }
+      }
+    }
     this.storageDriver = opts.storageDriver || env.SKIFF_STORAGE_DRIVER || 'overlay';
     this.registryTimeoutMs = env.SKIFF_REGISTRY_TIMEOUT ? parseDuration(env.SKIFF_REGISTRY_TIMEOUT, 'SKIFF_REGISTRY_TIMEOUT') : undefined;
   }

@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import {SkiffError} from '../util/errors';
 import {log} from '../util/log';
 import {lastRuntimeError, oneLine} from './monitor/runtime-error';
+import {rootlessCgroups} from '../rootless/defaults';
 
 /** The runtime's view of a container (`runc state`). */
 export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -108,10 +109,13 @@ export class RuncRuntime implements OciRuntime {
   async kill(id: string, signal: string | number, all = false): Promise<void> {
     const sig = String(signal).toUpperCase();
     if (!SIGNAL.test(sig)) throw new SkiffError('invalid-input', `invalid signal "${signal}"`);
+    // --all walks the container's cgroup: a rootless container without one has only its init to signal
+    // (its own pid namespace dies with it), as podman does.
+    const wantAll = all && rootlessCgroups();
     // runc's own kill of the init process: the pid from its state.json, checked
     // against the recorded start time, then kill(2). Done here it saves a runc
     // start (10-20 ms of a stop); anything unusual is left to runc.
-    if (!all && this.fastPaths()) {
+    if (!wantAll && this.fastPaths()) {
       const st = readRuncState(this.stateDir, id);
       const num = /^\d+$/.test(sig) ? Number(sig) : (os.constants.signals as Record<string, number>)[sig.startsWith('SIG') ? sig : `SIG${sig}`];
       if (st && num !== undefined && initAlive(st)) {
@@ -123,7 +127,7 @@ export class RuncRuntime implements OciRuntime {
         }
       }
     }
-    await this.run(['kill', ...(all ? ['--all'] : []), id, sig], id);
+    await this.run(['kill', ...(wantAll ? ['--all'] : []), id, sig], id);
   }
 
   async delete(id: string, force = false): Promise<void> {

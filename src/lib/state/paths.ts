@@ -15,6 +15,7 @@
 import * as path from 'node:path';
 import type * as OS from 'node:os';
 import {invalidInput} from '../util/errors';
+import {rootlessIds} from '../rootless/userns';
 
 /** node:os is not in Node's own startup snapshot: load it only when HOME is unset. */
 const homedir = () => (require('node:os') as typeof OS).homedir();
@@ -38,7 +39,8 @@ export class Paths {
 
   constructor(opts: PathOptions = {}) {
     const env = opts.env ?? process.env;
-    const uid = opts.uid ?? process.getuid?.() ?? 0;
+    // Inside skiff's user namespace the process is uid 0: the user's own uid comes from the entry (rootless/userns.ts).
+    const uid = opts.uid ?? rootlessIds(env)?.uid ?? process.getuid?.() ?? 0;
     const home = opts.home ?? env.HOME ?? homedir();
     this.env = env;
     this.uid = uid;

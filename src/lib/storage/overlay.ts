@@ -27,6 +27,7 @@ import {lgetxattr, llistxattr, lsetxattr, mknod, mount, umount2, MNT, MS} from '
 import {log} from '../util/log';
 import {classifyWhiteout, OPAQUE_MARKER, isOverlayPrivateXattr} from './unpack/whiteout';
 import {removeTree} from '../state/remove-tree';
+import {inUserns} from '../rootless/userns';
 
 /** The smallest page size Linux runs with; the option data must fit in one page, with its NUL. */
 export const MOUNT_DATA_LIMIT = 4096 - 1;
@@ -63,7 +64,7 @@ export interface OverlayMountData {
 
 function optionList(m: RootfsMount): string[] {
   const opts = ['index=off'];
-  const userxattr = m.userxattr ?? (typeof process.getuid === 'function' && process.getuid() !== 0);
+  const userxattr = m.userxattr ?? (inUserns() || (typeof process.getuid === 'function' && process.getuid() !== 0));
   if (userxattr) opts.push('userxattr');
   if (m.volatile) opts.push('volatile');
   return opts;

@@ -21,6 +21,7 @@ interface NativeBinding {
   shutdown(fd: number, how: number): number;
   cloexecFrom(minFd: number): number;
   unixDgramSend(p: string, data: Buffer): number;
+  execve(file: string, argv: string[], env: string[]): number;
 }
 
 /** node:os is not in Node's own startup snapshot: loaded on first use. */
@@ -78,7 +79,10 @@ function load(file: string): NativeBinding {
  * the addon is first needed); `digest` is its sha256 in hex, fixed at build.
  */
 export function useEmbeddedAddon(bytes: () => Uint8Array, digest: string): void {
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  // Rootless skiff inside its user namespace is uid 0 there: name the directory after the user's own uid
+  // (its owner, checked on use, shows as 0 inside). Only a name: the check in extractEmbedded still applies.
+  const rl = process.env.SKIFF_ROOTLESS_UID;
+  const uid = rl && /^\d+$/.test(rl) ? Number(rl) : typeof process.getuid === 'function' ? process.getuid() : 0;
   const run = process.env.XDG_RUNTIME_DIR;
   const base = run && path.isAbsolute(run) && fs.existsSync(run) ? run : nodeOs().tmpdir();
   const dir = path.join(base, `skiff-native-${uid}`);
@@ -194,6 +198,16 @@ export const SHUT = {RD: 0, WR: 1, RDWR: 2} as const;
 /** shutdown(2) on a socket fd: SHUT.WR sends EOF to the peer; SHUT.RDWR also wakes a blocked read. */
 export function shutdownSocket(fd: number, how: number): void {
   check(native().shutdown(fd, how), 'shutdown');
+}
+
+/**
+ * execve(2): replaces this process (every Node thread) with file. Returns
+ * only by throwing. env is given as NAME=VALUE strings.
+ */
+export function execve(file: string, argv: string[], env: NodeJS.ProcessEnv): never {
+  const envp = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const rc = native().execve(file, argv, envp);
+  throw sysError(rc, 'execve', file);
 }
 
 /** Marks every descriptor >= minFd close-on-exec, so the next child inherits only what it is handed. */

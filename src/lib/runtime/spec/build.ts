@@ -59,6 +59,8 @@ export interface SpecInput {
   cgroupMode: 'v1' | 'v2' | 'hybrid';
   /** linux.cgroupsPath; omitted with --cgroups=disabled. */
   cgroupsPath: string;
+  /** Rootless without cgroup delegation: no linux.resources nor cgroupsPath (runc then skips cgroups it cannot create). */
+  noCgroups?: boolean;
   /** The profile already converted for this container's capabilities (convertSeccompProfile), or undefined for none. */
   seccomp?: OciSeccomp;
   oomScoreAdj?: number;
@@ -125,7 +127,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     },
     annotations,
   };
-  if (c.cgroups !== 'disabled') {
+  if (c.cgroups !== 'disabled' && !input.noCgroups) {
     spec.linux.resources = buildResources(c.resources, rules);
     spec.linux.cgroupsPath = input.cgroupsPath;
   }

@@ -101,6 +101,8 @@ export interface OciLinux {
   devices: OciDevice[];
   resources?: OciResources;
   cgroupsPath?: string;
+  uidMappings?: Array<{containerID: number; hostID: number; size: number}>;
+  gidMappings?: Array<{containerID: number; hostID: number; size: number}>;
   sysctl?: Record<string, string>;
   seccomp?: OciSeccomp;
   maskedPaths: string[];

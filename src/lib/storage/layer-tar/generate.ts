@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {lgetxattr, llistxattr} from '../../util/native';
-import {OVERLAY_OPAQUE_XATTR} from '../unpack/whiteout';
+import {OVERLAY_OPAQUE_XATTR, OVERLAY_USER_OPAQUE_XATTR} from '../unpack/whiteout';
 import {encodeHeader, END_OF_ARCHIVE, padding, type HeaderFields} from './header';
 
 const CHUNK = 1 << 20;
@@ -54,7 +54,7 @@ export async function* tarFromDiff(diffDir: string): AsyncGenerator<Buffer> {
       const xattrs = xattrsOf(a);
       if (st.isDirectory()) {
         yield encodeHeader({...base, name: `${r}/`, type: 'dir', xattrs});
-        if (lgetxattr(a, OVERLAY_OPAQUE_XATTR)?.toString() === 'y') {
+        if (lgetxattr(a, OVERLAY_OPAQUE_XATTR)?.toString() === 'y' || lgetxattr(a, OVERLAY_USER_OPAQUE_XATTR)?.toString() === 'y') {
           yield encodeHeader({...base, name: `${r}/.wh..wh..opq`, type: 'file', mode: 0, size: 0});
         }
         yield* walk(r);

@@ -11,6 +11,7 @@
 import * as path from 'node:path';
 import {isSkiffError, messageOf} from '../../util/errors';
 import {entryError} from './entry-error';
+import {inUserns} from '../../rootless/userns';
 import {TarParser} from './parser';
 import {LayerWriter} from './write-entry';
 import {TarSplitRecorder} from '../layer-tar/split';
@@ -34,6 +35,18 @@ export interface ExtractResult {
   bytes: number;
 }
 
+/**
+ * The error's text; a chown to an id the user namespace does not map
+ * (EINVAL, rootless with too few subordinate ids) says what to fix, as podman does.
+ */
+function reasonOf(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'EINVAL' && /chown/.test(e.syscall ?? '') && inUserns()) {
+    return 'potentially insufficient UIDs or GIDs available in the user namespace: check /etc/subuid and /etc/subgid, then run `skiff system migrate`';
+  }
+  return messageOf(err);
+}
+
 export async function extractLayer(source: AsyncIterable<Buffer | Uint8Array>, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const writer = new LayerWriter(path.resolve(dest), {
     whiteouts: opts.whiteouts ?? 'overlay',
@@ -41,7 +54,7 @@ export async function extractLayer(source: AsyncIterable<Buffer | Uint8Array>, d
   });
   const recorder = opts.tarSplit ? new TarSplitRecorder(writer, () => writer.contentPath) : undefined;
   const parser = recorder ? new TarParser(recorder, recorder.tap) : new TarParser(writer);
-  const wrap = (err: unknown) => (isSkiffError(err) ? err : entryError(parser.current, messageOf(err), err));
+  const wrap = (err: unknown) => (isSkiffError(err) ? err : entryError(parser.current, reasonOf(err), err));
   try {
     // Errors from the source itself (a corrupt compressed stream) propagate unchanged.
     // After the end-of-archive marker the parser ignores the rest, but the

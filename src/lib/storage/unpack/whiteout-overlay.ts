@@ -2,7 +2,7 @@
  * Whiteouts for an overlayfs lowerdir, as containers/storage writes them:
  * `.wh.NAME` becomes a 0/0 character device NAME with mode 0, owned by the
  * whiteout entry's uid/gid; `.wh..wh..opq` becomes trusted.overlay.opaque=y
- * on its directory.
+ * on its directory (user.overlay.opaque in a user namespace: rootless).
  */
 import {constants} from 'node:fs';
 import * as fs from 'node:fs';
@@ -10,7 +10,8 @@ import {errnoCode} from '../../util/errors';
 import {lsetxattr, mknod} from '../../util/native';
 import type {TarEntry} from './entry';
 import type {LayerState} from './layer-state';
-import {OVERLAY_OPAQUE_XATTR} from './whiteout';
+import {OVERLAY_OPAQUE_XATTR, OVERLAY_USER_OPAQUE_XATTR} from './whiteout';
+import {inUserns} from '../../rootless/userns';
 
 /** parentRel is a real directory inside the root (already resolved). */
 export function writeOverlayWhiteout(state: LayerState, parentRel: string, target: string, e: TarEntry): void {
@@ -29,5 +30,6 @@ export function writeOverlayWhiteout(state: LayerState, parentRel: string, targe
 }
 
 export function writeOverlayOpaque(state: LayerState, dirRel: string): void {
-  lsetxattr(state.abs(dirRel), OVERLAY_OPAQUE_XATTR, Buffer.from('y'));
+  // In a user namespace (rootless) overlay is mounted with userxattr and reads user.overlay.opaque.
+  lsetxattr(state.abs(dirRel), inUserns() ? OVERLAY_USER_OPAQUE_XATTR : OVERLAY_OPAQUE_XATTR, Buffer.from('y'));
 }

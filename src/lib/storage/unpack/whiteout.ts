@@ -28,11 +28,13 @@ export function classifyWhiteout(base: string): Whiteout | undefined {
 
 /** The xattr overlayfs reads to treat a lower directory as opaque. */
 export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
+/** Its name for overlay mounted with `userxattr` (in a user namespace, where trusted.* cannot be set: rootless). */
+export const OVERLAY_USER_OPAQUE_XATTR = 'user.overlay.opaque';
 
 /**
  * overlayfs interprets trusted.overlay.* (opaque, redirect, metacopy, origin)
  * on lower layers; a layer must not smuggle them in as ordinary xattrs.
  */
 export function isOverlayPrivateXattr(name: string): boolean {
-  return name.startsWith('trusted.overlay.');
+  return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
 }
