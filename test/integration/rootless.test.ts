@@ -73,16 +73,43 @@ function ensureUsers(): void {
   }
 }
 
-/** Every ancestor of the repo and of node must be searchable by others, or the user cannot run skiff. */
-function repoReachable(): string | undefined {
-  for (const f of [SKIFF_BIN, process.execPath, path.join(REPO_ROOT, 'dist')]) {
-    try {
-      sh('runuser', ['-u', USER, '--', 'test', '-r', f]);
-    } catch {
-      return `${f} is not readable by ${USER}: the clone path (and node) must be world-readable for the rootless tests`;
-    }
+/** What the test users run: SKIFF_BIN, or a copy of it that they can reach. */
+let USER_BIN = SKIFF_BIN;
+let userBinCopy: string | undefined;
+
+function readableBy(user: string, f: string): boolean {
+  try {
+    sh('runuser', ['-u', user, '--', 'test', '-r', f]);
+    return true;
+  } catch {
+    return false;
   }
-  return undefined;
+}
+
+/**
+ * The test users must read skiff and node. A clone under a private
+ * directory (/root/...) is not readable by them: run a copy of the package
+ * (bin/ and dist/, or the single binary) from a world-readable temp dir. The
+ * launcher's snapshot check holds for the copy (same Node binary and sizes).
+ */
+function reachableSkiff(): string {
+  if (!readableBy(USER, process.execPath)) throw new Error(`${process.execPath} is not readable by ${USER}: node must be world-readable for the rootless tests`);
+  if (readableBy(USER, SKIFF_BIN) && readableBy(USER, path.join(REPO_ROOT, 'dist'))) return SKIFF_BIN;
+  userBinCopy = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-rootless-bin-'));
+  fs.chmodSync(userBinCopy, 0o755);
+  const sea = !SKIFF_BIN.endsWith(path.join('bin', 'skiff'));
+  if (sea) {
+    const copy = path.join(userBinCopy, path.basename(SKIFF_BIN));
+    fs.copyFileSync(SKIFF_BIN, copy);
+    fs.chmodSync(copy, 0o755);
+    return copy;
+  }
+  fs.mkdirSync(path.join(userBinCopy, 'bin'), {mode: 0o755});
+  fs.copyFileSync(SKIFF_BIN, path.join(userBinCopy, 'bin', 'skiff'));
+  fs.chmodSync(path.join(userBinCopy, 'bin', 'skiff'), 0o755);
+  fs.cpSync(path.join(REPO_ROOT, 'dist'), path.join(userBinCopy, 'dist'), {recursive: true, filter: (src) => !src.endsWith('skiff-bin')});
+  sh('chmod', ['-R', 'a+rX', userBinCopy]);
+  return path.join(userBinCopy, 'bin', 'skiff');
 }
 
 interface UserEnv {
@@ -98,7 +125,7 @@ interface UserEnv {
 function runAs(user: string, env: Record<string, string>, args: string[], input = ''): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    const child = spawn('runuser', ['-u', user, '--', 'env', '-i', ...envArgs, SKIFF_BIN, ...args], {cwd: '/', stdio: ['pipe', 'pipe', 'pipe']});
+    const child = spawn('runuser', ['-u', user, '--', 'env', '-i', ...envArgs, USER_BIN, ...args], {cwd: '/', stdio: ['pipe', 'pipe', 'pipe']});
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
@@ -175,8 +202,7 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
 
   before(async () => {
     ensureUsers();
-    const problem = repoReachable();
-    if (problem) throw new Error(problem);
+    USER_BIN = reachableSkiff();
     reg = await startRegistry();
     const bb = await buildBusybox();
     const ml = await buildMultilayer();
@@ -192,6 +218,7 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
 
   after(async () => {
     await reg?.stop();
+    if (userBinCopy) fs.rmSync(userBinCopy, {recursive: true, force: true});
   });
 
   it('pulls and runs with the same exit codes as root; the store is the user\'s own', async () => {
@@ -461,7 +488,7 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
       let r = await u.run(['pull', '-q', BB]);
       assert.equal(r.code, 0, r.stderr);
       for (const delay of [150, 400]) {
-        const child = spawn('runuser', ['-u', USER, '--', 'env', '-i', ...Object.entries(u.env).map(([k, v]) => `${k}=${v}`), SKIFF_BIN, 'run', '-d', BB, 'sleep', '300'], {stdio: 'ignore'});
+        const child = spawn('runuser', ['-u', USER, '--', 'env', '-i', ...Object.entries(u.env).map(([k, v]) => `${k}=${v}`), USER_BIN, 'run', '-d', BB, 'sleep', '300'], {stdio: 'ignore'});
         const closed = new Promise((res) => child.on('close', res));
         await new Promise((res) => setTimeout(res, delay));
         // runuser's child is skiff (same pid through the re-exec into the namespace).
