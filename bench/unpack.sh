@@ -63,5 +63,9 @@ for layer in "$A" "$B"; do
     console.log("  tar -xf:        " + ms(t) + "\n  skiff:          " + ms(s) + "\n  node start-up:  " + ms(n));
     console.log("  ratio (median, whole process):     " + (s.median / t.median).toFixed(2) + "x   (mean: " + (s.mean / t.mean).toFixed(2) + "x)");
     console.log("  ratio (median, net of start-up):   " + ((s.median - n.median) / t.median).toFixed(2) + "x");
+    const cpu = (x) => x.user + x.system;
+    console.log("  cpu (user+sys, mean): tar " + (cpu(t) * 1000).toFixed(0) + " ms, skiff " + (cpu(s) * 1000).toFixed(0) + " ms, node start-up " + (cpu(n) * 1000).toFixed(0) + " ms");
+    console.log("  cpu ratio (whole process):         " + (cpu(s) / cpu(t)).toFixed(2) + "x");
+    console.log("  cpu ratio (net of start-up):       " + ((cpu(s) - cpu(n)) / cpu(t)).toFixed(2) + "x");
   ' "$out"
 done

@@ -23,7 +23,7 @@ export default class Push extends SkiffCommand {
     authfile: Flags.string({description: 'path of the authentication file (default ${XDG_RUNTIME_DIR}/containers/auth.json)'}),
     'cert-dir': Flags.string({description: 'use certificates at PATH (*.crt, *.cert, *.key) to connect to the registry'}),
     retry: Flags.integer({description: 'number of times to retry in case of failure', default: 3, min: 0}),
-    'compression-level': Flags.integer({description: 'gzip level (1-9) for layers that are compressed for this push', min: 1, max: 9}),
+    'compression-level': Flags.integer({description: 'gzip level (1-9) for layers that are compressed for this push (default 5, as podman)', min: 1, max: 9}),
     'chunk-size': Flags.integer({description: 'upload layers in chunks of this many bytes (Content-Range) instead of one stream', min: 1024, hidden: false}),
   };
 

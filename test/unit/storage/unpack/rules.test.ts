@@ -49,6 +49,20 @@ test('checksum: correct, off by one, signed variant', () => {
   assert.ok(verifyChecksum(hi, 0));
 });
 
+test('checksum: a header at an offset, high bytes in the unsigned sum, garbage in the checksum field ignored', () => {
+  const h = header({name: 'caf\u00e9-\u00ff'}); // UTF-8: several bytes >= 0x80, unsigned checksum as written
+  const buf = Buffer.concat([Buffer.alloc(512, 0xee), h]);
+  assert.ok(verifyChecksum(buf, 512));
+  assert.ok(!verifyChecksum(buf, 0));
+  // The sum counts the checksum field as spaces, whatever it holds: changing a byte there after the digits changes nothing.
+  const odd = Buffer.from(buf);
+  assert.equal(odd[512 + 155], 0x20);
+  odd[512 + 155] = 0;
+  assert.ok(verifyChecksum(odd, 512));
+  odd[512 + 100] ^= 1; // mode field: the sum no longer matches
+  assert.ok(!verifyChecksum(odd, 512));
+});
+
 test('PAX records: lengths count themselves, binary values kept, malformed rejected', () => {
   const m = parsePaxRecords(Buffer.from('30 mtime=1700000000.123456789\n12 uid=1000\n'));
   assert.equal(m.get('mtime')?.toString(), '1700000000.123456789');
