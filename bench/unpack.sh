@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Layer extraction speed: skiff's extractLayer vs GNU tar on the same
-# uncompressed layer and the same disk, under hyperfine. Prints the ratio
+# uncompressed layer and the same disk, in alternating runs. Prints the ratio
 # (skiff / tar, medians and means) per layer, whole-process and net of
 # Node's start-up (inside the CLI the extractor runs in an already-started
-# process); the target is <= 1.1. This VM's disk is noisy: use RUNS=15+.
+# process), wall-clock and CPU; the target is <= 1.1. Runs alternate between
+# the tools (see below). This VM's disk is noisy: use RUNS=15+.
 #
 #   bench/unpack.sh [WORKDIR]        (default /var/tmp/skiff-bench-unpack; run as root)
 #
@@ -17,7 +18,6 @@ WORK=${1:-/var/tmp/skiff-bench-unpack}
 RUNS=${RUNS:-10}
 mkdir -p "$WORK"
 
-command -v hyperfine >/dev/null || { echo "hyperfine is required" >&2; exit 1; }
 
 make_layer_a() { # ~50 MB, ~1.5k files: /usr/lib files of 12-160 KiB, by path, until 50 MB
   local out=$1 list=$WORK/a.list
@@ -48,12 +48,38 @@ for layer in "$A" "$B"; do
   # Every run gets a fresh directory and nothing is deleted until the end:
   # on this ext4 (mounted with discard) freeing blocks between runs costs
   # more than the runs themselves and lands in whichever run comes next.
-  # `sync` in --prepare flushes the previous run's writeback before timing.
-  hyperfine --warmup 1 --runs "$RUNS" --export-json "$out" \
-    --prepare "d=\$(mktemp -d $WORK/run.XXXXXX) && echo \$d >$WORK/cur && sync" \
-    -n "tar -xf" "tar --numeric-owner -xpf $layer -C \$(cat $WORK/cur)" \
-    -n "skiff" "$DRIVER $layer \$(cat $WORK/cur)" \
-    -n "node start-up" "$DRIVER --startup-only" >/dev/null
+  # `sync` before each timed run flushes the previous run's writeback. The
+  # three commands alternate (tar, skiff, start-up, tar, ...) rather than
+  # hyperfine's all-of-one-then-the-next, so load and writeback drift hit
+  # each the same. The JSON has hyperfine's shape (median, mean, stddev,
+  # user, system in seconds) for the report below.
+  python3 - "$out" "$RUNS" "$WORK" "tar -xf=tar --numeric-owner -xpf $layer -C {dir}" "skiff=$DRIVER $layer {dir}" "node start-up=$DRIVER --startup-only" <<'PY'
+import json, os, statistics, subprocess, sys, tempfile, time
+out, runs, work, pairs = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+cmds = [p.split('=', 1) for p in pairs]
+res = {n: {'times': [], 'cpu_u': [], 'cpu_s': []} for n, _ in cmds}
+for i in range(runs + 1):  # the first round is a warm-up
+    for name, cmd in cmds:
+        d = tempfile.mkdtemp(prefix='run.', dir=work)
+        subprocess.run(['sync'])
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd.replace('{dir}', d), shell=True)
+        _, status, ru = os.wait4(p.pid, 0)
+        t = time.perf_counter() - t0
+        if status != 0:
+            sys.exit(f'{name} failed: {cmd}')
+        if i > 0:
+            res[name]['times'].append(t)
+            res[name]['cpu_u'].append(ru.ru_utime)
+            res[name]['cpu_s'].append(ru.ru_stime)
+results = []
+for name, r in res.items():
+    ts = r['times']
+    results.append({'command': name, 'times': ts, 'median': statistics.median(ts), 'mean': statistics.mean(ts),
+                    'stddev': statistics.stdev(ts) if len(ts) > 1 else 0.0,
+                    'user': statistics.mean(r['cpu_u']), 'system': statistics.mean(r['cpu_s'])})
+json.dump({'results': results}, open(out, 'w'))
+PY
   rm -rf "$WORK"/run.*
   node -e '
     const r = require(process.argv[1]).results;
