@@ -196,6 +196,11 @@ export class NetworkFirewall {
     this.owner = ownerToken(root);
   }
 
+  /** Only root can change the host's firewall (a rootless store's bridge networks cannot run containers either). */
+  get enabled(): boolean {
+    return process.getuid?.() === 0;
+  }
+
   private async locked<T>(fn: () => T): Promise<T> {
     const l = await this.lock();
     try {
@@ -220,7 +225,7 @@ export class NetworkFirewall {
 
   /** Before a container joins (under the network's lock): the rules, unless this runroot already installed them. */
   async ensure(net: NetworkRecord): Promise<void> {
-    if (net.driver !== 'bridge' || this.installedMark(net)) return;
+    if (!this.enabled || net.driver !== 'bridge' || this.installedMark(net)) return;
     await this.install(net);
   }
 
@@ -230,7 +235,7 @@ export class NetworkFirewall {
    * not what it needs now. Caller holds the network's lock.
    */
   async install(net: NetworkRecord): Promise<void> {
-    if (net.driver !== 'bridge') return;
+    if (!this.enabled || net.driver !== 'bridge') return;
     await this.locked(() => this.installLocked(net));
   }
 
@@ -273,6 +278,7 @@ export class NetworkFirewall {
   /** At network rm: every rule naming the network (this store's), and the marker. Chains and jumps stay. */
   async remove(net: Pick<NetworkRecord, 'name' | 'id'>): Promise<void> {
     fs.rmSync(this.marker(net.name), {force: true});
+    if (!this.enabled) return;
     await this.locked(() => restore(deletes(ruleSets(dump()).filter((s) => s.owner === this.owner && s.name === net.name && s.id12 === net.id.slice(0, 12)))));
   }
 
