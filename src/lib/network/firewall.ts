@@ -42,7 +42,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {spawnSync} from 'node:child_process';
-import {createHash} from 'node:crypto';
 import type {NetworkRecord} from './types';
 import {SkiffError} from '../util/errors';
 import type {Lock} from '../state/lock';
@@ -79,7 +78,7 @@ export class FirewallError extends SkiffError {
 
 /** The store's token in rule comments: its root, or a hash of it when the root cannot be quoted or is too long. */
 export function ownerToken(root: string): string {
-  return /^[\x21-\x7e ]{1,160}$/.test(root) && !/["\\]/.test(root) ? root : `#${createHash('sha256').update(root).digest('hex').slice(0, 16)}`;
+  return /^[\x21-\x7e ]{1,160}$/.test(root) && !/["\\]/.test(root) ? root : `#${(require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(root).digest('hex').slice(0, 16)}`;
 }
 
 function comment(net: Pick<NetworkRecord, 'name' | 'id'>, owner: string): string {
@@ -190,7 +189,7 @@ export class NetworkFirewall {
   constructor(
     readonly root: string,
     readonly runroot: string,
-    /** The lock serialising changes to skiff's chains (two installs would both add a missing jump): host-wide, see lockPath. */
+    /** The lock serialising changes to skiff's chains (two installs would both add a missing jump): host-wide, see firewallLockPath. */
     private readonly lock: () => Promise<Lock>,
   ) {
     this.owner = ownerToken(root);
