@@ -1,6 +1,7 @@
 /**
  * The per-network iptables rules (src/lib/network/firewall.ts) at work, with
- * an "outside host": a network namespace joined to the host by a veth pair
+ * an "outside host": a network namespace (a private nsfs mount, not under
+ * /run/netns where other tools come and go) joined to the host by a veth pair
  * (10.251.R.0/24: host .1, outside .2) running a TCP server that answers
  * each connection with the address it came from.
  *
@@ -15,6 +16,9 @@
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
 import {randomBytes, randomInt} from 'node:crypto';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
@@ -23,7 +27,8 @@ import {addressRules, networkRules, newNetwork, type TestNetwork} from '../helpe
 let bb: BusyboxStore;
 const nets: TestNetwork[] = [];
 const tag = randomBytes(3).toString('hex');
-const NS = `skfw${tag}`;
+const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-fw-'));
+const NS = path.join(DIR, 'outside');
 const R = randomInt(250);
 const HOST_IP = `10.251.${R}.1`;
 const OUT_IP = `10.251.${R}.2`;
@@ -31,19 +36,23 @@ const PORT = 20000 + randomInt(20000);
 let server: ChildProcess | undefined;
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+/** A command on the outside host. */
+const outside = (cmd: string, args: string[]) => sh('nsenter', [`--net=${NS}`, cmd, ...args]);
 
 before(async () => {
   bb = await busyboxStore();
-  sh('ip', ['netns', 'add', NS]);
-  // Host side named veth* so other tests comparing host interfaces skip it.
-  sh('ip', ['link', 'add', `vethsk${tag}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NS]);
+  fs.writeFileSync(NS, '');
+  sh('unshare', [`--net=${NS}`, 'true']);
+  // Both ends named veth* so other tests comparing host interfaces skip them.
+  sh('ip', ['link', 'add', `vethsk${tag}`, 'type', 'veth', 'peer', 'name', `vethsko${tag}`]);
+  sh('ip', ['link', 'set', `vethsko${tag}`, 'netns', NS]);
   sh('ip', ['addr', 'add', `${HOST_IP}/24`, 'dev', `vethsk${tag}`]);
   sh('ip', ['link', 'set', `vethsk${tag}`, 'up']);
-  sh('ip', ['-n', NS, 'addr', 'add', `${OUT_IP}/24`, 'dev', 'eth0']);
-  sh('ip', ['-n', NS, 'link', 'set', 'eth0', 'up']);
-  sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+  outside('ip', ['addr', 'add', `${OUT_IP}/24`, 'dev', `vethsko${tag}`]);
+  outside('ip', ['link', 'set', `vethsko${tag}`, 'up']);
+  outside('ip', ['link', 'set', 'lo', 'up']);
   const js = `require('net').createServer((s) => s.end(s.remoteAddress.replace('::ffff:', '') + '\\n')).listen(${PORT}, '0.0.0.0', () => console.log('ready'))`;
-  server = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', js], {stdio: ['ignore', 'pipe', 'inherit']});
+  server = spawn('nsenter', [`--net=${NS}`, process.execPath, '-e', js], {stdio: ['ignore', 'pipe', 'inherit']});
   await new Promise<void>((resolve, reject) => {
     server!.stdout!.once('data', () => resolve());
     server!.once('exit', (code) => reject(new Error(`outside server exited ${code}`)));
@@ -52,11 +61,18 @@ before(async () => {
 
 after(async () => {
   server?.kill('SIGKILL');
+  // The namespace (and the veth pair with it) goes when its mount and the server are gone.
   try {
-    sh('ip', ['netns', 'del', NS]);
+    sh('umount', ['-l', NS]);
   } catch {
-    /* never made */
+    /* never mounted */
   }
+  try {
+    sh('ip', ['link', 'delete', `vethsk${tag}`]);
+  } catch {
+    /* gone with the namespace */
+  }
+  fs.rmSync(DIR, {recursive: true, force: true});
   if (!bb) return;
   await bb.store.run(['rm', '-a', '-f', '-t', '0']);
   for (const n of nets) await bb.store.run(['network', 'rm', '-f', n.name]);
@@ -121,13 +137,13 @@ describe('per-network firewall rules', () => {
       const get = async (url: string) => (await fetch(url, {signal: AbortSignal.timeout(3000)})).text();
       await eventually(async () => assert.equal(await get(`http://127.0.0.1:${hostPort}/i`), 'fw-web\n'));
       assert.equal(await get(`http://${hostAddress()}:${hostPort}/i`), 'fw-web\n');
-      assert.equal(sh('ip', ['netns', 'exec', NS, 'curl', '-s', '-m', '5', `http://${HOST_IP}:${hostPort}/i`]), 'fw-web\n', 'from the outside host: DNAT, then FORWARD');
+      assert.equal(outside('curl', ['-s', '-m', '5', `http://${HOST_IP}:${hostPort}/i`]), 'fw-web\n', 'from the outside host: DNAT, then FORWARD');
       // Without the network's FORWARD rules the policy drops it all: the checks above can fail.
       const forward = networkRules(bb.store, net.name).filter((r) => r.startsWith('filter '));
       assert.equal(forward.length, 3, forward.join('\n'));
       deleteRules(forward);
       assert.equal(await reachOutside(['--network', net.name]), '', 'no FORWARD rules, no way out');
-      assert.throws(() => sh('ip', ['netns', 'exec', NS, 'curl', '-s', '-m', '3', `http://${HOST_IP}:${hostPort}/i`]));
+      assert.throws(() => outside('curl', ['-s', '-m', '3', `http://${HOST_IP}:${hostPort}/i`]));
       const check = await bb.store.run(['system', 'check', '--repair']);
       assert.match(check.stdout, new RegExp(`^network ${net.name}: 3 of its iptables rules \\(masquerade, forwarding\\) are missing: reinstalled$`, 'm'), check.stdout + check.stderr);
       assert.equal(await reachOutside(['--network', net.name]), HOST_IP);
@@ -143,8 +159,8 @@ describe('per-network firewall rules', () => {
     nets.push(net);
     const open = await newNetwork(bb.store);
     nets.push(open);
-    sh('ip', ['-n', NS, 'route', 'add', `${net.prefix}.0/24`, 'via', HOST_IP]);
-    sh('ip', ['-n', NS, 'route', 'add', `${open.prefix}.0/24`, 'via', HOST_IP]);
+    outside('ip', ['route', 'add', `${net.prefix}.0/24`, 'via', HOST_IP]);
+    outside('ip', ['route', 'add', `${open.prefix}.0/24`, 'via', HOST_IP]);
     const route = `ip route add default via ${net.prefix}.1 && `;
     assert.equal(await reachOutside(['--network', net.name, '--cap-add', 'NET_ADMIN'], route), '', 'the internal network stays inside');
     // The same trick on a normal network works (masqueraded), so the DROPs are what stops it.
