@@ -179,8 +179,8 @@ function ruleSets(d: Dump): RuleSet[] {
  * skiff's chains are shared by every store on the host, so their lock is
  * host-wide when it can be (root: /run/lock), else the store's.
  */
-export function firewallLockPath(storeLock: string): string {
-  return process.getuid?.() === 0 && fs.existsSync('/run/lock') ? '/run/lock/skiff-iptables.lock' : storeLock;
+export function firewallLockPath(storeLock: string, rootless: boolean): string {
+  return !rootless && fs.existsSync('/run/lock') ? '/run/lock/skiff-iptables.lock' : storeLock;
 }
 
 export class NetworkFirewall {
@@ -191,13 +191,14 @@ export class NetworkFirewall {
     readonly runroot: string,
     /** The lock serialising changes to skiff's chains (two installs would both add a missing jump): host-wide, see firewallLockPath. */
     private readonly lock: () => Promise<Lock>,
+    /**
+     * Only root can change the host's firewall: false for a rootless store
+     * (even inside skiff's user namespace, where the process is uid 0); its
+     * bridge networks cannot run containers either.
+     */
+    readonly enabled = true,
   ) {
     this.owner = ownerToken(root);
-  }
-
-  /** Only root can change the host's firewall (a rootless store's bridge networks cannot run containers either). */
-  get enabled(): boolean {
-    return process.getuid?.() === 0;
   }
 
   private async locked<T>(fn: () => T): Promise<T> {

@@ -65,7 +65,7 @@ export class NetworkService {
 
   /** The per-network iptables rules of this store. */
   get firewall(): NetworkFirewall {
-    return (this.fw ??= new NetworkFirewall(this.paths.root, this.paths.runroot, () => lockFile(firewallLockPath(this.paths.lockFile('network--firewall')))));
+    return (this.fw ??= new NetworkFirewall(this.paths.root, this.paths.runroot, () => lockFile(firewallLockPath(this.paths.lockFile('network--firewall'), this.paths.rootless)), !this.paths.rootless));
   }
 
   private file(name: string): string {
