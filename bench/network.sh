@@ -11,6 +11,8 @@
 #
 # Operations:
 #   net-run    run --rm IMG true on the default network (issue target <= 0.5)
+#   none-run   run --rm --network none IMG true: the same without networking;
+#              net-run minus none-run is what the bridge network costs
 #   slirp-run  run --rm --network slirp4netns IMG true (user-mode networking:
 #              one slirp4netns per container; podman 4.3 as root also uses it)
 #   par-start  PAR (20) containers created on the default network, then all
@@ -22,7 +24,7 @@
 #              a 50 MB file, median MB/s. Not hyperfine: curl's own timings.
 #
 # Knobs: RUNS (20), WARMUP (3), PAR (20), PAR_RUNS (10), PAR_WARMUP (2),
-# CONNS (200), XFER_RUNS (5), ONLY (subset of: net-run slirp-run par-start port), SKIFF,
+# CONNS (200), XFER_RUNS (5), ONLY (subset of: net-run none-run slirp-run par-start port), SKIFF,
 # BENCH_OUT, SKIFF_BENCH_WORK (/var/tmp).
 # Needs: hyperfine, python3, curl, docker-registry, skopeo, conmon, runc, CNI
 # plugins, root; podman only as the reference.
@@ -111,6 +113,12 @@ if want net-run; then
   have_podman && set -- "$@" -n podman "$PODMAN_G run --rm $BENCH_IMG true"
   echo "   skiff:  $SKIFF_G run --rm $BENCH_IMG true"
   hf net-run 0.5 "$RUNS" "$WARMUP" "$@"
+fi
+
+if want none-run; then
+  set -- -n skiff "$SKIFF_G run --rm --network none $BENCH_IMG true"
+  have_podman && set -- "$@" -n podman "$PODMAN_G run --rm --network none $BENCH_IMG true"
+  hf none-run 1 "$RUNS" "$WARMUP" "$@"
 fi
 
 if want slirp-run; then

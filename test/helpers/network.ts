@@ -60,10 +60,46 @@ export function leases(s: Store): Array<{net: string; ip: string; id: string}> {
   return out;
 }
 
-/** Network leftovers of every container in `ids` that no longer exists in the store (`existing`), plus netns entries of none. */
-export function leaksOfRemoved(s: Store, ids: Iterable<string>, existing: Set<string>): string[] {
+/** The per-network iptables rules (skiff's chains) naming the store's network `name`, as iptables-save prints them. */
+export function networkRules(s: Store, name: string): string[] {
+  const out: string[] = [];
+  for (const table of ['nat', 'filter']) {
+    for (const l of execFileSync('iptables-save', ['-t', table], {encoding: 'utf8'}).split('\n')) {
+      if (l.startsWith('-A ') && l.includes(`--comment "skiff network ${name} `) && l.includes(` ${s.root}"`)) out.push(`${table} ${l}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * iptables rules naming a single address of the test network (per-container
+ * rules: portmap's DNAT of a published port, or the per-container masquerade
+ * and firewall-plugin rules skiff no longer makes). With no container on the
+ * network, there must be none.
+ */
+export function addressRules(net: TestNetwork): string[] {
+  const re = new RegExp(`[ /:]${net.prefix.replace(/\./g, '\\.')}\\.(?!0/24)\\d+`);
+  const out: string[] = [];
+  for (const table of ['nat', 'filter']) {
+    for (const l of execFileSync('iptables-save', ['-t', table], {encoding: 'utf8'}).split('\n')) if (l.startsWith('-A ') && re.test(l)) out.push(`${table} ${l}`);
+  }
+  return out;
+}
+
+/**
+ * Network leftovers of every container in `ids` that no longer exists in the
+ * store (`existing`), plus netns entries of none; with `net` and no container
+ * left on it: rules naming its addresses, and its per-network rules must be
+ * the 5 a bridge network has (masquerade: 2, FORWARD: 3).
+ */
+export function leaksOfRemoved(s: Store, ids: Iterable<string>, existing: Set<string>, net?: TestNetwork): string[] {
   const out: string[] = [];
   for (const id of ids) if (!existing.has(id)) out.push(...leftovers(s, id));
+  if (net) {
+    for (const r of addressRules(net)) out.push(`per-container rule: ${r}`);
+    const own = networkRules(s, net.name);
+    if (own.length !== 5) out.push(`network ${net.name} has ${own.length} per-network rules, not 5: ${own.join(' | ')}`);
+  }
   const dir = path.join(s.runroot, 'netns');
   if (fs.existsSync(dir)) for (const n of fs.readdirSync(dir)) if (!existing.has(n)) out.push(`netns ${n.slice(0, 12)} of a removed container`);
   for (const l of leases(s)) if (!existing.has(l.id)) out.push(`lease ${l.net}/${l.ip} of removed ${l.id.slice(0, 12)}`);

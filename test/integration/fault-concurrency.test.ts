@@ -133,7 +133,7 @@ describe('fault: concurrency', () => {
     }
     assert.equal((await s.run(['rm', '-a', '-f', '-t', '0'])).code, 0);
     assert.deepEqual(mountsUnder(s.dir), []);
-    assert.deepEqual(leaksOfRemoved(s, ids, new Set()), []);
+    assert.deepEqual(leaksOfRemoved(s, ids, new Set(), NET), []);
     const byKind = new Map<string, number>();
     for (const o of ops) byKind.set(o.kind, (byKind.get(o.kind) ?? 0) + 1);
     t.diagnostic(`concurrency: ${N} concurrent operations, ${invocations} invocations in ${secs.toFixed(1)} s (${(invocations / secs).toFixed(1)} invocations/s), 0 failures, 0 duplicate names, 0 duplicate addresses among ${addresses} on ${running.length} running containers, 0 lost containers, 0 network leftovers [${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ')}]`);

@@ -96,7 +96,7 @@ const SCENARIOS: Scenario[] = [
   {verb: 'check-repair', maxDelay: 300, prepare: async () => ['system', 'check', '--repair']},
   // A container with changes (a file written at start) committed: killed while diffing, storing the layer or recording the image.
   {verb: 'commit', maxDelay: 900, prepare: async (p) => ['commit', p.running.length ? R.pick(p.running) : await must(['run', '-d', BB, 'sh', '-c', `head -c 2000000 /dev/urandom > /blob; ${LOOP[2]}`]), `crash-commit:${commits++}`]},
-  // Network setup: netns, CNI ADD (bridge, host-local, portmap, firewall) on a user network, killed anywhere in it.
+  // Network setup: netns, CNI ADD (bridge, host-local, portmap) on a user network, killed anywhere in it.
   {verb: 'run-net', maxDelay: 700, prepare: async () => ['run', '-d', '--network', NET.name, '-p', '80', BB, ...LOOP]},
   {verb: 'network-connect', maxDelay: 500, prepare: async (p) => ['network', 'connect', NET.name, p.running.length ? R.pick(p.running) : await must(['run', '-d', BB, ...LOOP])]},
   {verb: 'network-disconnect', maxDelay: 500, prepare: async (p) => ['network', 'disconnect', NET.name, p.onNet.length ? R.pick(p.onNet) : await must(['run', '-d', '--network', NET.name, '-p', '80', BB, ...LOOP])]},
@@ -152,7 +152,7 @@ describe('fault: crash injection', () => {
           const rmi = await s.run(['rmi', ...commitImages]);
           if (rmi.code !== 0) problems.push(`rmi of committed images after kill ${i + 1}: ${rmi.stderr}`);
         }
-        for (const leak of leaksOfRemoved(s, seen, new Set())) problems.push(`after kill ${i + 1}: network leftover: ${leak}`);
+        for (const leak of leaksOfRemoved(s, seen, new Set(), NET)) problems.push(`after kill ${i + 1}: network leftover: ${leak}`);
         seen.clear();
         pool.running = [];
         pool.stopped = [];
@@ -176,7 +176,7 @@ describe('fault: crash injection', () => {
     assert.equal(await must(['run', '--rm', 'crash-commit:final', 'cat', '/marker']), 'committed');
     await must(['rm', '-f', '-t', '0', src]);
     await must(['rmi', 'crash-commit:final']);
-    problems.push(...leaksOfRemoved(s, [src], new Set()).map((l) => `final: network leftover: ${l}`));
+    problems.push(...leaksOfRemoved(s, [src], new Set(), NET).map((l) => `final: network leftover: ${l}`));
     await must(['rmi', ML]);
     const fin = await verifyStore(s);
     problems.push(...fin.problems);

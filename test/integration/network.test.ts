@@ -3,7 +3,11 @@
  * default bridge network, none/host, published ports reached from the host
  * (127.0.0.1 and the host's own address), name resolution between
  * containers, network commands, connect/disconnect, and no leaked veths,
- * iptables rules, netns mounts or leases after kill -9 and rm -f.
+ * iptables rules, netns mounts or leases after kill -9 and rm -f. The host's
+ * iptables rules are per network (5 for a bridge network, 2 DROPs for an
+ * internal one): they come with the network (the default one: with its
+ * first container) and go with `network rm`; containers add none unless
+ * they publish ports.
  *
  * Each test network gets a random bridge name and subnet, so parallel runs
  * on this host do not collide, and is removed at the end.
@@ -15,6 +19,7 @@ import * as path from 'node:path';
 import {execFileSync} from 'node:child_process';
 import {randomBytes, randomInt} from 'node:crypto';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
+import {addressRules, networkRules} from '../helpers/network';
 
 let bb: BusyboxStore;
 const networks: string[] = [];
@@ -125,6 +130,9 @@ describe('networking', () => {
     assert.equal(inspect.network_interface, 'skiff0');
     assert.equal(inspect.driver, 'bridge');
     assert.match(inspect.subnets[0].subnet, /^10\.89\.\d+\.0\/24$/);
+    // The default network's rules were installed by its first container (and stay: it cannot be removed).
+    assert.equal(networkRules(bb.store, 'skiff').length, 5, networkRules(bb.store, 'skiff').join('\n'));
+    assert.equal(fs.readFileSync(path.join(bb.store.runroot, 'networks', 'firewall', 'skiff'), 'utf8'), inspect.id);
     const none = await ok(['run', '--rm', '--network', 'none', bb.image, 'ls', '/sys/class/net']);
     assert.deepEqual(none.trim().split(/\s+/), ['lo']);
     // veths, test bridges and network-macvlan.test.ts's parent links (skfd*) come and go with other tests: compare the stable interfaces.
@@ -247,6 +255,7 @@ describe('networking', () => {
     assert.equal((await run(['container', 'exists', 'hopper'])).code, 1, 'rm -f removed the container');
     assert.equal((await run(['network', 'exists', b.name])).code, 1);
     assert.ok(!fs.existsSync(`/sys/class/net/${b.bridge}`), 'the bridge went with the network');
+    assert.deepEqual(networkRules(bb.store, b.name), [], 'the rules went with the network');
     assert.deepEqual(leftovers(id), []);
     const missing = await run(['network', 'rm', 'nonexistent-net']);
     assert.equal(missing.code, 1);
@@ -259,6 +268,10 @@ describe('networking', () => {
     const r = await run(['network', 'create', '--subnet', `10.${third}.9.0/24`, '--gateway', `10.${third}.9.254`, '--ip-range', `10.${third}.9.128/25`, '--internal', '--label', 'team=net', '-o', 'mtu=1400', '--interface-name', `skc${tag}`, name]);
     assert.equal(r.code, 0, r.stderr);
     networks.push(name);
+    // An internal network: no masquerade, and DROPs of anything crossing the host to or from its subnet.
+    const rules = networkRules(bb.store, name);
+    assert.equal(rules.length, 2, rules.join('\n'));
+    for (const r of rules) assert.match(r, new RegExp(`^filter -A SKIFF-FORWARD .*10\\.${third}\\.9\\.0/24.* -j DROP$`));
     const n = JSON.parse(await ok(['network', 'inspect', name]))[0];
     assert.equal(n.name, name);
     assert.equal(n.internal, true);
@@ -293,6 +306,7 @@ describe('networking', () => {
     assert.match(pruned, new RegExp(`^${name}$`, 'm'));
     assert.doesNotMatch(pruned, /^skiff$/m);
     assert.equal((await run(['network', 'exists', name])).code, 1);
+    assert.deepEqual(networkRules(bb.store, name), [], 'prune removed the rules');
     assert.equal((await run(['network', 'rm', 'skiff'])).code, 125, 'the default network stays');
   });
 
@@ -312,12 +326,22 @@ describe('networking', () => {
     await ok(['rm', '-f', '-t', '0', id2]);
     assert.deepEqual(leftovers(id2, ip2), []);
 
+    const before = networkRules(bb.store, net.name);
+    assert.equal(before.length, 5, before.join('\n'));
+    assert.deepEqual(addressRules(net), []);
     const runs = await Promise.all(Array.from({length: 20}, (_, i) => run(['run', '-d', '--name', `par${i}`, '--network', net.name, bb.image, 'sleep', '300'], {timeoutMs: 180_000})));
     for (const r of runs) assert.equal(r.code, 0, r.stderr);
     const ids = runs.map((r) => r.stdout.trim());
     const addrs = await Promise.all(ids.map(async (c) => (await ok(['inspect', '--format', `{{(index .NetworkSettings.Networks "${net.name}").IPAddress}}`, c])).trim()));
     assert.equal(new Set(addrs).size, 20, `duplicate addresses: ${addrs.join(' ')}`);
+    // 20 running containers, no per-container rule: the network's 5 serve them all.
+    assert.deepEqual(networkRules(bb.store, net.name), before);
+    assert.deepEqual(addressRules(net), []);
+    const dump = execFileSync('iptables-save', {encoding: 'utf8'});
+    for (const c of ids) assert.ok(!dump.includes(c), `a rule names container ${c.slice(0, 12)}`);
     await ok(['rm', '-f', '-t', '0', ...ids]);
     for (const c of ids) assert.deepEqual(leftovers(c), []);
+    assert.deepEqual(networkRules(bb.store, net.name), before);
+    assert.deepEqual(addressRules(net), []);
   });
 });

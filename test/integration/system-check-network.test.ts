@@ -2,7 +2,10 @@
  * system check and network state: a running container's netns mount and
  * leases are its own (never a finding, never unmounted by --repair); a
  * netns mount or a lease left by a container that no longer exists is
- * found and removed by --repair.
+ * found and removed by --repair. The per-network iptables rules of a
+ * network whose record vanished (a crash inside `network rm`) are a
+ * leftover removed by --repair; missing rules of an existing network are
+ * reinstalled (network-firewall.test.ts).
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +14,7 @@ import * as path from 'node:path';
 import {execFileSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
-import {leftovers, newNetwork, type TestNetwork} from '../helpers/network';
+import {leftovers, networkRules, newNetwork, type TestNetwork} from '../helpers/network';
 
 let bb: BusyboxStore;
 let net: TestNetwork | undefined;
@@ -68,5 +71,28 @@ describe('system check: network state', () => {
     assert.ok(fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(ns));
     assert.equal((await s.run(['rm', '-f', '-t', '0', id])).code, 0);
     assert.deepEqual(leftovers(s, id, ip), []);
+  });
+
+  test('the firewall rules of a network whose record is gone are found and removed; other networks keep theirs', async () => {
+    const s = bb.store;
+    const gone = await newNetwork(s);
+    const kept = await newNetwork(s);
+    const id = (await s.run(['network', 'inspect', '--format', '{{.ID}}', gone.name])).stdout.trim();
+    const rules = networkRules(s, gone.name);
+    assert.equal(rules.length, 5, rules.join('\n'));
+    // What `network rm` killed after removing the record but before the rules would leave.
+    fs.rmSync(path.join(s.root, 'networks', `${gone.name}.json`));
+    const found = await s.run(['system', 'check']);
+    assert.equal(found.code, 1, found.stderr);
+    assert.equal(found.stdout, `firewall rules of network ${gone.name} (${id.slice(0, 12)}): 5 iptables rules of a network that no longer exists\n`);
+    const fixed = await s.run(['system', 'check', '--repair']);
+    assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
+    assert.match(fixed.stdout, /no longer exists: removed$/m);
+    assert.deepEqual(networkRules(s, gone.name), []);
+    assert.equal(networkRules(s, kept.name).length, 5);
+    assert.deepEqual(await s.run(['system', 'check']).then((r) => [r.code, r.stdout]), [0, '']);
+    if (fs.existsSync(`/sys/class/net/${gone.bridge}`)) execFileSync('ip', ['link', 'delete', gone.bridge]);
+    assert.equal((await s.run(['network', 'rm', kept.name])).code, 0);
+    assert.deepEqual(networkRules(s, kept.name), []);
   });
 });

@@ -36,7 +36,11 @@ export interface Conflist {
   plugins: Array<Record<string, unknown> & {type: string}>;
 }
 
-/** The conflist for a network: bridge (or macvlan) with host-local IPAM, then portmap, firewall, tuning. */
+/**
+ * The conflist for a network: bridge (or macvlan) with host-local IPAM, then
+ * portmap and tuning. No masquerade in the bridge plugin and no firewall
+ * plugin: those rules are per network (firewall.ts), not per container.
+ */
 export function renderConflist(net: NetworkRecord, ipamDataDir: string): Conflist {
   const ranges = net.subnets.map((s) => [
     {
@@ -59,7 +63,7 @@ export function renderConflist(net: NetworkRecord, ipamDataDir: string): Conflis
       type: 'bridge',
       bridge: net.network_interface,
       isGateway: true,
-      ipMasq: !net.internal,
+      ipMasq: false,
       hairpinMode: true,
       ...(net.options.mtu ? {mtu: Number(net.options.mtu)} : {}),
       ...(net.options.vlan ? {vlan: Number(net.options.vlan)} : {}),
@@ -67,7 +71,6 @@ export function renderConflist(net: NetworkRecord, ipamDataDir: string): Conflis
       ipam,
     });
     plugins.push({type: 'portmap', capabilities: {portMappings: true}});
-    plugins.push({type: 'firewall', backend: 'iptables'});
   }
   plugins.push({type: 'tuning', capabilities: {mac: true}});
   return {cniVersion: CNI_VERSION, name: net.name, plugins};
@@ -190,8 +193,13 @@ export function portMappingsFor(ports: PortMapping[]): CniRuntime['runtimeConfig
   return ports.map((p) => ({hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(p.hostIp ? {hostIP: p.hostIp} : {})}));
 }
 
+/** A list recorded by a skiff whose ADD made per-container rules (bridge ipMasq, the firewall plugin): its DEL needs purgeMasquerade. */
+export function isLegacyConflist(list: Conflist): boolean {
+  return list.plugins.some((p) => p.type === 'firewall' || (p.type === 'bridge' && p.ipMasq === true));
+}
+
 /**
- * The bridge plugin finds the addresses whose masquerade rules it removes
+ * Only for records of older skiff versions (isLegacyConflist). The bridge plugin finds the addresses whose masquerade rules it removes
  * on the container's interface, so a DEL after the namespace vanished (a
  * reboot, a runroot removed), or after an ADD killed between creating its
  * chain and adding the POSTROUTING jump, leaves rules behind. After every

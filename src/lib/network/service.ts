@@ -11,6 +11,13 @@
  * the set of records (create/rm/default); `network-<name>` is held across a
  * container's CNI ADD/DEL on that network (several networks: in name
  * order); `network--dns` is taken last, around aardvark-dns changes.
+ * network create and rm take `network-<name>` inside `network--list`;
+ * the firewall lock (/run/lock/skiff-iptables.lock, host-wide: the chains
+ * are shared by all stores) is taken inside `network-<name>`, last.
+ *
+ * Host firewall rules are per network (firewall.ts): installed at create
+ * (lazily, on first use, for the default network and after a reboot) and
+ * removed at rm; a container's ADD/DEL touches iptables only for -p.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,7 +30,8 @@ import {writeFileAtomic} from '../state/atomic';
 import {conflict, invalidInput, messageOf, notFound} from '../util/errors';
 import {log} from '../util/log';
 import type {NetworkAttachment, NetworkRecord, NetworkRequest, PortMapping} from './types';
-import {cniAdd, cniDel, portMappingsFor, purgeMasquerade, renderConflist, trimConflist, type CniRuntime, type Conflist} from './cni';
+import {cniAdd, cniDel, isLegacyConflist, portMappingsFor, purgeMasquerade, renderConflist, trimConflist, type CniRuntime, type Conflist} from './cni';
+import {NetworkFirewall, firewallLockPath} from './firewall';
 import {isNsMounted} from './netns';
 import {Aardvark} from './aardvark';
 import {contains, firstHost, formatCidr, hostRoutes, overlaps, parseCidr, type Cidr} from './ipnet';
@@ -52,6 +60,13 @@ export class NetworkService {
     /** IDs of containers whose config names this network. */
     readonly usedBy: (name: string) => string[] = () => [],
   ) {}
+
+  private fw?: NetworkFirewall;
+
+  /** The per-network iptables rules of this store. */
+  get firewall(): NetworkFirewall {
+    return (this.fw ??= new NetworkFirewall(this.paths.root, this.paths.runroot, () => lockFile(firewallLockPath(this.paths.lockFile('network--firewall'), this.paths.rootless)), !this.paths.rootless));
+  }
 
   private file(name: string): string {
     return path.join(this.paths.networksDir, `${name}.json`);
@@ -129,7 +144,21 @@ export class NetworkService {
   async create(opts: CreateNetworkOptions): Promise<NetworkRecord> {
     const lock = await lockFile(this.paths.lockFile('network--list'));
     try {
-      return this.createLocked(opts, false);
+      const existed = opts.name !== undefined && this.find(opts.name)?.name === opts.name;
+      const rec = this.createLocked(opts, false);
+      if (!existed && rec.driver === 'bridge') {
+        const netLock = await this.lock(rec.name);
+        try {
+          await this.firewall.install(rec);
+        } catch (err) {
+          // No network without its rules: undo the record.
+          fs.rmSync(this.file(rec.name), {force: true});
+          throw err;
+        } finally {
+          netLock.release();
+        }
+      }
+      return rec;
     } finally {
       lock.release();
     }
@@ -231,6 +260,14 @@ export class NetworkService {
     try {
       const users = this.usedBy(rec.name);
       if (users.length) throw conflict(`"${rec.name}" has associated containers with it. Use -f to forcibly delete containers and pods: network is being used`);
+      if (rec.driver === 'bridge') {
+        const netLock = await this.lock(rec.name);
+        try {
+          await this.firewall.remove(rec);
+        } finally {
+          netLock.release();
+        }
+      }
       fs.rmSync(this.file(rec.name), {force: true});
       fs.rmSync(path.join(this.ipamDir, rec.name), {recursive: true, force: true});
       const dnsLock = await lockFile(this.paths.lockFile('network--dns'));
@@ -274,6 +311,7 @@ export class NetworkService {
     const lock = await this.lock(net.name);
     let result: unknown;
     try {
+      await this.firewall.ensure(net);
       result = cniAdd(list, rt);
     } finally {
       lock.release();
@@ -340,7 +378,8 @@ export class NetworkService {
       try {
         const errs = cniDel(list, {containerId: c.id, netns: c.netns, ifname: c.att.interface, runtimeConfig: {portMappings: portMappingsFor(c.ports)}}, c.att.result);
         for (const e of errs) log.warn(messageOf(e));
-        purgeMasquerade(c.id, list.name);
+        // Records of skiff versions whose ADD made per-container masquerade rules.
+        if (!c.att.conflist || isLegacyConflist(list)) purgeMasquerade(c.id, list.name);
       } finally {
         lock.release();
       }

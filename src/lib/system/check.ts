@@ -36,6 +36,7 @@ import {netnsDir, removeNetns} from '../network/netns';
 import {slirpDir, slirpProcesses, stopSlirp} from '../network/slirp';
 import {pastaDir, pastaProcesses, stopPasta} from '../network/pasta';
 import type {ContainerNetState} from '../network/types';
+import {orphaned, type RuleSet} from '../network/firewall';
 import {messageOf} from '../util/errors';
 import type {LayerRecord} from '../storage/layers';
 
@@ -103,6 +104,7 @@ export class SystemChecker {
     this.checkTemp();
     this.checkRunroot();
     await this.checkNetns();
+    await this.checkNetworkRules();
     await this.checkUserNetworks();
     this.checkMounts();
     this.checkLocks();
@@ -600,6 +602,53 @@ export class SystemChecker {
         } finally {
           lock.release();
         }
+      }
+    }
+  }
+
+  /**
+   * The per-network iptables rules (network/firewall.ts) of this store: a
+   * rule set naming a network the store no longer has (or one of another
+   * ID) is a leftover, removed by --repair; a network whose rules this
+   * runroot recorded installing but which lacks some of them (flushed by
+   * hand, a firewall reload) gets them reinstalled. A network whose rules
+   * were never installed since boot is no finding: its first container
+   * installs them. Rules of other stores are theirs to judge (the rules of
+   * deleted stores go at the next install, firewall.ts).
+   */
+  private async checkNetworkRules(): Promise<void> {
+    if (this.paths.rootless) return;
+    const svc = this.containers.networks;
+    const fw = svc.firewall;
+    let sets: RuleSet[];
+    try {
+      sets = fw.list();
+    } catch {
+      return; // no iptables: nothing can have been installed
+    }
+    const own = () => ({owner: fw.owner, networks: svc.list()});
+    for (const set of sets.filter((x) => x.owner === fw.owner && orphaned(x, own()))) {
+      const lock = tryLockFile(this.paths.lockFile(`network-${set.name}`));
+      if (!lock) continue; // being created or removed right now
+      try {
+        if (!orphaned(set, own())) continue;
+        const f = this.add({object: `firewall rules of network ${set.name} (${set.id12})`, problem: `${set.rules.length} iptables rules of a network that no longer exists`});
+        await this.fix(f, async () => (await fw.removeSets([set]), 'removed'));
+      } finally {
+        lock.release();
+      }
+    }
+    for (const net of svc.list().filter((n) => n.driver === 'bridge' && fw.installedMark(n))) {
+      if (fw.missing(net, sets).length === 0) continue;
+      const lock = tryLockFile(this.paths.lockFile(`network-${net.name}`));
+      if (!lock) continue;
+      try {
+        const missing = fw.missing(net);
+        if (missing.length === 0) continue;
+        const f = this.add({object: `network ${net.name}`, problem: `${missing.length} of its iptables rules (masquerade, forwarding) are missing`});
+        await this.fix(f, async () => (await fw.install(net), 'reinstalled'));
+      } finally {
+        lock.release();
       }
     }
   }

@@ -3,7 +3,8 @@ import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import {parsePublish, exposedPorts, checkDuplicates, portsMap, portsText} from '../../../src/lib/network/ports';
 import {parseNetworkFlags} from '../../../src/lib/container/create-config';
-import {renderConflist, trimConflist} from '../../../src/lib/network/cni';
+import {isLegacyConflist, renderConflist, trimConflist} from '../../../src/lib/network/cni';
+import {networkRules, orphaned, ownerToken} from '../../../src/lib/network/firewall';
 import {parseCidr, overlaps, contains, firstHost, formatCidr} from '../../../src/lib/network/ipnet';
 import {generateHosts, generateResolvConf} from '../../../src/lib/container/etc-files';
 import type {NetworkRecord} from '../../../src/lib/network/types';
@@ -83,13 +84,16 @@ describe('conflist and subnets', () => {
     options: {mtu: '1400'},
     ipam_options: {driver: 'host-local'},
   };
-  test('bridge + portmap + firewall + tuning, capabilities declared, host-local dataDir', () => {
+  test('bridge + portmap + tuning (no per-container masquerade or firewall plugin), capabilities declared, host-local dataDir', () => {
     const c = renderConflist(net, '/run/x/ipam');
     assert.equal(c.name, 'n1');
-    assert.deepEqual(c.plugins.map((p) => p.type), ['bridge', 'portmap', 'firewall', 'tuning']);
+    assert.deepEqual(c.plugins.map((p) => p.type), ['bridge', 'portmap', 'tuning']);
+    assert.equal(isLegacyConflist(c), false);
+    assert.equal(isLegacyConflist({...c, plugins: [{...c.plugins[0], ipMasq: true}]}), true);
+    assert.equal(isLegacyConflist({...c, plugins: [...c.plugins, {type: 'firewall'}]}), true);
     const br = c.plugins[0] as Record<string, unknown>;
     assert.equal(br.bridge, 'br1');
-    assert.equal(br.ipMasq, true);
+    assert.equal(br.ipMasq, false);
     assert.equal(br.isGateway, true);
     assert.equal(br.mtu, 1400);
     assert.deepEqual(br.ipam, {type: 'host-local', routes: [{dst: '0.0.0.0/0'}], ranges: [[{subnet: '10.90.1.0/24', gateway: '10.90.1.1', rangeStart: '10.90.1.100', rangeEnd: '10.90.1.200'}]], dataDir: '/run/x/ipam'});
@@ -102,10 +106,34 @@ describe('conflist and subnets', () => {
     assert.equal(mv.master, 'eth0');
     assert.equal(mv.mode, 'private');
     const full = renderConflist(net, '/d');
-    assert.deepEqual(trimConflist(full, {ports: false, mac: false}).plugins.map((p) => p.type), ['bridge', 'firewall']);
-    assert.deepEqual(trimConflist(full, {ports: true, mac: false}).plugins.map((p) => p.type), ['bridge', 'portmap', 'firewall']);
-    assert.deepEqual(trimConflist(full, {ports: false, mac: true}).plugins.map((p) => p.type), ['bridge', 'firewall', 'tuning']);
-    assert.equal(full.plugins.length, 4);
+    assert.deepEqual(trimConflist(full, {ports: false, mac: false}).plugins.map((p) => p.type), ['bridge']);
+    assert.deepEqual(trimConflist(full, {ports: true, mac: false}).plugins.map((p) => p.type), ['bridge', 'portmap']);
+    assert.deepEqual(trimConflist(full, {ports: false, mac: true}).plugins.map((p) => p.type), ['bridge', 'tuning']);
+    assert.equal(full.plugins.length, 3);
+  });
+  test('per-network rules: masquerade and FORWARD accepts per subnet; internal: DROPs first, no masquerade; macvlan: none', () => {
+    const rules = networkRules(net, '/var/lib/skiff');
+    const c = '-m comment --comment "skiff network n1 ' + net.id.slice(0, 12) + ' /var/lib/skiff"';
+    assert.deepEqual(rules.map((r) => `${r.table} ${r.chain} ${r.spec}`), [
+      `nat SKIFF-POSTROUTING -s 10.90.1.0/24 -d 10.90.1.0/24 ${c} -j RETURN`,
+      `nat SKIFF-POSTROUTING -s 10.90.1.0/24 ! -d 224.0.0.0/4 ${c} -j MASQUERADE`,
+      `filter SKIFF-FORWARD -d 10.90.1.0/24 -m conntrack --ctstate RELATED,ESTABLISHED ${c} -j ACCEPT`,
+      `filter SKIFF-FORWARD -d 10.90.1.0/24 -m conntrack --ctstate DNAT ${c} -j ACCEPT`,
+      `filter SKIFF-FORWARD -s 10.90.1.0/24 ${c} -j ACCEPT`,
+    ]);
+    const internal = networkRules({...net, internal: true}, '/r');
+    assert.ok(internal.every((r) => r.table === 'filter' && r.first && r.spec.endsWith('-j DROP')), JSON.stringify(internal));
+    assert.equal(internal.length, 2);
+    assert.deepEqual(networkRules({...net, driver: 'macvlan'}, '/r'), []);
+    assert.equal(ownerToken('/var/lib/skiff'), '/var/lib/skiff');
+    assert.match(ownerToken('/a"b'), /^#[0-9a-f]{16}$/);
+    assert.match(ownerToken('/' + 'x'.repeat(300)), /^#[0-9a-f]{16}$/);
+    // Ownership: this store judges its own rules by its records; another store's by that store's root; hashed owners only by themselves.
+    const set = {name: 'n1', id12: net.id.slice(0, 12), owner: '/r', rules: []};
+    assert.equal(orphaned(set, {owner: '/r', networks: [net]}), false);
+    assert.equal(orphaned(set, {owner: '/r', networks: []}), true);
+    assert.equal(orphaned({...set, owner: '/nonexistent-skiff-root-' + process.pid}, {owner: '/r', networks: []}), true);
+    assert.equal(orphaned({...set, owner: '#0123456789abcdef'}, {owner: '/r', networks: []}), false);
   });
   test('CIDR arithmetic', () => {
     assert.equal(formatCidr(parseCidr('10.89.3.7/24')), '10.89.3.0/24');
