@@ -52,7 +52,9 @@ export const createFlags = {
   ulimit: multi({description: 'ulimit options (e.g. nofile=1024:2048)'}),
   cgroups: Flags.string({description: 'control container cgroup configuration (disabled needs the crun runtime)', options: ['enabled', 'disabled'], default: 'enabled'}),
   'cgroup-parent': Flags.string({description: 'optional parent cgroup for the container'}),
-  userns: Flags.string({description: 'user namespace: host (the default: the rootless user\'s namespace, or none as root) or keep-id (rootless only: the user\'s own uid and gid inside, the image\'s files keep their owners through an idmapped mount)', helpValue: 'MODE'}),
+  userns: Flags.string({description: 'user namespace: host (the default: the rootless user\'s namespace, or none as root), keep-id (rootless: the user\'s own uid and gid inside), auto[:size=N] (root: a free range of N ids, 1024 by default, from the "containers" entries of /etc/subuid and /etc/subgid); the image\'s files keep their owners through fuse-overlayfs', helpValue: 'MODE'}),
+  uidmap: multi({description: 'run the container in a user namespace with this UID mapping (CONTAINER_ID:HOST_ID:SIZE; repeatable)'}),
+  gidmap: multi({description: 'run the container in a user namespace with this GID mapping (CONTAINER_ID:HOST_ID:SIZE; repeatable; default: the --uidmap)'}),
   // network
   network: multi({description: 'connect to networks: bridge (the default network), NAME[:ip=IP,mac=MAC,alias=NAME] (repeat or comma-separate for several), none, host, container:ID, ns:PATH, slirp4netns[:allow_host_loopback=BOOL,cidr=CIDR,enable_ipv6=BOOL,mtu=N,outbound_addr=IP,outbound_addr6=IP,port_handler=slirp4netns] (user-mode networking; the rootless default), pasta[:ARG,ARG...] (user-mode networking by pasta; ARGs are pasta options)'}),
   net: multi({description: 'alias for --network', hidden: true}),

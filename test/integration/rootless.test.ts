@@ -285,6 +285,20 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
     }
   });
 
+  it('--userns nomap and auto are refused rootless with one line (not supported yet), leaving nothing', async () => {
+    const u = userEnv(USER);
+    try {
+      for (const mode of ['nomap', 'auto']) {
+        const r = await u.run(['run', '--rm', '--network', 'none', '--userns', mode, BB, 'true']);
+        assert.equal(r.code, 125, r.stderr);
+        assert.match(r.stderr, new RegExp(`^Error: --userns=${mode} is not supported`, 'm'));
+      }
+      assert.equal((await u.run(['ps', '-aq'])).stdout, '');
+    } finally {
+      await u.cleanup();
+    }
+  });
+
   it('applies non-root owners, whiteouts and opaque directories of a multi-layer image', async () => {
     const u = userEnv(USER);
     try {

@@ -39,6 +39,7 @@ import {parsePastaOptions} from '../network/pasta';
 import {log} from '../util/log';
 import {parseUserns} from '../rootless/keep-id';
 import {rootlessIds} from '../rootless/userns';
+import {autoSize, explicitMappings} from './idmap';
 
 /** The create/run flags as parsed by oclif (see src/cli/create-flags.ts). */
 export interface CreateFlags {
@@ -79,6 +80,8 @@ export interface CreateFlags {
   cgroups?: string;
   'cgroup-parent'?: string;
   userns?: string;
+  uidmap?: string[];
+  gidmap?: string[];
   network?: string[];
   net?: string[];
   ip?: string;
@@ -215,7 +218,11 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     ...(f['cpuset-mems'] !== undefined ? {cpusetMems: f['cpuset-mems']} : {}),
     ...(f['pids-limit'] !== undefined ? {pidsLimit: f['pids-limit']} : {}),
   };
-  const userns = parseUserns(f.userns);
+  const explicitMaps = explicitMappings(f.uidmap ?? [], f.gidmap ?? []);
+  if (explicitMaps && rootlessIds()) throw invalidInput('--uidmap/--gidmap are not supported rootless yet (supported rootless: --userns host, keep-id)');
+  if (explicitMaps && f.userns !== undefined && f.userns !== '' && f.userns !== 'host') throw invalidInput(`--userns=${f.userns} cannot be combined with --uidmap/--gidmap`);
+  const userns = explicitMaps ? 'private' : parseUserns(f.userns);
+  const idMappings = explicitMaps;
   // keep-id: the user's own ids inside, unless --user says otherwise (podman).
   const keepIdUser = userns === 'keep-id' ? `${rootlessIds()!.uid}:${rootlessIds()!.gid}` : undefined;
   const stopTimeout = f['stop-timeout'] ?? 10;
@@ -242,6 +249,8 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     mounts,
     readOnly: f['read-only'] ?? false,
     ...(userns ? {userns} : {}),
+    ...(idMappings ? {idMappings} : {}),
+    ...(userns === 'auto' ? {autoUsernsSize: autoSize(f.userns ?? 'auto')} : {}),
     readOnlyTmpfs: f['read-only-tmpfs'] ?? true,
     shmSize: parseSize(f['shm-size'] ?? '64m', 'shm-size'),
     capAdd: caps.add,

@@ -61,7 +61,14 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
   // upper/ and work/ are made by mountRootfs: a new upper takes the image root's owner and mode.
   for (const d of [p.dir, p.userdata, p.bundle, p.rootfs, p.exitDir]) fs.mkdirSync(d, {recursive: true, mode: 0o700});
   fs.chmodSync(p.bundle, 0o700);
-  const keepId = c.userns === 'keep-id' ? keepIdMappings() : undefined;
+  // A user namespace of the container's own (keep-id; nomap, auto, --uidmap/--gidmap from the record).
+  const keepId = c.userns === 'keep-id' ? keepIdMappings() : c.idMappings;
+  if (c.idMappings) {
+    // runc mounts the rootfs from inside the container's user namespace: its root (a mapped,
+    // unprivileged host id) must be able to reach the bundle, so the runroot's directories on
+    // that path are searchable (0711, nothing listable), as podman's.
+    for (const d of [paths.runroot, paths.runContainersDir, p.bundle]) fs.chmodSync(d, 0o711);
+  }
   if (!isMounted(p.rootfs)) {
     if (keepId) mountKeepIdRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs}, keepId.uid, keepId.gid);
     // --rm: the writable layer dies with the container, so skip overlay's syncs of it (podman mounts
@@ -144,8 +151,9 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
         if (spec.linux.sysctl && !('net.ipv4.ping_group_range' in c.sysctls)) delete spec.linux.sysctl['net.ipv4.ping_group_range'];
       }
     }
-    // Rootless with a single id (no /etc/subgid range): gid 5 (tty) is not mapped and devpts refuses gid=5, as podman drops it.
-    if (inUserns() && !idMapped('/proc/self/gid_map', 5)) {
+    // Rootless with a single id (no /etc/subgid range), or a container map without gid 5 (tty): devpts refuses gid=5, as podman drops it.
+    const gid5 = keepId ? keepId.gid.some((r) => 5 >= r.containerID && 5 < r.containerID + r.size) : !inUserns() || idMapped('/proc/self/gid_map', 5);
+    if (!gid5) {
       for (const m of spec.mounts ?? []) if (m.type === 'devpts') m.options = m.options?.filter((o) => o !== 'gid=5');
     }
     if (c.init) {

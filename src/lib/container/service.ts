@@ -12,6 +12,7 @@ import type {Paths} from '../state/paths';
 import type {ImageService} from '../image/service';
 import {ContainerStore, type ContainerRecord} from './store';
 import {ContainerReader, LIVE} from './reader';
+import {AUTO_DEFAULT_SIZE, autoMappings} from './idmap';
 import type {ContainerConfig, ContainerState} from './types';
 import {transition} from './state-machine';
 import {bootId, processAlive} from './boot';
@@ -159,6 +160,13 @@ export class ContainerService extends ContainerReader {
       }
       await this.store.create(config, initialState(), {
         generateName: opts.generateName,
+        // --userns=auto: a range no other container uses, picked under the containers lock.
+        assign:
+          config.userns === 'auto'
+            ? (existing) => {
+                config.idMappings = autoMappings(config.autoUsernsSize ?? AUTO_DEFAULT_SIZE, existing.map((r) => r.config.idMappings));
+              }
+            : undefined,
         replace: opts.replace
           ? async (existing) => {
               await this.removeOne(existing, {force: true, volumes: false, underNamesLock: true});

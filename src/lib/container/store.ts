@@ -129,7 +129,7 @@ export class ContainerStore {
   async create(
     config: ContainerConfig,
     state: ContainerState,
-    opts: {replace?: (existingId: string) => Promise<void>; generateName?: (taken: (name: string) => boolean) => string} = {},
+    opts: {replace?: (existingId: string) => Promise<void>; generateName?: (taken: (name: string) => boolean) => string; assign?: (existing: ContainerRecord[]) => void} = {},
   ): Promise<void> {
     if (!opts.generateName) validateName(config.name);
     // The `containers` lock serialises every create (names must be unique), so it is held only
@@ -150,6 +150,8 @@ export class ContainerStore {
         }
         await opts.replace(clash.config.id);
       }
+      // Whatever must be unique among containers besides the name (--userns=auto's id ranges).
+      opts.assign?.(existing);
       ensureDir(this.dir(config.id));
       try {
         writeJsonAtomic(this.stateFile(config.id), state, {fsync: false});

@@ -25,8 +25,10 @@ export interface OciIdMapping {
   size: number;
 }
 
-/** USERNS values skiff accepts; '' and host mean the container shares skiff's (user's) namespace. */
-export function parseUserns(value: string | undefined): '' | 'keep-id' {
+/** USERNS modes skiff accepts; '' and host mean the container shares skiff's (the user's) namespace. */
+export type UsernsMode = '' | 'keep-id' | 'auto';
+
+export function parseUserns(value: string | undefined): UsernsMode {
   const v = value ?? '';
   if (v === '' || v === 'host') return '';
   if (v === 'keep-id') {
@@ -35,12 +37,18 @@ export function parseUserns(value: string | undefined): '' | 'keep-id' {
   }
   if (v === 'nomap') {
     if (!rootlessIds()) throw invalidInput('nomap is only supported in rootless mode');
-    throw invalidInput('--userns=nomap is not supported yet (supported: host, keep-id)');
+    // runc fails to start a nested namespace that leaves out the user's own id ("can't get final
+    // child's PID"): not solved yet.
+    throw invalidInput('--userns=nomap is not supported yet (supported rootless: host, keep-id)');
   }
-  if (v === 'auto' || v.startsWith('auto:') || v.startsWith('ns:') || v.startsWith('container:') || v === 'private') {
-    throw invalidInput(`--userns=${v} is not supported yet (supported: host, keep-id)`);
+  if (v === 'auto' || v.startsWith('auto:')) {
+    if (rootlessIds()) throw invalidInput('--userns=auto is not supported rootless yet (supported rootless: host, keep-id)');
+    return 'auto';
   }
-  throw invalidInput(`invalid --userns "${v}": use host or keep-id`);
+  if (v.startsWith('ns:') || v.startsWith('container:') || v === 'private') {
+    throw invalidInput(`--userns=${v} is not supported (supported: host, keep-id, nomap, auto[:size=N])`);
+  }
+  throw invalidInput(`invalid --userns "${v}": use host, keep-id, nomap or auto[:size=N]`);
 }
 
 /** The keep-id mapping for id (the user's host id, which is 0 of skiff's namespace) over a namespace of size ids. */
@@ -73,7 +81,7 @@ export function splitAtExtents(m: OciIdMapping[], parent: {inner: number; count:
   return out;
 }
 
-function nsSize(file: string): number {
+export function nsSize(file: string): number {
   return readIdMap(file).reduce((n, r) => Math.max(n, r.inner + r.count), 0);
 }
 
@@ -94,11 +102,11 @@ export function keepIdMappings(): {uid: OciIdMapping[]; gid: OciIdMapping[]; uid
  */
 export function mountKeepIdRootfs(m: {layers: string[]; upper: string; work: string; target: string}, uid: OciIdMapping[], gid: OciIdMapping[]): void {
   const bin = ['/usr/bin/fuse-overlayfs', '/usr/local/bin/fuse-overlayfs'].find((f) => fs.existsSync(f));
-  if (!bin) throw invalidInput('--userns=keep-id needs fuse-overlayfs (Debian package fuse-overlayfs)');
+  if (!bin) throw invalidInput('a container with its own user namespace (--userns, --uidmap) needs fuse-overlayfs (Debian package fuse-overlayfs)');
   try {
     fs.closeSync(fs.openSync('/dev/fuse', 'r+'));
   } catch (err) {
-    throw invalidInput(`--userns=keep-id needs /dev/fuse, which this user cannot open (${(err as NodeJS.ErrnoException).code}): make it mode 0666`);
+    throw invalidInput(`a container with its own user namespace needs /dev/fuse, which this user cannot open (${(err as NodeJS.ErrnoException).code}): make it mode 0666`);
   }
   for (const d of [m.work, m.target]) fs.mkdirSync(d, {recursive: true, mode: 0o700});
   // The root directory comes from the upper: a new upper takes the image root's owner and mode (as mountRootfs).
