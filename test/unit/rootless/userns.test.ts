@@ -56,7 +56,12 @@ describe('rootless user namespace helpers', () => {
     assert.equal(parseUserns(undefined), '');
     assert.equal(parseUserns('host'), '');
     assert.throws(() => parseUserns('bogus'), /invalid --userns "bogus"/);
-    assert.throws(() => parseUserns('auto'), /not supported yet/);
-    if (process.getuid?.() === 0) assert.throws(() => parseUserns('keep-id'), /keep-id is only supported in rootless mode/);
+    assert.throws(() => parseUserns('ns:/proc/1/ns/user'), /is not supported/);
+    if (process.getuid?.() === 0) {
+      assert.throws(() => parseUserns('keep-id'), /keep-id is only supported in rootless mode/);
+      assert.throws(() => parseUserns('nomap'), /nomap is only supported in rootless mode/);
+      assert.equal(parseUserns('auto'), 'auto');
+      assert.equal(parseUserns('auto:size=10'), 'auto');
+    }
   });
 });
