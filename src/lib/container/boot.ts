@@ -18,15 +18,34 @@ export function bootId(): string {
   return cached;
 }
 
-/** Is a process alive? A zombie (killed, not yet reaped by its parent) is not. */
-export function processAlive(pid: number): boolean {
-  if (!pid) return false;
+/**
+ * The fields of /proc/PID/stat after the command name, for a live process:
+ * undefined when it is gone or a zombie (killed, not yet reaped by its
+ * parent). "pid (comm) S ...": comm may contain spaces and parentheses, so
+ * the fields follow the last ')'. [0] is the state, [19] the start time.
+ */
+function liveStat(pid: number): string[] | undefined {
+  if (!pid) return undefined;
+  let stat: string;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ..." — comm may contain spaces and parentheses: the state follows the last ')'.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return false;
+    return undefined;
   }
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return rest[0] === 'Z' || rest[0] === 'X' ? undefined : rest;
+}
+
+/** Is a process alive? A zombie is not. */
+export function processAlive(pid: number): boolean {
+  return liveStat(pid) !== undefined;
+}
+
+/**
+ * A live process's start time (/proc/PID/stat field 22, clock ticks since
+ * boot), or undefined: with the pid it tells a process from a later one that
+ * reused the pid.
+ */
+export function processStartTime(pid: number): string | undefined {
+  return liveStat(pid)?.[19];
 }

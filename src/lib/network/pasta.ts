@@ -20,7 +20,8 @@ import {SkiffError, invalidInput} from '../util/errors';
 import {findBinary} from '../runtime/host';
 import type {PortMapping} from './types';
 import {hostPrimaryIp} from './slirp';
-import {cmdline, processRunning, terminateProcess} from './proc';
+import {cmdline, terminateProcess} from './proc';
+import {processAlive} from '../container/boot';
 
 export interface PastaState {
   pid: number;
@@ -116,7 +117,7 @@ export async function stopPasta(st: PastaState): Promise<void> {
       pid = 0;
     }
   }
-  if (pid && processRunning(pid)) {
+  if (pid && processAlive(pid)) {
     if (cmdline(pid)?.includes(st.pidFile)) await terminateProcess(pid);
   }
   fs.rmSync(st.pidFile, {force: true});
@@ -137,7 +138,7 @@ export function pastaProcesses(dir: string): Array<{pid: number; pidFile: string
     if (!args || !/^(pasta|passt)/.test(path.basename(args[0] ?? ''))) continue;
     const i = args.indexOf('--pid');
     const pidFile = i >= 0 ? args[i + 1] : undefined;
-    if (pidFile && path.dirname(pidFile) === dir && processRunning(Number(p))) out.push({pid: Number(p), pidFile});
+    if (pidFile && path.dirname(pidFile) === dir && processAlive(Number(p))) out.push({pid: Number(p), pidFile});
   }
   return out;
 }

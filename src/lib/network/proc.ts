@@ -1,22 +1,12 @@
 /** The helper processes of user-mode networks (slirp4netns, pasta): reading /proc and stopping them. */
 import * as fs from 'node:fs';
+import {processAlive} from '../container/boot';
 
 export function cmdline(pid: number): string[] | undefined {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
     return undefined;
-  }
-}
-
-/** Alive and not a zombie (an orphan whose parent never reaps it is not running). */
-export function processRunning(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
   }
 }
 
@@ -33,7 +23,7 @@ export async function terminateProcess(pid: number, first: 'SIGTERM' | 'SIGKILL'
     } catch {
       return;
     }
-    for (let waited = 0; waited < ms && processRunning(pid); waited += 2) await new Promise((r) => setTimeout(r, 2));
-    if (!processRunning(pid)) return;
+    for (let waited = 0; waited < ms && processAlive(pid); waited += 2) await new Promise((r) => setTimeout(r, 2));
+    if (!processAlive(pid)) return;
   }
 }

@@ -28,7 +28,8 @@ import {findBinary} from '../runtime/host';
 import {log} from '../util/log';
 import type {PortMapping} from './types';
 import {slirpAddresses, type SlirpOptions} from './slirp-options';
-import {cmdline, processRunning, terminateProcess} from './proc';
+import {cmdline, terminateProcess} from './proc';
+import {processAlive} from '../container/boot';
 
 /** What the container state records (ContainerNetState.slirp). */
 export interface SlirpState {
@@ -182,7 +183,7 @@ export function slirpProcesses(socketOrDir: string, opts: {dir?: boolean} = {}):
     const sock = args.find((a) => a.startsWith('--api-socket='))?.slice('--api-socket='.length);
     if (!sock) continue;
     if (opts.dir ? path.dirname(sock) === socketOrDir : sock === socketOrDir) {
-      if (processRunning(Number(p))) out.push({pid: Number(p), socket: sock});
+      if (processAlive(Number(p))) out.push({pid: Number(p), socket: sock});
     }
   }
   return out;
@@ -191,7 +192,7 @@ export function slirpProcesses(socketOrDir: string, opts: {dir?: boolean} = {}):
 /** Stop the container's slirp4netns (the recorded pid if it is still ours, and any other naming its socket) and remove its files. Idempotent. */
 export async function stopSlirp(st: Pick<SlirpState, 'pid' | 'socket' | 'log'>): Promise<void> {
   // SIGKILL: it keeps no state worth a graceful exit, and acts on SIGTERM only after ~20 ms.
-  if (st.pid && processRunning(st.pid) && namesSocket(cmdline(st.pid), st.socket)) await terminateProcess(st.pid, 'SIGKILL');
+  if (st.pid && processAlive(st.pid) && namesSocket(cmdline(st.pid), st.socket)) await terminateProcess(st.pid, 'SIGKILL');
   for (const p of slirpProcesses(st.socket)) {
     log.debug(`stopping slirp4netns ${p.pid} not in the record (${st.socket})`);
     await terminateProcess(p.pid, 'SIGKILL');

@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import {spawn, spawnSync} from 'node:child_process';
 import {execve, flock, LOCK} from '../util/native';
 import {SkiffError} from '../util/errors';
+import {processStartTime} from '../container/boot';
 
 export const ENV_UID = 'SKIFF_ROOTLESS_UID';
 export const ENV_GID = 'SKIFF_ROOTLESS_GID';
@@ -99,18 +100,6 @@ function ensurePrivateDir(dir: string, uid: number): void {
   }
 }
 
-/** /proc/PID/stat field 22 (start time in clock ticks since boot); undefined when the process is gone or a zombie. */
-export function startTime(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
-    return rest[19];
-  } catch {
-    return undefined;
-  }
-}
-
 /** The live pause process recorded in dir, or undefined. */
 export function livePause(dir: string): {pid: number; id: string} | undefined {
   let text: string;
@@ -122,7 +111,7 @@ export function livePause(dir: string): {pid: number; id: string} | undefined {
   const [p, t] = text.trim().split(/\s+/);
   const pid = Number(p);
   if (!Number.isInteger(pid) || pid <= 0 || !t) return undefined;
-  if (startTime(pid) !== t) return undefined;
+  if (processStartTime(pid) !== t) return undefined;
   // Ours, and in another user namespace than this process: a recorded pid of a foreign process never counts.
   try {
     if (fs.statSync(`/proc/${pid}`).uid !== (process.getuid?.() ?? 0)) return undefined;
@@ -226,7 +215,7 @@ function createPause(dir: string, uid: number, gid: number): {pid: number; id: s
         ns = undefined;
       }
       if (ns && ns !== self) break;
-      if (i > 2000 || (ns === undefined && startTime(pid) === undefined)) throw new SkiffError('storage', 'the rootless pause process did not start its user namespace');
+      if (i > 2000 || (ns === undefined && processStartTime(pid) === undefined)) throw new SkiffError('storage', 'the rootless pause process did not start its user namespace');
       sleepMs(1);
     }
     const name = userName(uid);
@@ -235,7 +224,7 @@ function createPause(dir: string, uid: number, gid: number): {pid: number; id: s
       const r = spawnSync(need(tool), [String(pid), ...mappingArgs(own, ranges)], {encoding: 'utf8'});
       if (r.status !== 0) throw new SkiffError('storage', `${tool} failed: ${(r.stderr || r.error?.message || '').trim()}`);
     }
-    const t = startTime(pid);
+    const t = processStartTime(pid);
     if (!t) throw new SkiffError('storage', 'the rootless pause process exited');
     const file = path.join(dir, 'pause.pid');
     fs.writeFileSync(file + '.tmp', `${pid} ${t}\n`, {mode: 0o600});

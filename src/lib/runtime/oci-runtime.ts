@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import {SkiffError} from '../util/errors';
 import {log} from '../util/log';
 import {lastRuntimeError, oneLine} from './monitor/runtime-error';
+import {processStartTime} from '../container/boot';
 import {rootlessCgroups} from '../rootless/defaults';
 
 /** The runtime's view of a container (`runc state`). */
@@ -240,16 +241,7 @@ export function readRuncState(stateDir: string, id: string): RuncStateFile | und
 
 /** The recorded init process still runs (same pid, same start time: not a reused pid). */
 export function initAlive(st: {pid: number; start: number}): boolean {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${st.pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  // Fields after the command name (which may hold spaces and parentheses): state is field 3, starttime field 22.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (rest[0] === 'Z' || rest[0] === 'X') return false;
-  return Number(rest[19]) === st.start;
+  return processStartTime(st.pid) === String(st.start);
 }
 
 /** rmdir each cgroup directory (gone is fine); false when one is still in use. */
