@@ -6,15 +6,12 @@
  * the full bundle in the same process, so a wrong pick is slower, never
  * wrong. See docs/design.md "Start-up".
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as NodeModule from 'node:module';
 import {splitCommand} from './argv';
 import {flagShapes, globalFlags} from './flags';
 import type {SkiffCommand} from './base';
-import {setAddonDir} from '../lib/util/native';
-import {setVendorDir} from '../lib/util/vendor';
-import {setSelfCommand} from '../lib/util/self';
+import {useDistDir} from './dist-dir';
 import {exitCodeFor} from './exit-code';
 import {messageOf} from '../lib/util/errors';
 
@@ -63,10 +60,7 @@ async function run(argv: string[]): Promise<void> {
 
 function start(dir: string): void {
   distDir = dir;
-  setAddonDir(dir);
-  setVendorDir(dir);
-  const launcher = path.join(dir, '..', 'bin', 'skiff');
-  setSelfCommand(fs.existsSync(launcher) ? [path.resolve(launcher)] : [process.execPath, path.join(dir, 'skiff.js')]);
+  useDistDir(dir);
   run(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(`Error: ${messageOf(err)}\n`);
     process.exitCode = exitCodeFor(err);

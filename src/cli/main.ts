@@ -19,9 +19,10 @@ import {COMMANDS, HOT_COMMANDS, loadAllCommands, loadCommand} from '../commands'
 import {firstPositional, splitCommand} from './argv';
 import type {SkiffCommand} from './base';
 import {flagShapes, globalFlags} from './flags';
-import {setAddonDir, useEmbeddedAddon} from '../lib/util/native';
-import {setVendorAssets, setVendorDir} from '../lib/util/vendor';
+import {useEmbeddedAddon} from '../lib/util/native';
+import {setVendorAssets} from '../lib/util/vendor';
 import {setSelfCommand} from '../lib/util/self';
+import {useDistDir} from './dist-dir';
 import {enterUserns} from '../lib/rootless/userns';
 
 export {COMMANDS};
@@ -144,27 +145,9 @@ function fail(err: unknown): void {
 
 function start(dir: string): void {
   distDir = dir;
-  setAddonDir(dir);
-  setVendorDir(dir);
-  setSelfCommand(selfFromDist(dir));
+  useDistDir(dir);
   startPrefix = [process.execPath, ...process.execArgv, '--', process.argv[1]];
   run(process.argv.slice(2)).catch(fail);
-}
-
-/**
- * How conmon's exit command re-runs skiff: through the launcher beside dist/
- * when there is one (bin/skiff: it starts from the snapshot when that is
- * valid, ~100 ms of CPU less per container exit than the plain bundle, which
- * matters when many containers exit at once), else node with the bundle.
- */
-function selfFromDist(dir: string): string[] {
-  const launcher = path.join(dir, '..', 'bin', 'skiff');
-  try {
-    fs.accessSync(launcher, fs.constants.X_OK);
-    return [path.resolve(launcher)];
-  } catch {
-    return [process.execPath, path.join(dir, 'skiff.js')];
-  }
 }
 
 /** `node dist/skiff.js ARGS`, or bin/skiff requiring the bundle. */

@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
 import {leftovers} from '../helpers/network';
 import {findBinary} from '../../src/lib/runtime/host';
+import {freePort} from '../helpers/registry';
 
 let bb: BusyboxStore;
 
@@ -54,16 +55,6 @@ async function httpGet(url: string): Promise<string> {
   return res.text();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Two consecutive free ports on 127.0.0.1. */
 async function freeRange(): Promise<number> {

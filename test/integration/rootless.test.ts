@@ -14,10 +14,9 @@ import {describe, it, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import {execFileSync, spawn} from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {startRegistry, type TestRegistry} from '../helpers/registry';
+import {freePort, startRegistry, type TestRegistry} from '../helpers/registry';
 import {buildBusybox, buildMultilayer, pushImage, readBlob, MULTILAYER, type BuiltImage} from '../helpers/images';
 import {customImage} from '../helpers/custom-image';
 import {REPO_ROOT, SKIFF_BIN, makeStore, type RunResult} from '../helpers/skiff';
@@ -27,16 +26,6 @@ const USER = 'skiffrl';
 const SINGLE = 'skiffrl1';
 const isRoot = process.getuid?.() === 0;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
