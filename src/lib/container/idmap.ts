@@ -9,9 +9,9 @@
  * root, those of the user's namespace (0 = the user, 1.. = subordinate ids)
  * rootless.
  */
-import * as fs from 'node:fs';
 import {invalidInput} from '../util/errors';
 import type {OciIdMapping} from '../rootless/keep-id';
+import {subordinateRanges} from '../rootless/userns';
 
 export interface IdMappings {
   uid: OciIdMapping[];
@@ -62,22 +62,6 @@ export interface IdRange {
   size: number;
 }
 
-/** The ranges /etc/subuid (or subgid) gives user `name`. */
-export function subordinateRanges(file: string, name: string): IdRange[] {
-  let text = '';
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  const out: IdRange[] = [];
-  for (const line of text.split('\n')) {
-    const [n, start, size] = line.trim().split(':');
-    if (n === name && /^\d+$/.test(start ?? '') && /^\d+$/.test(size ?? '') && Number(size) > 0) out.push({start: Number(start), size: Number(size)});
-  }
-  return out;
-}
-
 /**
  * --userns=auto: the first `size` ids within `pool` that no other
  * container's map uses (first fit), as one line from container id 0.
@@ -119,7 +103,7 @@ export function usedRanges(maps: OciIdMapping[] | undefined): IdRange[] {
  */
 export function autoMappings(size: number, others: Array<IdMappings | undefined>): IdMappings {
   const pool = (file: string): IdRange[] => {
-    const r = subordinateRanges(file, 'containers');
+    const r = subordinateRanges(file, 'containers').map((x) => ({start: x.start, size: x.count}));
     if (!r.length) throw invalidInput(`cannot find mappings for user "containers": no ranges for user "containers" in ${file} (--userns=auto allocates from them)`);
     return r;
   };

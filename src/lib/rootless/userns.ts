@@ -122,8 +122,8 @@ export function livePause(dir: string): {pid: number; id: string} | undefined {
   return {pid, id: `${pid}:${t}`};
 }
 
-/** The user's ranges in /etc/subuid or /etc/subgid (by name or by number), in file order. */
-export function subordinateRanges(file: string, name: string | undefined, id: number): {start: number; count: number}[] {
+/** The user's ranges in /etc/subuid or /etc/subgid (by name or, given id, by number), in file order. */
+export function subordinateRanges(file: string, name: string | undefined, id?: number): {start: number; count: number}[] {
   let text = '';
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -133,7 +133,7 @@ export function subordinateRanges(file: string, name: string | undefined, id: nu
   const out: {start: number; count: number}[] = [];
   for (const line of text.split('\n')) {
     const [who, start, count] = line.trim().split(':');
-    if (!who || (who !== name && who !== String(id))) continue;
+    if (!who || (who !== name && (id === undefined || who !== String(id)))) continue;
     const s = Number(start);
     const c = Number(count);
     if (Number.isInteger(s) && Number.isInteger(c) && c > 0) out.push({start: s, count: c});

@@ -2,7 +2,8 @@ import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {allocateAuto, autoSize, explicitMappings, parseIdMap, subordinateRanges} from '../../../src/lib/container/idmap';
+import {allocateAuto, autoSize, explicitMappings, parseIdMap} from '../../../src/lib/container/idmap';
+import {subordinateRanges} from '../../../src/lib/rootless/userns';
 import {SkiffError} from '../../../src/lib/util/errors';
 import {tempDir} from '../../helpers/tmp';
 
@@ -35,10 +36,10 @@ test('--userns=auto: first fit around the ranges other containers use; size opti
   bad(() => autoSize('auto:uidmapping=0:1:1'), /size=N/);
 });
 
-test('subordinateRanges: the lines of one user', () => {
+test('subordinateRanges by name only (the containers entries --userns=auto allocates from)', () => {
   const f = path.join(tempDir('skiff-idmap-'), 'subuid');
   fs.writeFileSync(f, 'alice:100000:65536\ncontainers:2000000:1000000\n#x\ncontainers:5000000:10\nbad:line\n');
-  assert.deepEqual(subordinateRanges(f, 'containers'), [{start: 2000000, size: 1000000}, {start: 5000000, size: 10}]);
+  assert.deepEqual(subordinateRanges(f, 'containers'), [{start: 2000000, count: 1000000}, {start: 5000000, count: 10}]);
   assert.deepEqual(subordinateRanges(f, 'nobody'), []);
   assert.deepEqual(subordinateRanges('/nonexistent', 'containers'), []);
 });
