@@ -62,7 +62,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
   for (const d of [p.dir, p.userdata, p.bundle, p.rootfs, p.exitDir]) fs.mkdirSync(d, {recursive: true, mode: 0o700});
   fs.chmodSync(p.bundle, 0o700);
   // A user namespace of the container's own (keep-id; nomap, auto, --uidmap/--gidmap from the record).
-  const keepId = c.userns === 'keep-id' ? keepIdMappings() : c.idMappings;
+  const ownMaps = c.userns === 'keep-id' ? keepIdMappings() : c.idMappings;
   if (c.idMappings) {
     // runc mounts the rootfs from inside the container's user namespace: its root (a mapped,
     // unprivileged host id) must be able to reach the bundle, so the runroot's directories on
@@ -70,7 +70,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
     for (const d of [paths.runroot, paths.runContainersDir, p.bundle]) fs.chmodSync(d, 0o711);
   }
   if (!isMounted(p.rootfs)) {
-    if (keepId) mountKeepIdRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs}, keepId.uid, keepId.gid);
+    if (ownMaps) mountKeepIdRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs}, ownMaps.uid, ownMaps.gid);
     // --rm: the writable layer dies with the container, so skip overlay's syncs of it (podman mounts
     // --rm containers volatile too); unmounting a non-volatile rootfs syncs the upper's filesystem (~15 ms).
     else mountRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs, volatile: c.autoRemove});
@@ -136,10 +136,10 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
         if (converted && spec.linux) spec.linux.seccomp = converted;
       }
     }
-    if (keepId && spec.linux) {
+    if (ownMaps && spec.linux) {
       spec.linux.namespaces.push({type: 'user'});
-      spec.linux.uidMappings = keepId.uid;
-      spec.linux.gidMappings = keepId.gid;
+      spec.linux.uidMappings = ownMaps.uid;
+      spec.linux.gidMappings = ownMaps.gid;
       // sysfs may only be mounted by the user namespace that owns the network namespace: one made
       // outside the container's own (slirp4netns, pasta, a joined one) gets the host's /sys bound
       // read-only instead, as podman does.
@@ -152,7 +152,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       }
     }
     // Rootless with a single id (no /etc/subgid range), or a container map without gid 5 (tty): devpts refuses gid=5, as podman drops it.
-    const gid5 = keepId ? keepId.gid.some((r) => 5 >= r.containerID && 5 < r.containerID + r.size) : !inUserns() || idMapped('/proc/self/gid_map', 5);
+    const gid5 = ownMaps ? ownMaps.gid.some((r) => 5 >= r.containerID && 5 < r.containerID + r.size) : !inUserns() || idMapped('/proc/self/gid_map', 5);
     if (!gid5) {
       for (const m of spec.mounts ?? []) if (m.type === 'devpts') m.options = m.options?.filter((o) => o !== 'gid=5');
     }
