@@ -372,6 +372,33 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
     }
   });
 
+  it('--userns keep-id on slirp4netns (the default network): exec joins the container, its network works, teardown is exact', async () => {
+    const u = userEnv(USER);
+    try {
+      let r = await u.run(['run', '-d', '--name', 'k', '--userns', 'keep-id', BB, 'sleep', '300']);
+      assert.equal(r.code, 0, r.stderr);
+      r = await u.run(['exec', 'k', 'sh', '-c', 'id -u; ip -4 -o addr show tap0; grep ^nameserver /etc/resolv.conf | head -1; grep -c "^10\\.0\\.2\\.100\\s" /etc/hosts']);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.equal(lines[0], String(u.uid), 'exec runs as the user, in the container user namespace');
+      assert.match(lines[1], /tap0\s+inet 10\.0\.2\.100\//);
+      assert.equal(lines[2], 'nameserver 10.0.2.3', 'slirp4netns\' DNS forwarder leads resolv.conf');
+      assert.equal(lines[3], '1', 'the hosts file names the container at its address');
+      r = await u.run(['exec', '--user', '0', 'k', 'sh', '-c', 'exit 7']);
+      assert.equal(r.code, 7);
+      r = await u.run(['rm', '-f', '-t', '0', 'k']);
+      assert.equal(r.code, 0, r.stderr);
+      const helpers = sh('ps', ['-u', String(u.uid), '-o', 'stat=,args=']).split('\n').filter((l) => /slirp4netns/.test(l) && !/^Z/.test(l.trim())).join('\n');
+      assert.equal(helpers, '', 'no slirp4netns left for the user');
+      const netns = path.join(u.env.XDG_RUNTIME_DIR, 'skiff', 'netns');
+      assert.deepEqual(fs.existsSync(netns) ? fs.readdirSync(netns) : [], [], 'the netns file is removed');
+      r = await u.run(['system', 'check']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    } finally {
+      await u.cleanup();
+    }
+  });
+
   it('resource limits: a warning on cgroup v1 (as podman), update refuses', async (t) => {
     const u = userEnv(USER);
     try {

@@ -231,3 +231,13 @@ export function writeEtcFiles(dir: string, input: EtcFilesInput, hostFiles: Host
   writeFileAtomic(out.resolvConf, resolv, {mode: 0o644, fsync: false});
   return out;
 }
+
+/**
+ * Rewrite hosts and resolv.conf of a container whose network was configured
+ * after the runtime created it (its own user namespace): in place, because
+ * the runtime already bind-mounted these inodes.
+ */
+export function rewriteNetworkEtcFiles(dir: string, input: EtcFilesInput, hostFiles: HostFiles = DEFAULT_HOST_FILES): void {
+  fs.writeFileSync(path.join(dir, 'hosts'), containerHosts(input, hostFiles));
+  fs.writeFileSync(path.join(dir, 'resolv.conf'), generateResolvConf({...input, hostResolvConf: hostResolvConfFor(input.network, hostFiles)}));
+}

@@ -112,3 +112,19 @@ export function autoMappings(size: number, others: Array<IdMappings | undefined>
     gid: allocateAuto(pool('/etc/subgid'), others.flatMap((o) => usedRanges(o?.gid)), size, '/etc/subgid (user containers)'),
   };
 }
+
+/** Does the container get a user namespace of its own (keep-id, nomap, auto, --uidmap/--gidmap)? */
+export function hasOwnUserns(c: {userns?: string; idMappings?: IdMappings}): boolean {
+  return c.userns === 'keep-id' || c.idMappings !== undefined;
+}
+
+/**
+ * Is the container's network namespace made by the runtime and configured
+ * by skiff between create and start? For a namespace skiff would make
+ * (bridge, slirp4netns, pasta) of a container with its own user namespace:
+ * made outside, it would belong to the parent user namespace and runc exec,
+ * which joins the container's user namespace first, could not join it.
+ */
+export function configuresNetnsAfterCreate(c: {userns?: string; idMappings?: IdMappings; network: {mode: string}}): boolean {
+  return hasOwnUserns(c) && (c.network.mode === 'bridge' || c.network.mode === 'slirp4netns' || c.network.mode === 'pasta');
+}

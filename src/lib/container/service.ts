@@ -12,7 +12,7 @@ import type {Paths} from '../state/paths';
 import type {ImageService} from '../image/service';
 import {ContainerStore, type ContainerRecord} from './store';
 import {ContainerReader, LIVE} from './reader';
-import {AUTO_DEFAULT_SIZE, autoMappings} from './idmap';
+import {AUTO_DEFAULT_SIZE, autoMappings, configuresNetnsAfterCreate} from './idmap';
 import type {ContainerConfig, ContainerState} from './types';
 import {transition} from './state-machine';
 import {bootId, processAlive} from './boot';
@@ -35,12 +35,12 @@ import {log} from '../util/log';
 import {signalNumber, sizeInBytes} from './options';
 import {NetworkService} from '../network/service';
 import type {ContainerNetState, NetworkAttachment} from '../network/types';
-import {createNetns, netnsDir, removeNetns} from '../network/netns';
+import {bindNetns, createNetns, netnsDir, removeNetns} from '../network/netns';
 import {resolveHostPorts} from '../network/ports';
 import {addPorts, hostPrimaryIp, plannedSlirp, startSlirp, stopSlirp} from '../network/slirp';
 import {defaultSlirpOptions} from '../network/slirp-options';
 import {pastaAddress, plannedPasta, startPasta, stopPasta} from '../network/pasta';
-import {containerHosts} from './etc-files';
+import {containerHosts, rewriteNetworkEtcFiles} from './etc-files';
 
 import {rootlessCgroups} from '../rootless/defaults';
 
@@ -269,7 +269,11 @@ export class ContainerService extends ContainerReader {
     const notify = sdNotifyPlan(config.sdnotify, process.env.NOTIFY_SOCKET);
     let session: AttachSession | undefined;
     try {
-      const net = await this.setupNetwork(config);
+      // A container with a user namespace of its own gets its network namespace from the runtime
+      // (made inside that user namespace, so exec can join both); skiff configures it between
+      // create and start, as podman does. The /etc files are rewritten in place then.
+      const late = configuresNetnsAfterCreate(config);
+      const net = late ? {ownIps: [], dns: []} : await this.setupNetwork(config);
       await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes, net, sdNotify: notify.relay});
       const conmon = findBinary('conmon');
       if (!conmon) throw invalidInput('conmon not found: install it (Debian package conmon)');
@@ -292,6 +296,10 @@ export class ContainerService extends ContainerReader {
         conmonPidFile: config.conmonPidFile,
         sdNotifySocket: notify.relay ? notify.socket : undefined,
       });
+      if (late) {
+        const n = (await this.setupNetwork(config, started.pid))!;
+        rewriteNetworkEtcFiles(p.userdata, {hostname: config.hostname, name: config.name, network: config.network.mode, addHosts: config.addHosts, dns: config.dns, dnsSearch: config.dnsSearch, dnsOptions: config.dnsOptions, ownIps: n.ownIps, networkDns: n.dns, leadingDns: n.leadingDns, hostGatewayIp: n.gateway});
+      }
       if (opts.attach) session = openAttach(started.attachSocket, opts.attach);
       await containerEvent(this.paths, config, 'init');
       if (mode === 'init') {
@@ -636,7 +644,7 @@ export class ContainerService extends ContainerReader {
    * runroot/netns, recorded in the state first (so a crash from here on is
    * torn down by the next cleanup), then CNI ADD on each network.
    */
-  private async setupNetwork(config: ContainerConfig): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; leadingDns?: string[]; gateway?: string} | undefined> {
+  private async setupNetwork(config: ContainerConfig, createdPid?: number): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; leadingDns?: string[]; gateway?: string} | undefined> {
     const n = config.network;
     if (n.mode === 'none' || n.mode === 'host') return undefined;
     if (n.mode === 'ns') return {netnsPath: n.path, ownIps: [], dns: []};
@@ -650,7 +658,9 @@ export class ContainerService extends ContainerReader {
     const net: ContainerNetState = {netns: file, networks: {}, ports};
     this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
     // slirp4netns --configure and pasta --config-net bring lo up themselves.
-    createNetns(file, {loUp: n.mode !== 'slirp4netns' && n.mode !== 'pasta'});
+    // createdPid: the runtime made the namespace (and brought lo up); keep it on the file.
+    if (createdPid) bindNetns(`/proc/${createdPid}/ns/net`, file);
+    else createNetns(file, {loUp: n.mode !== 'slirp4netns' && n.mode !== 'pasta'});
     if (n.mode === 'slirp4netns') return this.setupSlirp(config, net);
     if (n.mode === 'pasta') return this.setupPasta(config, net);
     const names = Object.keys(n.networks ?? {}).sort();
