@@ -33,7 +33,8 @@ import {invalidInput, notFound} from '../util/errors';
 import {mountCountFile, readMountCount} from './rootfs';
 import {rootlessCgroups} from '../rootless/defaults';
 import {idMapped, inUserns} from '../rootless/userns';
-import {keepIdMappings, mountKeepIdRootfs} from '../rootless/keep-id';
+import {keepIdMappings, mountKeepIdRootfs, nomapMappings} from '../rootless/keep-id';
+import {hostId, makeSearchable} from './idmap';
 
 export {containerPaths, type ContainerPaths} from './paths';
 import {containerPaths, type ContainerPaths} from './paths';
@@ -61,14 +62,15 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
   // upper/ and work/ are made by mountRootfs: a new upper takes the image root's owner and mode.
   for (const d of [p.dir, p.userdata, p.bundle, p.rootfs, p.exitDir]) fs.mkdirSync(d, {recursive: true, mode: 0o700});
   fs.chmodSync(p.bundle, 0o700);
-  // A user namespace of the container's own (keep-id; nomap, auto, --uidmap/--gidmap from the record).
-  const ownMaps = c.userns === 'keep-id' ? keepIdMappings() : c.idMappings;
-  if (c.idMappings) {
-    // runc mounts the rootfs from inside the container's user namespace: its root (a mapped,
-    // unprivileged host id) must be able to reach the bundle, so the runroot's directories on
-    // that path are searchable (0711, nothing listable), as podman's.
-    for (const d of [paths.runroot, paths.runContainersDir, p.bundle]) fs.chmodSync(d, 0o711);
-  }
+  // A user namespace of the container's own (keep-id, nomap; auto, --uidmap/--gidmap from the record).
+  const ownMaps = c.userns === 'keep-id' ? keepIdMappings() : c.userns === 'nomap' ? nomapMappings() : c.idMappings;
+  // runc mounts the rootfs and the bind mounts from inside the container's user namespace. Unless
+  // the owner of skiff's directories is mapped there (keep-id maps the user), its root must be
+  // able to reach them: the directories on those paths get search permission (nothing becomes
+  // listable), as podman does.
+  const reach = ownMaps && c.userns !== 'keep-id' ? makeSearchable : () => undefined;
+  reach(p.bundle);
+  reach(p.userdata);
   if (!isMounted(p.rootfs)) {
     if (ownMaps) mountKeepIdRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs}, ownMaps.uid, ownMaps.gid);
     // --rm: the writable layer dies with the container, so skip overlay's syncs of it (podman mounts
@@ -100,8 +102,9 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       } else {
         const vol = input.volumes.find(m.name);
         if (!vol) throw notFound(`no volume with name "${m.name}" found: no such volume`);
-        if (!m.noCopy) await input.volumes.copyUpFromImage(vol.name, p.rootfs, m.destination);
+        if (!m.noCopy) await input.volumes.copyUpFromImage(vol.name, p.rootfs, m.destination, ownMaps ? {uid: hostId(ownMaps.uid, user.uid), gid: hostId(ownMaps.gid, user.gid)} : undefined);
         source = input.volumes.mountpoint(vol.name);
+        reach(source);
       }
       // :U chowns the source to the container's user, as podman does.
       if (m.chown) chownTree(source, user.uid, user.gid);
