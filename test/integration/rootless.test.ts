@@ -392,6 +392,16 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
       assert.deepEqual([st.uid, st.gid], [u.uid, u.uid], 'the file written in the container belongs to the user on the host');
       r = await u.run(['run', '--rm', '--userns', 'keep-id', '--user', '0', ML, 'id', '-u']);
       assert.equal(r.stdout, '0\n');
+      // The image has no entry for the user's ids: podman's /etc/passwd and /etc/group entries are added.
+      const pwHome = sh('getent', ['passwd', USER]).split(':')[5];
+      r = await u.run(['run', '--rm', '--userns', 'keep-id', BB, 'sh', '-c', 'whoami; id -un; id -gn; echo $HOME; grep "^root:" /etc/passwd | cut -d: -f1']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${USER}\n${USER}\n${USER}\n/\nroot\n`, 'named user and group; home is the working directory when the user\'s home is not mounted');
+      r = await u.run(['run', '--rm', '--userns', 'keep-id', '-v', `${shared}:${pwHome}`, BB, 'sh', '-c', `echo $HOME; grep "^${USER}:" /etc/passwd`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${pwHome}\n${USER}:*:${u.uid}:${u.uid}::${pwHome}:/bin/sh\n`, 'with the home mounted, it is the entry\'s home and $HOME');
+      r = await u.run(['run', '--rm', BB, 'sh', '-c', `grep -c "^${USER}:" /etc/passwd || true`]);
+      assert.equal(r.stdout, '0\n', 'without keep-id the image\'s file is untouched');
       r = await u.run(['run', '--rm', '--userns', 'bogus', ML, 'true']);
       assert.equal(r.code, 125);
       assert.match(r.stderr, /invalid --userns "bogus"/);

@@ -10,7 +10,7 @@ import type {Paths} from '../state/paths';
 import type {ContainerConfig} from './types';
 import type {ImageConfig} from '../image/manifest';
 import {mountRootfs, unmountRootfs, isMounted} from '../storage/overlay';
-import {writeEtcFiles} from './etc-files';
+import {hostUserEntry, keepIdEntries, keepIdHome, writeEtcFiles} from './etc-files';
 import {resolveUser, rootfsReader} from './user';
 import {
   buildSpec,
@@ -32,7 +32,7 @@ import type {VolumeService} from './volumes';
 import {invalidInput, notFound} from '../util/errors';
 import {mountCountFile, readMountCount} from './rootfs';
 import {rootlessCgroups} from '../rootless/defaults';
-import {idMapped, inUserns} from '../rootless/userns';
+import {idMapped, inUserns, rootlessIds} from '../rootless/userns';
 import {keepIdMappings, mountKeepIdRootfs, nomapMappings} from '../rootless/keep-id';
 import {hostId, makeSearchable} from './idmap';
 
@@ -111,6 +111,8 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       mounts.push(m.type === 'bind' ? resolveMountRequest({...m, source}) : resolveMountRequest(m, source));
     }
     const files = writeEtcFiles(p.userdata, {hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, dns: c.dns, dnsSearch: c.dnsSearch, dnsOptions: c.dnsOptions, ownIps: input.net?.ownIps, networkDns: input.net?.dns, leadingDns: input.net?.leadingDns, hostGatewayIp: input.net?.gateway});
+    const ids = rootlessIds();
+    const identity = c.userns === 'keep-id' && ids && user.uid === ids.uid ? keepIdIdentity(p.userdata, c, input.image, user, ids, rootfsReader(p.rootfs)) : {};
     const hostCaps = hostCapabilities();
     const mode = cgroupMode();
     const devices = c.devices.map((d) => ({containerPath: d.containerPath, permissions: d.permissions, node: statDevice(d.hostPath)}));
@@ -119,7 +121,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       image: input.image,
       rootfs: p.rootfs,
       user,
-      files: {hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf},
+      files: {hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf, ...identity},
       mounts,
       devices,
       hostDevices: c.privileged ? listHostDevices() : undefined,
@@ -178,6 +180,26 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
     unprepare(paths, c.id);
     throw err;
   }
+}
+
+/**
+ * keep-id: /etc/passwd and /etc/group copies naming the user when the image
+ * has no entry for its ids (podman), so whoami and id -un work; written to
+ * userdata and bind-mounted. The added entry's home becomes $HOME.
+ */
+function keepIdIdentity(userdata: string, c: ContainerConfig, image: ImageConfig, user: {uid: number; gid: number; home: string}, ids: {uid: number; gid: number}, read: (p: string) => string | undefined): {passwd?: string; group?: string} {
+  const host = hostUserEntry(ids.uid, ids.gid);
+  const home = keepIdHome(host.home, c.mounts.map((m) => m.destination), c.workingDir || image.config?.WorkingDir || '/');
+  const add = keepIdEntries({passwd: read('/etc/passwd'), group: read('/etc/group')}, {...host, uid: user.uid, gid: user.gid, home});
+  const out: {passwd?: string; group?: string} = {};
+  for (const k of ['passwd', 'group'] as const) {
+    const text = add[k];
+    if (text === undefined) continue;
+    out[k] = path.join(userdata, k);
+    fs.writeFileSync(out[k]!, text, {mode: 0o644});
+  }
+  if (add.passwd !== undefined) user.home = home;
+  return out;
 }
 
 /** lchown every entry below dir that is not owned by uid:gid yet (never follows symlinks). */

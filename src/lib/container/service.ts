@@ -380,7 +380,10 @@ export class ContainerService extends ContainerReader {
       throw conflict(`container ${rec.config.name} has no runtime configuration (${messageOf(err)}): is it running?`);
     }
     if (!spec.process) throw new SkiffError('internal', `container ${rec.config.name}: config.json has no process`);
-    const proc = execProcess(spec.process, rec.config, req, rootfsReader(p.rootfs));
+    // keep-id's /etc/passwd and /etc/group copies (prepare.ts) are what the container sees.
+    const inRootfs = rootfsReader(p.rootfs);
+    const read = (file: string) => ((file === '/etc/passwd' || file === '/etc/group') && fs.existsSync(path.join(p.userdata, file.slice(5))) ? fs.readFileSync(path.join(p.userdata, file.slice(5)), 'utf8') : inRootfs(file));
+    const proc = execProcess(spec.process, rec.config, req, read);
     const conmon = findBinary('conmon');
     if (!conmon) throw invalidInput('conmon not found: install it (Debian package conmon)');
     const execId = randomBytes(32).toString('hex');
