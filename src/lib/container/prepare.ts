@@ -32,6 +32,7 @@ import type {VolumeService} from './volumes';
 import {invalidInput, notFound} from '../util/errors';
 import {mountCountFile, readMountCount} from './rootfs';
 import {rootlessCgroups} from '../rootless/defaults';
+import {applicableLimits, delegation} from '../rootless/cgroups';
 import {idMapped, inUserns, rootlessIds} from '../rootless/userns';
 import {keepIdMappings, mountKeepIdRootfs, nomapMappings} from '../rootless/keep-id';
 import {hostId, makeSearchable} from './idmap';
@@ -116,8 +117,10 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
     const hostCaps = hostCapabilities();
     const mode = cgroupMode();
     const devices = c.devices.map((d) => ({containerPath: d.containerPath, permissions: d.permissions, node: statDevice(d.hostPath)}));
+    // Rootless in a delegated cgroup: only the limits its controllers can apply.
+    const d = rootlessIds() ? delegation() : undefined;
     const spec = buildSpec({
-      config: c,
+      config: d ? {...c, resources: applicableLimits(c.resources, d.controllers).apply} : c,
       image: input.image,
       rootfs: p.rootfs,
       user,
