@@ -43,6 +43,8 @@ import {pastaAddress, plannedPasta, startPasta, stopPasta} from '../network/past
 import {containerHosts, rewriteNetworkEtcFiles} from './etc-files';
 
 import {rootlessCgroups} from '../rootless/defaults';
+import {applicableLimits, delegation} from '../rootless/cgroups';
+import {isRootless} from '../rootless/userns';
 
 import {containerEvent} from '../events/emit';
 import type {ResourceLimits} from './types';
@@ -923,6 +925,9 @@ export class ContainerService extends ContainerReader {
   async update(input: string, changes: ResourceLimits): Promise<ContainerRecord> {
     const id = this.store.resolve(input).config.id;
     if (!rootlessCgroups()) throw invalidInput('resource limits cannot be changed: rootless containers have no cgroups on this host (cgroups v1, or v2 without delegation)');
+    const delegated = isRootless() ? delegation() : undefined;
+    const missing = delegated ? applicableLimits(changes, delegated.controllers).missing : [];
+    if (missing.length) throw invalidInput(`resource limits cannot be changed: the delegated cgroup ${delegated!.path} does not offer the ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''}`);
     const lock = await this.store.lockContainer(id);
     try {
       const rec = this.store.read(id);
@@ -939,7 +944,7 @@ export class ContainerService extends ContainerReader {
       }
       const st = this.observed(rec);
       if (LIVE.has(st.status)) {
-        const {devices: _devices, ...oci} = buildResources(resources, []);
+        const {devices: _devices, ...oci} = buildResources(delegated ? applicableLimits(resources, delegated.controllers).apply : resources, []);
         if (resources.pidsLimit !== undefined && resources.pidsLimit <= 0) oci.pids = {limit: -1}; // "max"
         await this.runtime(rec.config.runtime).update(id, oci);
       }
