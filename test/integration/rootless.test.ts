@@ -274,15 +274,51 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
     }
   });
 
-  it('--userns nomap and auto are refused rootless with one line (not supported yet), leaving nothing', async () => {
+  it('--userns nomap, auto[:size=N] and --uidmap: ids of the user\'s namespace without the user\'s own; exec and volumes work', async () => {
     const u = userEnv(USER);
+    const subuid = fs.readFileSync('/etc/subuid', 'utf8').split('\n').filter((l) => l.startsWith(`${USER}:`)).map((l) => l.split(':').map(Number));
+    const inSubuid = (id: number) => subuid.some(([, start, count]) => id >= start && id < start + count);
+    const outer = (text: string) => text.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
     try {
-      for (const mode of ['nomap', 'auto']) {
-        const r = await u.run(['run', '--rm', '--network', 'none', '--userns', mode, BB, 'true']);
-        assert.equal(r.code, 125, r.stderr);
-        assert.match(r.stderr, new RegExp(`^Error: --userns=${mode} is not supported`, 'm'));
-      }
-      assert.equal((await u.run(['ps', '-aq'])).stdout, '');
+      // nomap on the default network (slirp4netns): exec, a named volume the container's root owns.
+      let r = await u.run(['run', '-d', '--name', 'n', '--userns', 'nomap', '-v', 'vn:/vol', BB, 'sleep', '300']);
+      assert.equal(r.code, 0, r.stderr);
+      r = await u.run(['exec', 'n', 'sh', '-c', 'id -u; touch /vol/f && echo wrote; ip -4 -o addr show tap0 | grep -c 10.0.2.100; cat /proc/self/uid_map']);
+      assert.equal(r.code, 0, r.stderr);
+      const [uid0, wrote, tap, ...map] = r.stdout.trim().split('\n');
+      assert.deepEqual([uid0, wrote, tap], ['0', 'wrote', '1']);
+      const lines = outer(map.join('\n'));
+      assert.equal(lines[0][0], 0);
+      assert.ok(lines.every(([, o]) => o >= 1), `the user's own id (0 of its namespace) is not mapped: ${map.join('; ')}`);
+      assert.equal(lines.reduce((n, l) => n + l[2], 0), subuid.reduce((n, l) => n + l[2], 0), 'every subordinate id is mapped');
+      const pid = Number((await u.run(['inspect', '--format', '{{.State.Pid}}', 'n'])).stdout.trim());
+      const hostUid = Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+      assert.ok(hostUid !== u.uid && inSubuid(hostUid), `root of a nomap container is a subordinate id on the host (${hostUid})`);
+      r = await u.run(['inspect', '--format', '{{.HostConfig.UsernsMode}}', 'n']);
+      assert.equal(r.stdout.trim(), 'nomap');
+      // auto: distinct ranges of the user's subordinate ids, 1024 by default.
+      const a = await u.run(['run', '-d', '--network', 'none', '--userns', 'auto', BB, 'sleep', '300']);
+      const b = await u.run(['run', '-d', '--network', 'none', '--userns', 'auto:size=500', BB, 'sleep', '300']);
+      assert.equal(a.code + b.code, 0, a.stderr + b.stderr);
+      const ma = outer((await u.run(['exec', a.stdout.trim(), 'cat', '/proc/self/uid_map'])).stdout);
+      const mb = outer((await u.run(['exec', b.stdout.trim(), 'cat', '/proc/self/uid_map'])).stdout);
+      assert.equal(ma.reduce((n, l) => n + l[2], 0), 1024);
+      assert.equal(mb.reduce((n, l) => n + l[2], 0), 500);
+      const ids = (m: number[][]) => m.flatMap(([, o, c]) => [o, o + c - 1]);
+      assert.ok(Math.min(...ids(ma)) >= 1 && Math.min(...ids(mb)) >= 1, 'auto never maps the user');
+      assert.ok(Math.max(...ids(ma)) < Math.min(...ids(mb)) || Math.max(...ids(mb)) < Math.min(...ids(ma)), `ranges overlap: ${JSON.stringify([ma, mb])}`);
+      // --uidmap: host ids are ids of the user's namespace.
+      r = await u.run(['run', '--rm', '--network', 'none', '--uidmap', '0:1:2000', BB, 'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; stat -c %u:%g /bin/busybox']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(outer(r.stdout.split('\n').slice(0, 2).join('\n')), [[0, 1, 2000], [0, 1, 2000]]);
+      assert.match(r.stdout, /^0:0$/m, 'the image files keep their owners');
+      r = await u.run(['run', '--rm', '--uidmap', '0:1:10000000', BB, 'true']);
+      assert.equal(r.code, 125);
+      assert.match(r.stderr, /^Error: invalid --uidmap 0:1:10000000: id \d+ is not mapped in the user's namespace/m);
+      r = await u.run(['rm', '-af', '-t', '0']);
+      assert.equal(r.code, 0, r.stderr);
+      r = await u.run(['system', 'check']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
     } finally {
       await u.cleanup();
     }
@@ -356,6 +392,16 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
       assert.deepEqual([st.uid, st.gid], [u.uid, u.uid], 'the file written in the container belongs to the user on the host');
       r = await u.run(['run', '--rm', '--userns', 'keep-id', '--user', '0', ML, 'id', '-u']);
       assert.equal(r.stdout, '0\n');
+      // The image has no entry for the user's ids: podman's /etc/passwd and /etc/group entries are added.
+      const pwHome = sh('getent', ['passwd', USER]).split(':')[5];
+      r = await u.run(['run', '--rm', '--userns', 'keep-id', BB, 'sh', '-c', 'whoami; id -un; id -gn; echo $HOME; grep "^root:" /etc/passwd | cut -d: -f1']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${USER}\n${USER}\n${USER}\n/\nroot\n`, 'named user and group; home is the working directory when the user\'s home is not mounted');
+      r = await u.run(['run', '--rm', '--userns', 'keep-id', '-v', `${shared}:${pwHome}`, BB, 'sh', '-c', `echo $HOME; grep "^${USER}:" /etc/passwd`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${pwHome}\n${USER}:*:${u.uid}:${u.uid}::${pwHome}:/bin/sh\n`, 'with the home mounted, it is the entry\'s home and $HOME');
+      r = await u.run(['run', '--rm', BB, 'sh', '-c', `grep -c "^${USER}:" /etc/passwd || true`]);
+      assert.equal(r.stdout, '0\n', 'without keep-id the image\'s file is untouched');
       r = await u.run(['run', '--rm', '--userns', 'bogus', ML, 'true']);
       assert.equal(r.code, 125);
       assert.match(r.stderr, /invalid --userns "bogus"/);
@@ -367,6 +413,33 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
       } finally {
         await root.cleanup();
       }
+    } finally {
+      await u.cleanup();
+    }
+  });
+
+  it('--userns keep-id on slirp4netns (the default network): exec joins the container, its network works, teardown is exact', async () => {
+    const u = userEnv(USER);
+    try {
+      let r = await u.run(['run', '-d', '--name', 'k', '--userns', 'keep-id', BB, 'sleep', '300']);
+      assert.equal(r.code, 0, r.stderr);
+      r = await u.run(['exec', 'k', 'sh', '-c', 'id -u; ip -4 -o addr show tap0; grep ^nameserver /etc/resolv.conf | head -1; grep -c "^10\\.0\\.2\\.100\\s" /etc/hosts']);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.equal(lines[0], String(u.uid), 'exec runs as the user, in the container user namespace');
+      assert.match(lines[1], /tap0\s+inet 10\.0\.2\.100\//);
+      assert.equal(lines[2], 'nameserver 10.0.2.3', 'slirp4netns\' DNS forwarder leads resolv.conf');
+      assert.equal(lines[3], '1', 'the hosts file names the container at its address');
+      r = await u.run(['exec', '--user', '0', 'k', 'sh', '-c', 'exit 7']);
+      assert.equal(r.code, 7);
+      r = await u.run(['rm', '-f', '-t', '0', 'k']);
+      assert.equal(r.code, 0, r.stderr);
+      const helpers = sh('ps', ['-u', String(u.uid), '-o', 'stat=,args=']).split('\n').filter((l) => /slirp4netns/.test(l) && !/^Z/.test(l.trim())).join('\n');
+      assert.equal(helpers, '', 'no slirp4netns left for the user');
+      const netns = path.join(u.env.XDG_RUNTIME_DIR, 'skiff', 'netns');
+      assert.deepEqual(fs.existsSync(netns) ? fs.readdirSync(netns) : [], [], 'the netns file is removed');
+      r = await u.run(['system', 'check']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
     } finally {
       await u.cleanup();
     }
@@ -445,6 +518,11 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
       const errs = r.stderr.trim().split('\n').filter((l) => l.startsWith('Error'));
       assert.equal(errs.length, 1, r.stderr);
       assert.match(errs[0], /insufficient UIDs or GIDs .*\/etc\/subuid/);
+      for (const flags of [['--userns', 'nomap'], ['--userns', 'auto']]) {
+        r = await u.run(['run', '--rm', ...flags, ROOTONLY, 'true']);
+        assert.equal(r.code, 125, r.stderr);
+        assert.match(r.stderr, /^Error: --userns=(nomap|auto) needs subordinate ids.*\/etc\/sub[ug]id/m, flags.join(' '));
+      }
       r = await u.run(['images', '--format', '{{.Repository}}']);
       assert.equal(r.stdout.trim(), `${reg.host}/rootonly`);
       const store = path.join(u.home, '.local', 'share', 'skiff');

@@ -31,9 +31,9 @@ function mapOf(pid: number, file: 'uid_map' | 'gid_map'): number[][] {
 describe('container user namespaces (root)', {skip: isRoot ? false : 'needs root'}, () => {
   before(async () => {
     bb = await busyboxStore();
-    // runc mounts the rootfs from inside the container's user namespace: the mapped root must be
-    // able to traverse to the runroot (skiff makes its own directories 0711; /run is 0755).
-    fs.chmodSync(bb.store.dir, 0o711);
+    // runc mounts the rootfs from inside the container's user namespace: skiff makes the
+    // directories on the way searchable itself (the store's temp directory is 0700).
+    assert.equal(fs.statSync(bb.store.dir).mode & 0o011, 0, 'the test store starts unsearchable');
     ensureContainersRanges();
   });
   after(async () => {
@@ -47,9 +47,7 @@ describe('container user namespaces (root)', {skip: isRoot ? false : 'needs root
     const lines = r.stdout.trim().split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
     assert.deepEqual(lines.slice(0, 4), ['0', '0', '0 200000 65536', '0 300000 65536']);
     assert.match(r.stdout, /^0:0 \/bin\/busybox$/m);
-    // The process, seen from the host, runs as the mapped ids. (The run above was on the default
-    // bridge network; exec there is the known gap: runc cannot join a network namespace made
-    // outside the container's user namespace, so exec is checked with --network none.)
+    // The process, seen from the host, runs as the mapped ids.
     const id = (await run(['run', '-d', '--network', 'none', '--uidmap', '0:200000:65536', bb.image, 'sleep', '300'])).stdout.trim();
     const pid = Number((await run(['inspect', '--format', '{{.State.Pid}}', id])).stdout.trim());
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -76,6 +74,30 @@ describe('container user namespaces (root)', {skip: isRoot ? false : 'needs root
     const r = await run(['exec', a, 'sh', '-c', 'id -u; stat -c %u /bin/busybox']);
     assert.equal(r.stdout, '0\n0\n');
     assert.equal((await run(['rm', '-f', '-t', '0', a, b])).code, 0);
+  });
+
+  test('--userns=auto on the bridge: exec joins the container\'s namespaces, the address is in /etc/hosts, teardown is exact', async () => {
+    const id = (await run(['run', '-d', '--userns', 'auto', bb.image, 'sleep', '300'])).stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const ip = (await run(['inspect', '--format', '{{.NetworkSettings.IPAddress}}', id])).stdout.trim();
+    assert.match(ip, /^10\.89\.\d+\.\d+$/);
+    const pid = Number((await run(['inspect', '--format', '{{.State.Pid}}', id])).stdout.trim());
+    const r = await run(['exec', id, 'sh', '-c', 'id -u; ip -4 -o addr show eth0; grep -c "^' + ip.replace(/\./g, '\\.') + '\\s" /etc/hosts; cat /proc/self/uid_map']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines[0], '0');
+    assert.match(lines[1], new RegExp(`eth0\\s+inet ${ip.replace(/\./g, '\\.')}/`));
+    assert.equal(lines[2], '1', 'the hosts file names the container at its address');
+    assert.equal(lines[3].trim().split(/\s+/)[2], '1024', 'exec runs in the container user namespace');
+    assert.equal(fs.statSync(`/proc/${pid}/ns/net`).ino, fs.statSync(`${bb.store.runroot}/netns/${id}`).ino, 'runroot/netns/ID is the container\'s namespace');
+    const netns = `${bb.store.runroot}/netns/${id}`;
+    assert.ok(fs.existsSync(netns), 'the namespace is kept on runroot/netns/ID');
+    assert.equal((await run(['rm', '-f', '-t', '0', id])).code, 0);
+    assert.ok(!fs.existsSync(netns), 'the netns file is removed');
+    assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(netns), 'the netns is unmounted');
+    const ipam = `${bb.store.runroot}/networks/ipam/skiff`;
+    const leases = fs.existsSync(ipam) ? fs.readdirSync(ipam).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
+    assert.deepEqual(leases, [], 'the address is released');
   });
 
   test('bad values: one line, exit 125, nothing created', async () => {

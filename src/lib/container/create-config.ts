@@ -39,7 +39,7 @@ import {parsePastaOptions} from '../network/pasta';
 import {log} from '../util/log';
 import {parseUserns} from '../rootless/keep-id';
 import {rootlessIds} from '../rootless/userns';
-import {autoSize, explicitMappings} from './idmap';
+import {autoSize, explicitMappings, rootlessExplicitMappings} from './idmap';
 
 /** The create/run flags as parsed by oclif (see src/cli/create-flags.ts). */
 export interface CreateFlags {
@@ -218,8 +218,8 @@ export function buildConfig(input: ConfigInput): ContainerConfig {
     ...(f['cpuset-mems'] !== undefined ? {cpusetMems: f['cpuset-mems']} : {}),
     ...(f['pids-limit'] !== undefined ? {pidsLimit: f['pids-limit']} : {}),
   };
-  const explicitMaps = explicitMappings(f.uidmap ?? [], f.gidmap ?? []);
-  if (explicitMaps && rootlessIds()) throw invalidInput('--uidmap/--gidmap are not supported rootless yet (supported rootless: --userns host, keep-id)');
+  const given = explicitMappings(f.uidmap ?? [], f.gidmap ?? []);
+  const explicitMaps = given && rootlessIds() ? rootlessExplicitMappings(given) : given;
   if (explicitMaps && f.userns !== undefined && f.userns !== '' && f.userns !== 'host') throw invalidInput(`--userns=${f.userns} cannot be combined with --uidmap/--gidmap`);
   const userns = explicitMaps ? 'private' : parseUserns(f.userns);
   const idMappings = explicitMaps;

@@ -231,3 +231,64 @@ export function writeEtcFiles(dir: string, input: EtcFilesInput, hostFiles: Host
   writeFileAtomic(out.resolvConf, resolv, {mode: 0o644, fsync: false});
   return out;
 }
+
+/**
+ * Rewrite hosts and resolv.conf of a container whose network was configured
+ * after the runtime created it (its own user namespace): in place, because
+ * the runtime already bind-mounted these inodes.
+ */
+export function rewriteNetworkEtcFiles(dir: string, input: EtcFilesInput, hostFiles: HostFiles = DEFAULT_HOST_FILES): void {
+  fs.writeFileSync(path.join(dir, 'hosts'), containerHosts(input, hostFiles));
+  fs.writeFileSync(path.join(dir, 'resolv.conf'), generateResolvConf({...input, hostResolvConf: hostResolvConfFor(input.network, hostFiles)}));
+}
+
+export interface KeepIdUser {
+  name: string;
+  uid: number;
+  gid: number;
+  /** The GECOS field of the user's host entry. */
+  gecos: string;
+  /** The home directory the container should see (keepIdHome). */
+  home: string;
+  /** The name of the user's primary group on the host. */
+  groupName: string;
+}
+
+/**
+ * --userns keep-id, as podman: when the image's /etc/passwd has no entry
+ * for the user's uid, a copy with `name:*:uid:gid:gecos:home:/bin/sh`
+ * appended; when /etc/group has no entry for the gid, a copy with
+ * `group:x:gid:name` appended. Undefined for a file that needs no change
+ * (or, for passwd, an image that has an entry of that name already).
+ * Pure: file contents in, file contents out.
+ */
+export function keepIdEntries(files: {passwd?: string; group?: string}, u: KeepIdUser): {passwd?: string; group?: string} {
+  const fields = (text: string | undefined) => (text ?? '').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.split(':'));
+  const append = (text: string | undefined, line: string) => `${text ?? ''}${text && !text.endsWith('\n') ? '\n' : ''}${line}\n`;
+  const pw = fields(files.passwd);
+  const gr = fields(files.group);
+  const out: {passwd?: string; group?: string} = {};
+  if (!pw.some((f) => f[2] === String(u.uid) || f[0] === u.name)) out.passwd = append(files.passwd, `${u.name}:*:${u.uid}:${u.gid}:${u.gecos}:${u.home}:/bin/sh`);
+  if (!gr.some((f) => f[2] === String(u.gid) || f[0] === u.groupName)) out.group = append(files.group, `${u.groupName}:x:${u.gid}:${u.name}`);
+  return out;
+}
+
+/**
+ * podman's home for the added entry: the user's host home directory when it
+ * (or a directory above it, / excepted) is a mount destination in the
+ * container, else the working directory.
+ */
+export function keepIdHome(hostHome: string, mountDestinations: string[], workingDir: string): string {
+  const dests = new Set(mountDestinations.map((d) => path.posix.normalize(d).replace(/\/+$/, '') || '/'));
+  for (let d = path.posix.normalize(hostHome); d !== '/' && d !== '.'; d = path.posix.dirname(d)) if (dests.has(d)) return hostHome;
+  return workingDir || '/';
+}
+
+/** The host's passwd and group entries for uid/gid (the rootless user), with fallbacks when it has none. */
+export function hostUserEntry(uid: number, gid: number, files = {passwd: '/etc/passwd', group: '/etc/group'}): {name: string; gecos: string; home: string; groupName: string} {
+  const find = (file: string, id: number) => (readTextIfExists(file) ?? '').split('\n').map((l) => l.split(':')).find((f) => f.length >= 4 && f[2] === String(id));
+  const pw = find(files.passwd, uid);
+  const gr = find(files.group, gid);
+  const name = pw?.[0] || process.env.USER || String(uid);
+  return {name, gecos: pw?.[4] ?? '', home: pw?.[5] || process.env.HOME || '/', groupName: gr?.[0] || name};
+}

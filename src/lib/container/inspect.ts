@@ -145,6 +145,7 @@ export function inspectContainer(rec: ContainerRecord, paths: Paths, extra: {ima
       DnsSearch: c.dnsSearch,
       ExtraHosts: c.addHosts,
       GroupAdd: c.groupAdd,
+      UsernsMode: c.userns ?? '',
       Cgroups: c.cgroups === 'enabled' ? 'default' : 'disabled',
       CgroupParent: c.cgroupParent ?? '',
       Privileged: c.privileged,

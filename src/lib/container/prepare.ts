@@ -10,7 +10,7 @@ import type {Paths} from '../state/paths';
 import type {ContainerConfig} from './types';
 import type {ImageConfig} from '../image/manifest';
 import {mountRootfs, unmountRootfs, isMounted} from '../storage/overlay';
-import {writeEtcFiles} from './etc-files';
+import {hostUserEntry, keepIdEntries, keepIdHome, writeEtcFiles} from './etc-files';
 import {resolveUser, rootfsReader} from './user';
 import {
   buildSpec,
@@ -32,8 +32,10 @@ import type {VolumeService} from './volumes';
 import {invalidInput, notFound} from '../util/errors';
 import {mountCountFile, readMountCount} from './rootfs';
 import {rootlessCgroups} from '../rootless/defaults';
-import {idMapped, inUserns} from '../rootless/userns';
-import {keepIdMappings, mountKeepIdRootfs} from '../rootless/keep-id';
+import {applicableLimits, delegation} from '../rootless/cgroups';
+import {idMapped, inUserns, rootlessIds} from '../rootless/userns';
+import {keepIdMappings, mountKeepIdRootfs, nomapMappings} from '../rootless/keep-id';
+import {hostId, makeSearchable} from './idmap';
 
 export {containerPaths, type ContainerPaths} from './paths';
 import {containerPaths, type ContainerPaths} from './paths';
@@ -61,14 +63,15 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
   // upper/ and work/ are made by mountRootfs: a new upper takes the image root's owner and mode.
   for (const d of [p.dir, p.userdata, p.bundle, p.rootfs, p.exitDir]) fs.mkdirSync(d, {recursive: true, mode: 0o700});
   fs.chmodSync(p.bundle, 0o700);
-  // A user namespace of the container's own (keep-id; nomap, auto, --uidmap/--gidmap from the record).
-  const ownMaps = c.userns === 'keep-id' ? keepIdMappings() : c.idMappings;
-  if (c.idMappings) {
-    // runc mounts the rootfs from inside the container's user namespace: its root (a mapped,
-    // unprivileged host id) must be able to reach the bundle, so the runroot's directories on
-    // that path are searchable (0711, nothing listable), as podman's.
-    for (const d of [paths.runroot, paths.runContainersDir, p.bundle]) fs.chmodSync(d, 0o711);
-  }
+  // A user namespace of the container's own (keep-id, nomap; auto, --uidmap/--gidmap from the record).
+  const ownMaps = c.userns === 'keep-id' ? keepIdMappings() : c.userns === 'nomap' ? nomapMappings() : c.idMappings;
+  // runc mounts the rootfs and the bind mounts from inside the container's user namespace. Unless
+  // the owner of skiff's directories is mapped there (keep-id maps the user), its root must be
+  // able to reach them: the directories on those paths get search permission (nothing becomes
+  // listable), as podman does.
+  const reach = ownMaps && c.userns !== 'keep-id' ? makeSearchable : () => undefined;
+  reach(p.bundle);
+  reach(p.userdata);
   if (!isMounted(p.rootfs)) {
     if (ownMaps) mountKeepIdRootfs({layers: input.layerDirs, upper: p.upper, work: p.work, target: p.rootfs}, ownMaps.uid, ownMaps.gid);
     // --rm: the writable layer dies with the container, so skip overlay's syncs of it (podman mounts
@@ -100,23 +103,28 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       } else {
         const vol = input.volumes.find(m.name);
         if (!vol) throw notFound(`no volume with name "${m.name}" found: no such volume`);
-        if (!m.noCopy) await input.volumes.copyUpFromImage(vol.name, p.rootfs, m.destination);
+        if (!m.noCopy) await input.volumes.copyUpFromImage(vol.name, p.rootfs, m.destination, ownMaps ? {uid: hostId(ownMaps.uid, user.uid), gid: hostId(ownMaps.gid, user.gid)} : undefined);
         source = input.volumes.mountpoint(vol.name);
+        reach(source);
       }
       // :U chowns the source to the container's user, as podman does.
       if (m.chown) chownTree(source, user.uid, user.gid);
       mounts.push(m.type === 'bind' ? resolveMountRequest({...m, source}) : resolveMountRequest(m, source));
     }
     const files = writeEtcFiles(p.userdata, {hostname: c.hostname, name: c.name, network: c.network.mode, addHosts: c.addHosts, dns: c.dns, dnsSearch: c.dnsSearch, dnsOptions: c.dnsOptions, ownIps: input.net?.ownIps, networkDns: input.net?.dns, leadingDns: input.net?.leadingDns, hostGatewayIp: input.net?.gateway});
+    const ids = rootlessIds();
+    const identity = c.userns === 'keep-id' && ids && user.uid === ids.uid ? keepIdIdentity(p.userdata, c, input.image, user, ids, rootfsReader(p.rootfs)) : {};
     const hostCaps = hostCapabilities();
     const mode = cgroupMode();
     const devices = c.devices.map((d) => ({containerPath: d.containerPath, permissions: d.permissions, node: statDevice(d.hostPath)}));
+    // Rootless in a delegated cgroup: only the limits its controllers can apply.
+    const d = rootlessIds() ? delegation() : undefined;
     const spec = buildSpec({
-      config: c,
+      config: d ? {...c, resources: applicableLimits(c.resources, d.controllers).apply} : c,
       image: input.image,
       rootfs: p.rootfs,
       user,
-      files: {hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf},
+      files: {hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf, ...identity},
       mounts,
       devices,
       hostDevices: c.privileged ? listHostDevices() : undefined,
@@ -175,6 +183,26 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
     unprepare(paths, c.id);
     throw err;
   }
+}
+
+/**
+ * keep-id: /etc/passwd and /etc/group copies naming the user when the image
+ * has no entry for its ids (podman), so whoami and id -un work; written to
+ * userdata and bind-mounted. The added entry's home becomes $HOME.
+ */
+function keepIdIdentity(userdata: string, c: ContainerConfig, image: ImageConfig, user: {uid: number; gid: number; home: string}, ids: {uid: number; gid: number}, read: (p: string) => string | undefined): {passwd?: string; group?: string} {
+  const host = hostUserEntry(ids.uid, ids.gid);
+  const home = keepIdHome(host.home, c.mounts.map((m) => m.destination), c.workingDir || image.config?.WorkingDir || '/');
+  const add = keepIdEntries({passwd: read('/etc/passwd'), group: read('/etc/group')}, {...host, uid: user.uid, gid: user.gid, home});
+  const out: {passwd?: string; group?: string} = {};
+  for (const k of ['passwd', 'group'] as const) {
+    const text = add[k];
+    if (text === undefined) continue;
+    out[k] = path.join(userdata, k);
+    fs.writeFileSync(out[k]!, text, {mode: 0o644});
+  }
+  if (add.passwd !== undefined) user.home = home;
+  return out;
 }
 
 /** lchown every entry below dir that is not owned by uid:gid yet (never follows symlinks). */

@@ -12,7 +12,7 @@ import type {Paths} from '../state/paths';
 import type {ImageService} from '../image/service';
 import {ContainerStore, type ContainerRecord} from './store';
 import {ContainerReader, LIVE} from './reader';
-import {AUTO_DEFAULT_SIZE, autoMappings} from './idmap';
+import {AUTO_DEFAULT_SIZE, autoMappings, configuresNetnsAfterCreate} from './idmap';
 import type {ContainerConfig, ContainerState} from './types';
 import {transition} from './state-machine';
 import {bootId, processAlive} from './boot';
@@ -35,14 +35,16 @@ import {log} from '../util/log';
 import {signalNumber, sizeInBytes} from './options';
 import {NetworkService} from '../network/service';
 import type {ContainerNetState, NetworkAttachment} from '../network/types';
-import {createNetns, netnsDir, removeNetns} from '../network/netns';
+import {bindNetns, createNetns, netnsDir, removeNetns} from '../network/netns';
 import {resolveHostPorts} from '../network/ports';
 import {addPorts, hostPrimaryIp, plannedSlirp, startSlirp, stopSlirp} from '../network/slirp';
 import {defaultSlirpOptions} from '../network/slirp-options';
 import {pastaAddress, plannedPasta, startPasta, stopPasta} from '../network/pasta';
-import {containerHosts} from './etc-files';
+import {containerHosts, rewriteNetworkEtcFiles} from './etc-files';
 
 import {rootlessCgroups} from '../rootless/defaults';
+import {applicableLimits, delegation} from '../rootless/cgroups';
+import {isRootless} from '../rootless/userns';
 
 import {containerEvent} from '../events/emit';
 import type {ResourceLimits} from './types';
@@ -269,7 +271,11 @@ export class ContainerService extends ContainerReader {
     const notify = sdNotifyPlan(config.sdnotify, process.env.NOTIFY_SOCKET);
     let session: AttachSession | undefined;
     try {
-      const net = await this.setupNetwork(config);
+      // A container with a user namespace of its own gets its network namespace from the runtime
+      // (made inside that user namespace, so exec can join both); skiff configures it between
+      // create and start, as podman does. The /etc files are rewritten in place then.
+      const late = configuresNetnsAfterCreate(config);
+      const net = late ? {ownIps: [], dns: []} : await this.setupNetwork(config);
       await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes, net, sdNotify: notify.relay});
       const conmon = findBinary('conmon');
       if (!conmon) throw invalidInput('conmon not found: install it (Debian package conmon)');
@@ -292,6 +298,10 @@ export class ContainerService extends ContainerReader {
         conmonPidFile: config.conmonPidFile,
         sdNotifySocket: notify.relay ? notify.socket : undefined,
       });
+      if (late) {
+        const n = (await this.setupNetwork(config, started.pid))!;
+        rewriteNetworkEtcFiles(p.userdata, {hostname: config.hostname, name: config.name, network: config.network.mode, addHosts: config.addHosts, dns: config.dns, dnsSearch: config.dnsSearch, dnsOptions: config.dnsOptions, ownIps: n.ownIps, networkDns: n.dns, leadingDns: n.leadingDns, hostGatewayIp: n.gateway});
+      }
       if (opts.attach) session = openAttach(started.attachSocket, opts.attach);
       await containerEvent(this.paths, config, 'init');
       if (mode === 'init') {
@@ -372,7 +382,10 @@ export class ContainerService extends ContainerReader {
       throw conflict(`container ${rec.config.name} has no runtime configuration (${messageOf(err)}): is it running?`);
     }
     if (!spec.process) throw new SkiffError('internal', `container ${rec.config.name}: config.json has no process`);
-    const proc = execProcess(spec.process, rec.config, req, rootfsReader(p.rootfs));
+    // keep-id's /etc/passwd and /etc/group copies (prepare.ts) are what the container sees.
+    const inRootfs = rootfsReader(p.rootfs);
+    const read = (file: string) => ((file === '/etc/passwd' || file === '/etc/group') && fs.existsSync(path.join(p.userdata, file.slice(5))) ? fs.readFileSync(path.join(p.userdata, file.slice(5)), 'utf8') : inRootfs(file));
+    const proc = execProcess(spec.process, rec.config, req, read);
     const conmon = findBinary('conmon');
     if (!conmon) throw invalidInput('conmon not found: install it (Debian package conmon)');
     const execId = randomBytes(32).toString('hex');
@@ -636,7 +649,7 @@ export class ContainerService extends ContainerReader {
    * runroot/netns, recorded in the state first (so a crash from here on is
    * torn down by the next cleanup), then CNI ADD on each network.
    */
-  private async setupNetwork(config: ContainerConfig): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; leadingDns?: string[]; gateway?: string} | undefined> {
+  private async setupNetwork(config: ContainerConfig, createdPid?: number): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; leadingDns?: string[]; gateway?: string} | undefined> {
     const n = config.network;
     if (n.mode === 'none' || n.mode === 'host') return undefined;
     if (n.mode === 'ns') return {netnsPath: n.path, ownIps: [], dns: []};
@@ -650,7 +663,9 @@ export class ContainerService extends ContainerReader {
     const net: ContainerNetState = {netns: file, networks: {}, ports};
     this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
     // slirp4netns --configure and pasta --config-net bring lo up themselves.
-    createNetns(file, {loUp: n.mode !== 'slirp4netns' && n.mode !== 'pasta'});
+    // createdPid: the runtime made the namespace (and brought lo up); keep it on the file.
+    if (createdPid) bindNetns(`/proc/${createdPid}/ns/net`, file);
+    else createNetns(file, {loUp: n.mode !== 'slirp4netns' && n.mode !== 'pasta'});
     if (n.mode === 'slirp4netns') return this.setupSlirp(config, net);
     if (n.mode === 'pasta') return this.setupPasta(config, net);
     const names = Object.keys(n.networks ?? {}).sort();
@@ -910,6 +925,9 @@ export class ContainerService extends ContainerReader {
   async update(input: string, changes: ResourceLimits): Promise<ContainerRecord> {
     const id = this.store.resolve(input).config.id;
     if (!rootlessCgroups()) throw invalidInput('resource limits cannot be changed: rootless containers have no cgroups on this host (cgroups v1, or v2 without delegation)');
+    const delegated = isRootless() ? delegation() : undefined;
+    const missing = delegated ? applicableLimits(changes, delegated.controllers).missing : [];
+    if (missing.length) throw invalidInput(`resource limits cannot be changed: the delegated cgroup ${delegated!.path} does not offer the ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''}`);
     const lock = await this.store.lockContainer(id);
     try {
       const rec = this.store.read(id);
@@ -926,7 +944,7 @@ export class ContainerService extends ContainerReader {
       }
       const st = this.observed(rec);
       if (LIVE.has(st.status)) {
-        const {devices: _devices, ...oci} = buildResources(resources, []);
+        const {devices: _devices, ...oci} = buildResources(delegated ? applicableLimits(resources, delegated.controllers).apply : resources, []);
         if (resources.pidsLimit !== undefined && resources.pidsLimit <= 0) oci.pids = {limit: -1}; // "max"
         await this.runtime(rec.config.runtime).update(id, oci);
       }

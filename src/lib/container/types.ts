@@ -84,8 +84,8 @@ export interface ContainerConfig {
   resources: ResourceLimits;
   ulimits: Ulimit[];
   cgroups: 'enabled' | 'disabled';
-  /** --userns: '' (host: skiff's namespace), keep-id (rootless), auto (root), or private (--uidmap/--gidmap). Absent in older records. */
-  userns?: '' | 'keep-id' | 'auto' | 'private';
+  /** --userns: '' (host: skiff's namespace), keep-id and nomap (rootless), auto, or private (--uidmap/--gidmap). Absent in older records. */
+  userns?: '' | 'keep-id' | 'nomap' | 'auto' | 'private';
   /** The container's own user namespace (auto, --uidmap/--gidmap), fixed at create. */
   idMappings?: {uid: Array<{containerID: number; hostID: number; size: number}>; gid: Array<{containerID: number; hostID: number; size: number}>};
   /** --userns=auto[:size=N]: how many ids to allocate (under the containers lock, at create). */

@@ -444,11 +444,12 @@ export class VolumeService {
    * and _data is empty, copy the image's content at containerPath (in the
    * container's rootfs) into it, owners, modes, xattrs, symlinks and
    * hardlinks preserved, and give _data the owner and mode of that
-   * directory (NeedsChown). Symlinks in containerPath are resolved inside
+   * directory (NeedsChown; `owner` when the image has no such directory).
+   * Symlinks in containerPath are resolved inside
    * the rootfs, never on the host. Clears both flags either way; returns
    * whether anything was copied.
    */
-  async copyUpFromImage(name: string, rootfsDir: string, containerPath: string): Promise<boolean> {
+  async copyUpFromImage(name: string, rootfsDir: string, containerPath: string, owner?: {uid: number; gid: number}): Promise<boolean> {
     if (!path.posix.isAbsolute(containerPath)) throw invalidInput(`volume destination "${containerPath}" must be an absolute path`);
     return withLock(this.paths, this.lockName(name), () => {
       const rec = this.get(name);
@@ -481,6 +482,9 @@ export class VolumeService {
           fs.lchownSync(data, st.uid, st.gid);
           fs.chmodSync(data, st.mode & 0o7777);
         }
+      } else if (rec.needsChown && owner) {
+        // Not in the image: the container's user owns it (a container with its own user namespace).
+        fs.lchownSync(data, owner.uid, owner.gid);
       }
       writeJsonAtomic(this.recordFile(name), {...rec, needsCopyUp: false, needsChown: false});
       return copied;

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {spawnSync} from 'node:child_process';
-import {umount2, MNT} from '../util/native';
+import {mount, umount2, MNT, MS} from '../util/native';
 import {invalidInput, SkiffError} from '../util/errors';
 import {log} from '../util/log';
 
@@ -42,6 +42,22 @@ export function createNetns(file: string, opts: {loUp?: boolean} = {}): void {
     throw new SkiffError('internal', `creating network namespace ${file}: ${r.stderr.trim()}`);
   }
   if (r.status !== 0) log.warn(`bringing lo up in ${file}: ${r.stderr.trim() || `exit status ${r.status}`}`);
+}
+
+/**
+ * Keep an existing namespace (a container's, `/proc/PID/ns/net`) on FILE:
+ * the runtime made it inside the container's own user namespace, and skiff
+ * configures it afterwards through this file, as through one it made.
+ */
+export function bindNetns(source: string, file: string): void {
+  fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
+  fs.writeFileSync(file, '', {mode: 0o600});
+  try {
+    mount(source, file, '', MS.BIND);
+  } catch (err) {
+    fs.rmSync(file, {force: true});
+    throw new SkiffError('internal', `binding network namespace ${source} to ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** Unmount and remove (idempotent). */

@@ -26,7 +26,7 @@ export interface OciIdMapping {
 }
 
 /** USERNS modes skiff accepts; '' and host mean the container shares skiff's (the user's) namespace. */
-export type UsernsMode = '' | 'keep-id' | 'auto';
+export type UsernsMode = '' | 'keep-id' | 'nomap' | 'auto';
 
 export function parseUserns(value: string | undefined): UsernsMode {
   const v = value ?? '';
@@ -37,14 +37,9 @@ export function parseUserns(value: string | undefined): UsernsMode {
   }
   if (v === 'nomap') {
     if (!rootlessIds()) throw invalidInput('nomap is only supported in rootless mode');
-    // runc fails to start a nested namespace that leaves out the user's own id ("can't get final
-    // child's PID"): not solved yet.
-    throw invalidInput('--userns=nomap is not supported yet (supported rootless: host, keep-id)');
+    return 'nomap';
   }
-  if (v === 'auto' || v.startsWith('auto:')) {
-    if (rootlessIds()) throw invalidInput('--userns=auto is not supported rootless yet (supported rootless: host, keep-id)');
-    return 'auto';
-  }
+  if (v === 'auto' || v.startsWith('auto:')) return 'auto';
   if (v.startsWith('ns:') || v.startsWith('container:') || v === 'private') {
     throw invalidInput(`--userns=${v} is not supported (supported: host, keep-id, nomap, auto[:size=N])`);
   }
@@ -91,6 +86,20 @@ export function keepIdMappings(): {uid: OciIdMapping[]; gid: OciIdMapping[]; uid
   if (!ids || !inUserns()) throw invalidInput('keep-id is only supported in rootless mode');
   const map = (id: number, file: string) => splitAtExtents(keepIdMapping(id, nsSize(file)), readIdMap(file));
   return {uid: map(ids.uid, '/proc/self/uid_map'), gid: map(ids.gid, '/proc/self/gid_map'), uidNum: ids.uid, gidNum: ids.gid};
+}
+
+/**
+ * nomap (rootless): every id of this namespace but the user's own (0 here):
+ * container 0.. -> namespace 1.., split at the parent map's extents.
+ */
+export function nomapMappings(): {uid: OciIdMapping[]; gid: OciIdMapping[]} {
+  if (!rootlessIds() || !inUserns()) throw invalidInput('nomap is only supported in rootless mode');
+  const map = (file: string) => {
+    const size = nsSize(file) - 1;
+    if (size < 1) throw invalidInput(`--userns=nomap needs subordinate ids (no ranges for this user in ${file.includes('uid') ? '/etc/subuid' : '/etc/subgid'})`);
+    return splitAtExtents([{containerID: 0, hostID: 1, size}], readIdMap(file));
+  };
+  return {uid: map('/proc/self/uid_map'), gid: map('/proc/self/gid_map')};
 }
 
 /**

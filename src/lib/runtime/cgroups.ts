@@ -6,12 +6,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {log} from '../util/log';
+import {isRootless} from '../rootless/userns';
+import {delegation} from '../rootless/cgroups';
 
 const ROOT = '/sys/fs/cgroup';
 
-/** The container's cgroupsPath as skiff writes it into config.json. */
+/** The container's cgroupsPath as skiff writes it into config.json (rootless: below the delegated cgroup, rootless/cgroups.ts). */
 export function containerCgroupPath(id: string, parent?: string): string {
-  return parent ? `${parent}/skiff-${id}` : `/skiff/${id}`;
+  if (parent) return `${parent}/skiff-${id}`;
+  const d = isRootless() ? delegation() : undefined;
+  return d ? `${d.path}/skiff-${id}` : `/skiff/${id}`;
 }
 
 /** rmdir the cgroup in every hierarchy (v1 controllers, v2 or the hybrid unified mount); non-empty ones are left. */

@@ -8,6 +8,8 @@ import {
   generateHosts,
   generateResolvConf,
   isLoopback,
+  keepIdEntries,
+  keepIdHome,
   parseAddHost,
   parseResolvConf,
   writeEtcFiles,
@@ -113,4 +115,17 @@ test('writeEtcFiles reads the host files, uses systemd-resolved upstream servers
   } finally {
     fs.rmSync(dir, {recursive: true, force: true});
   }
+});
+
+test('keep-id: passwd/group entries added only when the image has none for the ids, home per podman', () => {
+  const u = {name: 'alice', uid: 1000, gid: 1000, gecos: 'Alice', home: '/home/alice', groupName: 'alice'};
+  const out = keepIdEntries({passwd: 'root:x:0:0:root:/root:/bin/sh', group: 'root:x:0:\n'}, u);
+  assert.equal(out.passwd, 'root:x:0:0:root:/root:/bin/sh\nalice:*:1000:1000:Alice:/home/alice:/bin/sh\n');
+  assert.equal(out.group, 'root:x:0:\nalice:x:1000:alice\n');
+  assert.deepEqual(keepIdEntries({passwd: 'app:x:1000:1000::/app:/bin/sh\n', group: 'app:x:1000:\n'}, u), {});
+  assert.deepEqual(keepIdEntries({}, u), {passwd: 'alice:*:1000:1000:Alice:/home/alice:/bin/sh\n', group: 'alice:x:1000:alice\n'});
+  assert.equal(keepIdHome('/home/alice', ['/data'], '/work'), '/work');
+  assert.equal(keepIdHome('/home/alice', ['/home/alice/'], '/work'), '/home/alice');
+  assert.equal(keepIdHome('/home/alice', ['/home'], ''), '/home/alice');
+  assert.equal(keepIdHome('/home/alice', ['/'], ''), '/');
 });

@@ -2,7 +2,7 @@ import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {allocateAuto, autoSize, explicitMappings, parseIdMap} from '../../../src/lib/container/idmap';
+import {allocateAuto, autoSize, configuresNetnsAfterCreate, explicitMappings, hostId, makeSearchable, parseIdMap} from '../../../src/lib/container/idmap';
 import {subordinateRanges} from '../../../src/lib/rootless/userns';
 import {SkiffError} from '../../../src/lib/util/errors';
 import {tempDir} from '../../helpers/tmp';
@@ -42,4 +42,37 @@ test('subordinateRanges by name only (the containers entries --userns=auto alloc
   assert.deepEqual(subordinateRanges(f, 'containers'), [{start: 2000000, count: 1000000}, {start: 5000000, count: 10}]);
   assert.deepEqual(subordinateRanges(f, 'nobody'), []);
   assert.deepEqual(subordinateRanges('/nonexistent', 'containers'), []);
+});
+
+test('the runtime makes the netns of a container with its own user namespace on a network skiff configures', () => {
+  const maps = {uid: [{containerID: 0, hostID: 1, size: 10}], gid: [{containerID: 0, hostID: 1, size: 10}]};
+  for (const mode of ['bridge', 'slirp4netns', 'pasta']) {
+    assert.equal(configuresNetnsAfterCreate({userns: 'keep-id', network: {mode}}), true, mode);
+    assert.equal(configuresNetnsAfterCreate({userns: 'nomap', network: {mode}}), true, mode);
+    assert.equal(configuresNetnsAfterCreate({userns: 'auto', idMappings: maps, network: {mode}}), true, mode);
+    assert.equal(configuresNetnsAfterCreate({userns: '', network: {mode}}), false, mode);
+  }
+  for (const mode of ['none', 'host', 'container', 'ns']) assert.equal(configuresNetnsAfterCreate({userns: 'keep-id', network: {mode}}), false, mode);
+});
+
+test('hostId: container id through a map, 65534 when unmapped', () => {
+  const m = [{containerID: 0, hostID: 1, size: 1000}, {containerID: 1000, hostID: 0, size: 1}];
+  assert.equal(hostId(m, 0), 1);
+  assert.equal(hostId(m, 999), 1000);
+  assert.equal(hostId(m, 1000), 0);
+  assert.equal(hostId(m, 1001), 65534);
+});
+
+test('makeSearchable adds x for all on each directory up to /, nothing else', () => {
+  const dir = tempDir('skiff-searchable-');
+  const a = path.join(dir, 'a');
+  const b = path.join(a, 'b');
+  fs.mkdirSync(b, {recursive: true});
+  fs.chmodSync(dir, 0o700);
+  fs.chmodSync(a, 0o750);
+  fs.chmodSync(b, 0o700);
+  makeSearchable(b);
+  assert.equal(fs.statSync(b).mode & 0o777, 0o711);
+  assert.equal(fs.statSync(a).mode & 0o777, 0o751);
+  assert.equal(fs.statSync(dir).mode & 0o777, 0o711);
 });

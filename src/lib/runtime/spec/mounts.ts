@@ -23,6 +23,9 @@ export interface EtcFiles {
   hosts?: string;
   hostname?: string;
   resolvConf?: string;
+  /** keep-id: copies with the user's entries added (etc-files.ts keepIdEntries). */
+  passwd?: string;
+  group?: string;
 }
 
 export interface MountInput {
@@ -88,6 +91,8 @@ function etcMounts(files: EtcFiles): OciMount[] {
   add('/etc/hosts', files.hosts);
   add('/etc/hostname', files.hostname);
   add('/etc/resolv.conf', files.resolvConf);
+  add('/etc/passwd', files.passwd);
+  add('/etc/group', files.group);
   return out;
 }
 
