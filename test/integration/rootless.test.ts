@@ -106,15 +106,15 @@ interface UserEnv {
   uid: number;
   home: string;
   env: Record<string, string>;
-  run(args: string[], opts?: {env?: Record<string, string>; input?: string}): Promise<RunResult>;
+  run(args: string[], opts?: {env?: Record<string, string>; input?: string; cwd?: string}): Promise<RunResult>;
   /** Drops everything: containers, the pause process, the files. */
   cleanup(): Promise<void>;
 }
 
-function runAs(user: string, env: Record<string, string>, args: string[], input = ''): Promise<RunResult> {
+function runAs(user: string, env: Record<string, string>, args: string[], input = '', cwd = '/'): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    const child = spawn('runuser', ['-u', user, '--', 'env', '-i', ...envArgs, USER_BIN, ...args], {cwd: '/', stdio: ['pipe', 'pipe', 'pipe']});
+    const child = spawn('runuser', ['-u', user, '--', 'env', '-i', ...envArgs, USER_BIN, ...args], {cwd, stdio: ['pipe', 'pipe', 'pipe']});
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
@@ -157,7 +157,7 @@ function userEnv(user: string, opts: {noRuntimeDir?: boolean} = {}): UserEnv {
     uid,
     home,
     env,
-    run: (args, o = {}) => runAs(user, {...env, ...o.env}, args, o.input),
+    run: (args, o = {}) => runAs(user, {...env, ...o.env}, args, o.input, o.cwd),
     async cleanup() {
       const r = await runAs(user, env, ['system', 'migrate']);
       if (r.code !== 0) console.log(`# system migrate: ${r.stderr}`);
@@ -208,6 +208,35 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
   after(async () => {
     await reg?.stop();
     if (userBinCopy) fs.rmSync(userBinCopy, {recursive: true, force: true});
+  });
+
+  it('relative paths resolve from the working directory, inside the user namespace too', async () => {
+    const u = userEnv(USER);
+    try {
+      let r = await u.run(['pull', '-q', BB]);
+      assert.equal(r.code, 0, r.stderr);
+      fs.mkdirSync(path.join(u.home, 'data'));
+      fs.writeFileSync(path.join(u.home, 'data', 'f'), 'from the host\n');
+      fs.writeFileSync(path.join(u.home, 'env'), 'FROM_FILE=yes\n');
+      sh('chown', ['-R', `${u.uid}:${u.uid}`, path.join(u.home, 'data'), path.join(u.home, 'env')]);
+      // The first command creates the namespace from Node; while this container runs the pause
+      // process stays, and the launcher joins it itself (bin/skiff's fast path) for the others.
+      r = await u.run(['run', '-d', '-v', './data:/data', '--env-file', './env', BB, 'sleep', '1000'], {cwd: u.home});
+      assert.equal(r.code, 0, r.stderr);
+      const id = r.stdout.trim();
+      r = await u.run(['exec', id, 'sh', '-c', 'cat /data/f; echo $FROM_FILE'], {cwd: u.home});
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'from the host\nyes\n');
+      r = await u.run(['save', '-o', './saved.tar', BB], {cwd: u.home});
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(fs.statSync(path.join(u.home, 'saved.tar')).size > 0, 'save -o ./saved.tar wrote into the working directory');
+      r = await u.run(['load', '-q', '-i', './saved.tar'], {cwd: u.home});
+      assert.equal(r.code, 0, r.stderr);
+      r = await u.run(['rm', '-f', '-t', '0', id]);
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      await u.cleanup();
+    }
   });
 
   it('pulls and runs with the same exit codes as root; the store is the user\'s own', async () => {

@@ -277,5 +277,18 @@ export function enterUserns(cmdline: string[], env: NodeJS.ProcessEnv = process.
   const pause = ensurePause(uid, gid, env);
   const nsenter = need('nsenter');
   const childEnv = {...env, [ENV_UID]: String(uid), [ENV_GID]: String(gid), [ENV_PAUSE]: pause.id};
-  execve(nsenter, ['nsenter', '--user', '--mount', '--preserve-credentials', '-t', String(pause.pid), '--', ...cmdline], childEnv);
+  // Entering a mount namespace moves the working directory to its root: go back to ours (the
+  // namespace is a copy of the user's mounts, so the same path), or relative paths (load -i
+  // ./img.tar, -v ./data:/data, --env-file) would resolve from /.
+  const wd = workingDir();
+  execve(nsenter, ['nsenter', '--user', '--mount', '--preserve-credentials', '-t', String(pause.pid), ...(wd ? [`--wdns=${wd}`] : []), '--', ...cmdline], childEnv);
+}
+
+/** The working directory, or undefined when it is gone (deleted). */
+function workingDir(): string | undefined {
+  try {
+    return process.cwd();
+  } catch {
+    return undefined;
+  }
 }
