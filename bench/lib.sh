@@ -7,7 +7,8 @@
 # (a reference only: without it the podman rows and ratios are skipped).
 #
 # Environment:
-#   SKIFF       skiff command to benchmark (default: bin/skiff of this tree)
+#   SKIFF       skiff command to benchmark (default: what install.sh puts on
+#               PATH: dist/skiff-launch of this tree, else bin/skiff)
 #   SKIFF_SEA   single binary (default: dist/skiff-bin when it exists)
 #   RUNS        hyperfine --runs (default 30); WARMUP --warmup (default 5)
 #   BENCH_OUT   directory for hyperfine's JSON exports (default: a temp dir)
@@ -16,6 +17,7 @@ set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
+if [ -z "${SKIFF:-}" ] && [ -x "$REPO/dist/skiff-launch" ]; then SKIFF=$REPO/dist/skiff-launch; fi
 SKIFF=${SKIFF:-$REPO/bin/skiff}
 if [ -z "${SKIFF_SEA:-}" ] && [ -x "$REPO/dist/skiff-bin" ]; then SKIFF_SEA=$REPO/dist/skiff-bin; fi
 SKIFF_SEA=${SKIFF_SEA:-}
@@ -182,13 +184,13 @@ bench_source_stores() {
 # podman's defaults need CAP_SYS_RESOURCE, and podman caps its own nproc
 # at 32768); SKIFF_G / PODMAN_G with private stores; TOOLS; g TOOL.
 bench_container_setup() {
-  if [ -z "${SKIFF_GIVEN:-}" ] && [ "$SKIFF" = "$REPO/bin/skiff" ]; then
+  if [ -z "${SKIFF_GIVEN:-}" ] && { [ "$SKIFF" = "$REPO/bin/skiff" ] || [ "$SKIFF" = "$REPO/dist/skiff-launch" ]; }; then
     mkdir -p "$WORK/tree/bin" "$WORK/tree/dist"
     cp -p "$REPO/bin/skiff" "$WORK/tree/bin/"
     (cd "$REPO/dist" && tar cf - --exclude=./skiff-bin --exclude=./skiff.js.map .) | (cd "$WORK/tree/dist" && tar xpf -)
-    SKIFF=$WORK/tree/bin/skiff
+    SKIFF=$WORK/tree/${SKIFF#"$REPO/"}
     how=$(SKIFF_LAUNCHER_DEBUG=1 "$SKIFF" version 2>&1 >/dev/null | sed -n 's/^skiff-launcher: \([a-z]*\).*/\1/p')
-    echo "skiff: a copy of bin/skiff and dist/ in $WORK/tree (starts from the $how)"
+    echo "skiff: a copy of bin/ and dist/ in $WORK/tree, launcher ${SKIFF#"$WORK/tree/"} (starts from the $how)"
   fi
   bench_bundle run-image registry || return 1
   node "$WORK/run-image.js" "$WORK/layout" >/dev/null

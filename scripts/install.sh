@@ -30,6 +30,7 @@ fi
 npm ci --no-audit --no-fund 2>&1 | grep -v 'Unknown user config' || true
 test -d node_modules/@oclif/core || { echo "npm ci failed" >&2; exit 1; }
 npm run build
-ln -sf "$PWD/bin/skiff" /usr/local/bin/skiff
+# The native launcher when the build made it (no shell start per command), else bin/skiff.
+if [ -x dist/skiff-launch ]; then ln -sf "$PWD/dist/skiff-launch" /usr/local/bin/skiff; else ln -sf "$PWD/bin/skiff" /usr/local/bin/skiff; fi
 mkdir -p /usr/local/share/man/man1 && install -m 0644 man/*.1 /usr/local/share/man/man1/
 echo "skiff installed: $(skiff version --format '{{.Client.Version}}' 2>/dev/null || skiff version | head -1)"

@@ -16,17 +16,20 @@ export function useDistDir(dir: string): void {
 }
 
 /**
- * How conmon's exit command re-runs skiff: through the launcher beside dist/
- * when there is one (bin/skiff: it starts from the snapshot when that is
+ * How conmon's exit command re-runs skiff: through a launcher when there is
+ * one (dist/skiff-launch, else bin/skiff beside dist/: they start from the snapshot when that is
  * valid, ~100 ms of CPU less per container exit than the plain bundle, which
  * matters when many containers exit at once), else node with the bundle.
  */
 function selfFromDist(dir: string): string[] {
-  const launcher = path.join(dir, '..', 'bin', 'skiff');
-  try {
-    fs.accessSync(launcher, fs.constants.X_OK);
-    return [path.resolve(launcher)];
-  } catch {
-    return [process.execPath, path.join(dir, 'skiff.js')];
+  // dist/skiff-launch (native/launcher.c) first: the same choices without a shell start.
+  for (const launcher of [path.join(dir, 'skiff-launch'), path.join(dir, '..', 'bin', 'skiff')]) {
+    try {
+      fs.accessSync(launcher, fs.constants.X_OK);
+      return [path.resolve(launcher)];
+    } catch {
+      // next
+    }
   }
+  return [process.execPath, path.join(dir, 'skiff.js')];
 }

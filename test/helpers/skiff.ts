@@ -1,5 +1,5 @@
 /**
- * Drives the real CLI (bin/skiff, or $SKIFF_BIN, e.g. the single binary) in
+ * Drives the real CLI (dist/skiff-launch or bin/skiff, or $SKIFF_BIN, e.g. the single binary) in
  * a temporary store. Every integration test goes through here.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-export const SKIFF_BIN = process.env.SKIFF_BIN || path.join(REPO_ROOT, 'bin', 'skiff');
+/** $SKIFF_BIN, else what install.sh puts on PATH: dist/skiff-launch when the build made it, else bin/skiff. */
+export const SKIFF_BIN = process.env.SKIFF_BIN || (fs.existsSync(path.join(REPO_ROOT, 'dist', 'skiff-launch')) ? path.join(REPO_ROOT, 'dist', 'skiff-launch') : path.join(REPO_ROOT, 'bin', 'skiff'));
 
 export interface RunResult {
   code: number;

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import {execFileSync} from 'node:child_process';
-import {makeStore, type Store} from '../helpers/skiff';
+import {makeStore, SKIFF_BIN, type Store} from '../helpers/skiff';
 import {startRegistry, type TestRegistry} from '../helpers/registry';
 import {buildBusybox, buildMultilayer, pushImage, type BuiltImage} from '../helpers/images';
 import {diffTrees, imageLayerTrees} from '../helpers/tree';
@@ -127,11 +127,11 @@ describe('save and load', () => {
 
     // docker-archive to stdout, several images, back through stdin.
     const out = path.join(tmp, 'stdout.tar');
-    execFileSync('sh', ['-c', `"$0" --root "$1" --runroot "$2" save "$3" "$4" > "$5"`, process.env.SKIFF_BIN || path.resolve(__dirname, '../../bin/skiff'), src.root, src.runroot, `${reg.host}/busybox:latest`, `${reg.host}/multilayer:latest`, out], {env: src.env});
+    execFileSync('sh', ['-c', `"$0" --root "$1" --runroot "$2" save "$3" "$4" > "$5"`, SKIFF_BIN, src.root, src.runroot, `${reg.host}/busybox:latest`, `${reg.host}/multilayer:latest`, out], {env: src.env});
     const dst2 = store();
     const l2 = await dst2.run(['image', 'load'], {input: undefined, env: {}});
     assert.notEqual(l2.code, 0, 'empty stdin is not an archive');
-    const l3 = execFileSync('sh', ['-c', `"$0" --root "$1" --runroot "$2" load < "$3"`, process.env.SKIFF_BIN || path.resolve(__dirname, '../../bin/skiff'), dst2.root, dst2.runroot, out], {env: dst2.env, encoding: 'utf8'});
+    const l3 = execFileSync('sh', ['-c', `"$0" --root "$1" --runroot "$2" load < "$3"`, SKIFF_BIN, dst2.root, dst2.runroot, out], {env: dst2.env, encoding: 'utf8'});
     assert.match(l3, /Loaded image: .*busybox:latest/);
     assert.match(l3, /Loaded image: .*multilayer:latest/);
     assert.equal(await id(dst2, `${reg.host}/multilayer:latest`), await id(src, `${reg.host}/multilayer:latest`));
@@ -261,7 +261,7 @@ describe('import and history', () => {
     assert.match(f.stdout, /^from test\|\d+\n$/);
 
     // stdin; the same tarball gives the same layer.
-    const bin = process.env.SKIFF_BIN || path.resolve(__dirname, '../../bin/skiff');
+    const bin = SKIFF_BIN;
     const out = execFileSync('sh', ['-c', `"$0" --root "$1" --runroot "$2" import - imported:v2 < "$3"`, bin, s.root, s.runroot, file], {env: s.env, encoding: 'utf8'});
     assert.match(out.trim(), /^[0-9a-f]{64}$/);
     assert.equal(fs.readdirSync(path.join(s.root, 'layers')).length, 1);

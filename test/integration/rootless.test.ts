@@ -64,6 +64,8 @@ function ensureUsers(): void {
 
 /** What the test users run: SKIFF_BIN, or a copy of it that they can reach. */
 let USER_BIN = SKIFF_BIN;
+/** The package (bin/ and dist/) USER_BIN belongs to, when it is a launcher, not the single binary. */
+let USER_PKG: string | undefined;
 let userBinCopy: string | undefined;
 
 function readableBy(user: string, f: string): boolean {
@@ -79,26 +81,31 @@ function readableBy(user: string, f: string): boolean {
  * The test users must read skiff and node. A clone under a private
  * directory (/root/...) is not readable by them: run a copy of the package
  * (bin/ and dist/, or the single binary) from a world-readable temp dir. The
- * launcher's snapshot check holds for the copy (same Node binary and sizes).
+ * launchers' snapshot check holds for the copy (same Node binary and sizes).
  */
 function reachableSkiff(): string {
   if (!readableBy(USER, process.execPath)) throw new Error(`${process.execPath} is not readable by ${USER}: node must be world-readable for the rootless tests`);
-  if (readableBy(USER, SKIFF_BIN) && readableBy(USER, path.join(REPO_ROOT, 'dist'))) return SKIFF_BIN;
+  const rel = path.relative(REPO_ROOT, SKIFF_BIN);
+  const launcher = rel === path.join('bin', 'skiff') || rel === path.join('dist', 'skiff-launch');
+  if (readableBy(USER, SKIFF_BIN) && readableBy(USER, path.join(REPO_ROOT, 'dist'))) {
+    if (launcher) USER_PKG = REPO_ROOT;
+    return SKIFF_BIN;
+  }
   userBinCopy = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-rootless-bin-'));
   fs.chmodSync(userBinCopy, 0o755);
-  const sea = !SKIFF_BIN.endsWith(path.join('bin', 'skiff'));
-  if (sea) {
+  if (!launcher) {
     const copy = path.join(userBinCopy, path.basename(SKIFF_BIN));
     fs.copyFileSync(SKIFF_BIN, copy);
     fs.chmodSync(copy, 0o755);
     return copy;
   }
   fs.mkdirSync(path.join(userBinCopy, 'bin'), {mode: 0o755});
-  fs.copyFileSync(SKIFF_BIN, path.join(userBinCopy, 'bin', 'skiff'));
+  fs.copyFileSync(path.join(REPO_ROOT, 'bin', 'skiff'), path.join(userBinCopy, 'bin', 'skiff'));
   fs.chmodSync(path.join(userBinCopy, 'bin', 'skiff'), 0o755);
   fs.cpSync(path.join(REPO_ROOT, 'dist'), path.join(userBinCopy, 'dist'), {recursive: true, filter: (src) => !src.endsWith('skiff-bin')});
   sh('chmod', ['-R', 'a+rX', userBinCopy]);
-  return path.join(userBinCopy, 'bin', 'skiff');
+  USER_PKG = userBinCopy;
+  return path.join(userBinCopy, rel);
 }
 
 interface UserEnv {
@@ -106,15 +113,15 @@ interface UserEnv {
   uid: number;
   home: string;
   env: Record<string, string>;
-  run(args: string[], opts?: {env?: Record<string, string>; input?: string; cwd?: string}): Promise<RunResult>;
+  run(args: string[], opts?: {env?: Record<string, string>; input?: string; cwd?: string; bin?: string}): Promise<RunResult>;
   /** Drops everything: containers, the pause process, the files. */
   cleanup(): Promise<void>;
 }
 
-function runAs(user: string, env: Record<string, string>, args: string[], input = '', cwd = '/'): Promise<RunResult> {
+function runAs(user: string, env: Record<string, string>, args: string[], input = '', cwd = '/', bin = USER_BIN): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    const child = spawn('runuser', ['-u', user, '--', 'env', '-i', ...envArgs, USER_BIN, ...args], {cwd, stdio: ['pipe', 'pipe', 'pipe']});
+    const child = spawn('runuser', ['-u', user, '--', 'env', '-i', ...envArgs, bin, ...args], {cwd, stdio: ['pipe', 'pipe', 'pipe']});
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
@@ -157,7 +164,7 @@ function userEnv(user: string, opts: {noRuntimeDir?: boolean} = {}): UserEnv {
     uid,
     home,
     env,
-    run: (args, o = {}) => runAs(user, {...env, ...o.env}, args, o.input, o.cwd),
+    run: (args, o = {}) => runAs(user, {...env, ...o.env}, args, o.input, o.cwd, o.bin),
     async cleanup() {
       const r = await runAs(user, env, ['system', 'migrate']);
       if (r.code !== 0) console.log(`# system migrate: ${r.stderr}`);
@@ -211,6 +218,8 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
   });
 
   it('relative paths resolve from the working directory, inside the user namespace too', async () => {
+    // Both launchers join a live namespace themselves (bin/skiff with nsenter, dist/skiff-launch with setns).
+    const launchers = USER_PKG ? ['bin/skiff', 'dist/skiff-launch'].map((l) => path.join(USER_PKG!, l)).filter((l) => fs.existsSync(l)) : [USER_BIN];
     const u = userEnv(USER);
     try {
       let r = await u.run(['pull', '-q', BB]);
@@ -220,18 +229,22 @@ describe('rootless', {skip: isRoot ? false : 'needs root to create the test user
       fs.writeFileSync(path.join(u.home, 'env'), 'FROM_FILE=yes\n');
       sh('chown', ['-R', `${u.uid}:${u.uid}`, path.join(u.home, 'data'), path.join(u.home, 'env')]);
       // The first command creates the namespace from Node; while this container runs the pause
-      // process stays, and the launcher joins it itself (bin/skiff's fast path) for the others.
+      // process stays, and the launchers join it themselves for the others.
       r = await u.run(['run', '-d', '-v', './data:/data', '--env-file', './env', BB, 'sleep', '1000'], {cwd: u.home});
       assert.equal(r.code, 0, r.stderr);
       const id = r.stdout.trim();
-      r = await u.run(['exec', id, 'sh', '-c', 'cat /data/f; echo $FROM_FILE'], {cwd: u.home});
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, 'from the host\nyes\n');
-      r = await u.run(['save', '-o', './saved.tar', BB], {cwd: u.home});
-      assert.equal(r.code, 0, r.stderr);
-      assert.ok(fs.statSync(path.join(u.home, 'saved.tar')).size > 0, 'save -o ./saved.tar wrote into the working directory');
-      r = await u.run(['load', '-q', '-i', './saved.tar'], {cwd: u.home});
-      assert.equal(r.code, 0, r.stderr);
+      for (const bin of launchers) {
+        r = await u.run(['exec', id, 'sh', '-c', 'cat /data/f; echo $FROM_FILE'], {cwd: u.home, bin, env: {SKIFF_LAUNCHER_DEBUG: '1'}});
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, 'from the host\nyes\n');
+        if (USER_PKG) assert.match(r.stderr, /joining the user namespace of pause process/, bin);
+        fs.rmSync(path.join(u.home, 'saved.tar'), {force: true});
+        r = await u.run(['save', '-o', './saved.tar', BB], {cwd: u.home, bin});
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(fs.statSync(path.join(u.home, 'saved.tar')).size > 0, `${bin}: save -o ./saved.tar wrote into the working directory`);
+        r = await u.run(['load', '-q', '-i', './saved.tar'], {cwd: u.home, bin});
+        assert.equal(r.code, 0, r.stderr);
+      }
       r = await u.run(['rm', '-f', '-t', '0', id]);
       assert.equal(r.code, 0, r.stderr);
     } finally {

@@ -1,8 +1,9 @@
 /**
- * Start-up paths (bench/README.md): bin/skiff's snapshot launcher, its
+ * Start-up paths (bench/README.md): the snapshot launchers (bin/skiff, and
+ * dist/skiff-launch, native/launcher.c, which must decide the same), their
  * fallback to the plain bundle, and the behaviour every entry must share
  * (argv passed intact, exit codes, help). Behaviour only, never timing.
- * The shared part runs against $SKIFF_BIN (bin/skiff, or the single binary).
+ * The shared part runs against $SKIFF_BIN (dist/skiff-launch or bin/skiff, or the single binary).
  */
 import {test, describe, before, after} from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -83,18 +84,24 @@ describe('every entry point ($SKIFF_BIN)', () => {
   });
 });
 
-describe('bin/skiff launcher', () => {
+// Both launchers, as a path relative to the package (bin/ and dist/).
+const LAUNCHERS: Array<[string, boolean]> = [
+  ['bin/skiff', true],
+  ['dist/skiff-launch', fs.existsSync(path.join(DIST, 'skiff-launch'))],
+];
+for (const [LAUNCHER, built] of LAUNCHERS) describe(`${LAUNCHER} launcher`, {skip: !built && 'no dist/skiff-launch: the build found no C compiler'}, () => {
   let tmp = '';
   const hasBlob = fs.existsSync(path.join(DIST, 'skiff.blob')) && fs.existsSync(path.join(DIST, 'skiff.blob.stamp'));
+  const bin = path.join(REPO_ROOT, LAUNCHER);
 
-  /** A copy of the package (bin/ and dist/) to break things in. */
+  /** A copy of the package (bin/ and dist/) to break things in; its launcher. */
   function copyPackage(name: string): string {
     const dir = path.join(tmp, name);
     fs.mkdirSync(path.join(dir, 'bin'), {recursive: true});
     fs.copyFileSync(path.join(REPO_ROOT, 'bin', 'skiff'), path.join(dir, 'bin', 'skiff'));
     fs.chmodSync(path.join(dir, 'bin', 'skiff'), 0o755);
     fs.cpSync(DIST, path.join(dir, 'dist'), {recursive: true, filter: (src) => !src.endsWith('skiff-bin')});
-    return path.join(dir, 'bin', 'skiff');
+    return path.join(dir, LAUNCHER);
   }
 
   before(() => {
@@ -103,16 +110,16 @@ describe('bin/skiff launcher', () => {
   after(() => fs.rmSync(tmp, {recursive: true, force: true}));
 
   test('uses the snapshot when it matches, also from a copy of the package', {skip: !hasBlob && 'no dist/skiff.blob (npm run build)'}, async () => {
-    for (const bin of [path.join(REPO_ROOT, 'bin', 'skiff'), copyPackage('intact')]) {
-      const r = await runAt(bin, ['--root', path.join(tmp, 'r'), 'version', '--format', 'json']);
-      assert.match(r.stderr, /skiff-launcher: snapshot /, bin);
+    for (const b of [bin, copyPackage('intact')]) {
+      const r = await runAt(b, ['--root', path.join(tmp, 'r'), 'version', '--format', 'json']);
+      assert.match(r.stderr, /skiff-launcher: snapshot /, b);
       versionJson(r);
     }
   });
 
   test('through a symlink (as npm links bin/skiff)', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
     const link = path.join(tmp, 'skiff-link');
-    fs.symlinkSync(path.join(REPO_ROOT, 'bin', 'skiff'), link);
+    fs.symlinkSync(bin, link);
     const r = await runAt(link, ['version', '--format', 'json']);
     assert.match(r.stderr, /skiff-launcher: snapshot /);
     versionJson(r);
@@ -134,15 +141,15 @@ describe('bin/skiff launcher', () => {
   for (const [entry, command] of entries) {
     for (const [what, breakIt] of broken) {
       test(`${entry}: falls back to the bundle when ${what}`, {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
-        const bin = copyPackage(`${entry}-${what.replace(/\W+/g, '-')}`);
-        breakIt(path.join(path.dirname(bin), '..', 'dist'), entry);
-        const r = await runAt(bin, command(path.join(tmp, 'r')));
+        const copy = copyPackage(`${entry}-${what.replace(/\W+/g, '-')}`);
+        breakIt(path.join(path.dirname(copy), '..', 'dist'), entry);
+        const r = await runAt(copy, command(path.join(tmp, 'r')));
         assert.match(r.stderr, new RegExp(`skiff-launcher: bundle \\S*/${entry}\\.js`));
         assert.equal(r.code, 0, r.stderr);
         assert.notEqual(r.stdout.trim(), '');
-        const nope = await runAt(bin, ['nope']);
+        const nope = await runAt(copy, ['nope']);
         assert.equal(nope.code, 125);
-        const help = await runAt(bin, ['version', '--help']);
+        const help = await runAt(copy, ['version', '--help']);
         assert.equal(help.code, 0, help.stderr);
         assert.match(help.stdout, /Display the skiff version information/);
       });
@@ -150,7 +157,6 @@ describe('bin/skiff launcher', () => {
   }
 
   test('picks the light entry by the command word, after global flags', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
-    const bin = path.join(REPO_ROOT, 'bin', 'skiff');
     const r = path.join(tmp, 'r');
     const cases: Array<[string[], string]> = [
       [['version'], 'skiff-lite'],
@@ -170,7 +176,6 @@ describe('bin/skiff launcher', () => {
   });
 
   test('the light entry hands what it cannot do to the full one, with the same result', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
-    const bin = path.join(REPO_ROOT, 'bin', 'skiff');
     const g = ['--root', path.join(tmp, 'r'), '--runroot', path.join(tmp, 'rr')];
     const cases = [
       [...g, 'ps', '--filter', 'status=exited', '--format', 'json'],
@@ -192,7 +197,6 @@ describe('bin/skiff launcher', () => {
   });
 
   test('falls back when asked, or when a variable read at load time is set', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
-    const bin = path.join(REPO_ROOT, 'bin', 'skiff');
     for (const env of [{SKIFF_NO_SNAPSHOT: '1'}, {NODE_DEBUG: 'semver'}, {OCLIF_COLUMNS: '120'}]) {
       const r = await runAt(bin, ['version', '--format', 'json'], env);
       assert.match(r.stderr, /skiff-launcher: bundle /, JSON.stringify(env));
@@ -201,7 +205,6 @@ describe('bin/skiff launcher', () => {
   });
 
   test('help wraps to the width asked for at run time, not at build time', async () => {
-    const bin = path.join(REPO_ROOT, 'bin', 'skiff');
     const narrow = await runAt(bin, ['version', '--help'], {OCLIF_COLUMNS: '50'});
     const wide = await runAt(bin, ['version', '--help']);
     assert.equal(narrow.code, 0);
