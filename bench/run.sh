@@ -14,6 +14,12 @@
 #   rm        rm of an exited container                           <= 1.0
 #   par-run   PAR (20) x `run --rm IMG true` at once              <= 0.5
 #   par-crs   PAR (20) x (create; start; rm -f) at once           <= 0.5
+#   floor     the OCI runtime's own cost: `runc run` (create, start, wait,
+#             delete in ONE runc process) of the bundle skiff writes for
+#             `run --rm IMG true`, on a copy of its root filesystem, side by
+#             side with skiff and podman's run: the least any runc-based
+#             engine can take (both also start conmon, and call runc at
+#             least twice), so runc/podman is the lowest reachable run ratio
 # Every per-run setup (removing the previous container, creating/starting
 # the next one) is a hyperfine --prepare step (bench/run-step.sh), outside
 # the timing. Then the memory that stays resident for one running `sleep`
@@ -29,7 +35,7 @@
 #
 # Knobs: RUNS (30), WARMUP (5); PAR (20), PAR_RUNS (10), PAR_WARMUP (2);
 # ONLY (space-separated subset of: run create start stop rm par-run par-crs
-# mem); SKIFF (default: a private copy of bin/skiff + dist/ made at start, so
+# mem floor); SKIFF (default: a private copy of bin/skiff + dist/ made at start, so
 # that a concurrent `npm run build` cannot crash the runs), BENCH_OUT,
 # SKIFF_BENCH_WORK (where the stores go; /var/tmp).
 # Needs: hyperfine, python3, docker-registry, skopeo, conmon, runc, root;
@@ -44,7 +50,7 @@ need runc
 PAR=${PAR:-20}
 PAR_RUNS=${PAR_RUNS:-10}
 PAR_WARMUP=${PAR_WARMUP:-2}
-ONLY=${ONLY:-run create start stop rm par-run par-crs mem}
+ONLY=${ONLY:-run create start stop rm par-run par-crs floor mem}
 STEP="$BENCH_DIR/run-step.sh"
 
 WORK=$(mktemp -d "${SKIFF_BENCH_WORK:-/var/tmp}/skiff-bench-run.XXXXXX")
@@ -174,6 +180,42 @@ compare par-run 0.5 "$PAR_RUNS" "$PAR_WARMUP" \
 compare par-crs 0.5 "$PAR_RUNS" "$PAR_WARMUP" \
   "sh $PS clean skiff" "sh $PS par-crs skiff $PAR" \
   "sh $PS clean podman" "sh $PS par-crs podman $PAR"
+
+# The runtime's floor: skiff's bundle for `run --rm IMG true` (taken from a
+# running container of the same image, its /etc bind mounts from skiff's
+# store dropped), on a copied root filesystem, run by `runc run`.
+floor() {
+  F=$WORK/floor
+  mkdir -p "$F/bundle/rootfs" "$F/runc"
+  # shellcheck disable=SC2086
+  id=$($SKIFF_G run -d --name bench-floor --network none "$BENCH_IMG" sleep 1000) || return 1
+  b=$WORK/skiff/run/containers/$id
+  cp -a "$b/rootfs/." "$F/bundle/rootfs/" || return 1
+  python3 - "$b/config.json" "$F/bundle/config.json" "$WORK" <<'PY' || return 1
+import json, sys
+src, dst, work = sys.argv[1:4]
+c = json.load(open(src))
+c["root"] = {"path": "rootfs", "readonly": False}
+c["process"]["terminal"] = False
+c["process"]["args"] = ["true"]
+c["mounts"] = [m for m in c["mounts"] if not m.get("source", "").startswith(work)]
+c["linux"]["cgroupsPath"] = "/skiff-bench-floor"
+c.get("annotations", {}).clear()
+json.dump(c, open(dst, "w"))
+PY
+  sh "$STEP" clean skiff
+  # shellcheck disable=SC2086
+  set -- "skiff=$SKIFF_G run --rm --network none $BENCH_IMG true" "runc=runc --root $F/runc run --bundle $F/bundle bench-floor"
+  # shellcheck disable=SC2086
+  have_podman && set -- "$@" "podman=$PODMAN_G run --rm --network none $BENCH_IMG true"
+  bench_compare floor "$@" </dev/null
+  have_podman && bench_ratio floor runc podman
+  bench_ratio floor skiff runc
+  have_podman && bench_ratio floor skiff podman
+  runc --root "$F/runc" delete -f bench-floor 2>/dev/null
+  rm -rf "$F"
+}
+case " $ONLY " in *" floor "*) floor || { echo "bench: floor FAILED" >&2; FAILED="$FAILED floor"; } ;; esac
 
 # Memory: what stays resident for one running container. Every process that
 # appears during `run -d ... sleep 1000` and is still there 2 s later, kept if

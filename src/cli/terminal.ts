@@ -34,9 +34,11 @@ export interface LocalTerminal {
 
 /** Puts stdin in raw mode when `raw` and stdin is a terminal. */
 export function openLocalTerminal(raw: boolean): LocalTerminal {
-  const stdin = process.stdin as tty.ReadStream;
+  // process.stdin is made on first use (Node then loads its stream classes, ~1-3 ms on
+  // every foreground run): touch it only when raw mode is asked for.
+  const stdin = raw ? (process.stdin as tty.ReadStream) : undefined;
   let rawOn = false;
-  if (raw && stdin.isTTY) {
+  if (stdin?.isTTY) {
     stdin.setRawMode(true);
     rawOn = true;
   }
@@ -45,7 +47,7 @@ export function openLocalTerminal(raw: boolean): LocalTerminal {
     if (!rawOn) return;
     rawOn = false;
     try {
-      stdin.setRawMode(false);
+      stdin?.setRawMode(false);
     } catch {
       // stdin already closed
     }

@@ -195,7 +195,7 @@ export async function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
   for (const p of [exitFilePath(o.exitDir, o.id), d.containerPidFile, d.conmonPidFile, d.ociLog, path.join(o.bundle, 'oom')]) removeIfExists(p);
   if (o.persistDir) for (const f of ['exit', 'oom']) removeIfExists(path.join(o.persistDir, f));
 
-  const t0 = performance.now();
+  const t0 = process.hrtime.bigint(); // not performance.now(): perf_hooks costs ~1 ms to load
   log.debug(`${o.conmonPath} ${args.join(' ')}`);
   cloexecFrom(3);
   const child = spawn(o.conmonPath, args, {cwd: o.bundle, env: monitorEnv(o.env ?? process.env), stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe']});
@@ -243,7 +243,7 @@ export async function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
     closeAll();
     const conmonPid = readPid(d.conmonPidFile);
     if (!conmonPid) throw new SkiffError('internal', `conmon for container ${o.id} wrote no pid file ${d.conmonPidFile}`);
-    log.debug(`conmon ${conmonPid} created container ${o.id} (pid ${msg.data}) in ${(performance.now() - t0).toFixed(1)} ms`);
+    log.debug(`conmon ${conmonPid} created container ${o.id} (pid ${msg.data}) in ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
     return {pid: msg.data, conmonPid, attachSocket: attachSocketPath(o.bundle), ctlPath: ctlPath(o.bundle), ociLog: d.ociLog};
   }
 
