@@ -104,6 +104,17 @@ export class RuncRuntime implements OciRuntime {
   }
 
   async start(id: string): Promise<void> {
+    // runc's own start: the created init waits to open <state>/exec.fifo for
+    // writing; opening it for reading lets it write one byte and exec the
+    // container's process (closing the fifo), then the fifo is removed. Done
+    // here it saves a runc start (~8 ms of every start and run). Anything
+    // unusual (no fifo: not in the created state; init gone) is left to runc
+    // and its own error.
+    if (this.fastPaths()) {
+      const st = readRuncState(this.stateDir, id);
+      const fifo = path.join(this.stateDir, id, EXEC_FIFO);
+      if (st && initAlive(st) && fs.existsSync(fifo) && (await startThroughFifo(fifo, st))) return;
+    }
     await this.run(['start', id], id);
   }
 
@@ -237,6 +248,49 @@ export function readRuncState(stateDir: string, id: string): RuncStateFile | und
   const cg = j.cgroup_paths && typeof j.cgroup_paths === 'object' ? Object.values(j.cgroup_paths as Record<string, unknown>).filter((v): v is string => typeof v === 'string') : [];
   const privatePid = (j.config?.namespaces ?? []).some((n) => n.type === 'NEWPID' && !n.path);
   return {pid: j.init_process_pid, start: j.init_process_start, cgroupPaths: cg, privatePid};
+}
+
+const EXEC_FIFO = 'exec.fifo';
+
+/**
+ * Reads runc's exec fifo to its end (what `runc start` does): true when the
+ * init wrote its byte, so the process runs. The blocking open runs on
+ * libuv's pool; should the init die before opening its end, the open is
+ * released by opening the write end ourselves (no data: false, runc then
+ * reports the state).
+ */
+async function startThroughFifo(fifo: string, st: {pid: number; start: number}): Promise<boolean> {
+  let settled = false;
+  const opening = fs.promises.open(fifo, fs.constants.O_RDONLY);
+  const watch = setInterval(() => {
+    if (settled || initAlive(st)) return;
+    try {
+      fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    } catch {
+      // the reader is not there yet, or the fifo is gone: try again
+    }
+  }, 100);
+  let fh: fs.promises.FileHandle | undefined;
+  try {
+    fh = await opening;
+    const buf = Buffer.alloc(16);
+    let got = 0;
+    for (;;) {
+      const {bytesRead} = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got === 0) return false;
+    fs.rmSync(fifo, {force: true});
+    return true;
+  } catch (err) {
+    log.debug(`exec fifo ${fifo}: ${(err as Error).message}; asking runc`);
+    return false;
+  } finally {
+    settled = true;
+    clearInterval(watch);
+    await fh?.close();
+  }
 }
 
 /** The recorded init process still runs (same pid, same start time: not a reused pid). */
