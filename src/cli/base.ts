@@ -15,6 +15,7 @@ import {exitCodeFor} from './exit-code';
 import {configureLog, isLevel, enabled} from '../lib/util/log';
 import {messageOf} from '../lib/util/errors';
 import type {Engine} from '../lib/engine';
+import {writeOut} from './stdout';
 
 export type GlobalFlags = InferredFlags<typeof globalFlags>;
 
@@ -81,7 +82,7 @@ export abstract class SkiffCommand {
 
   /** Write a line to stdout (command output only; diagnostics go to stderr). */
   protected out(line: string): void {
-    process.stdout.write(line.endsWith('\n') ? line : line + '\n');
+    writeOut(line.endsWith('\n') ? line : line + '\n');
   }
 
   protected catch(err: Error): void {

@@ -6,6 +6,7 @@
  */
 import {isSkiffError, SkiffError} from '../lib/util/errors';
 import {exitCodeFor} from './exit-code';
+import {writeOut} from './stdout';
 
 export interface TargetReport {
   rawInput: string;
@@ -16,7 +17,7 @@ export interface TargetReport {
 export function finishReports(reports: TargetReport[], opts: {missing?: number; inUse?: number} = {}): number {
   let code = 0;
   for (const r of reports) {
-    if (r.output !== undefined) process.stdout.write(r.output + '\n');
+    if (r.output !== undefined) writeOut(r.output + '\n');
     if (!r.error) continue;
     process.stderr.write(`Error: ${r.error.message}\n`);
     let c = exitCodeFor(r.error);

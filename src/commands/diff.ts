@@ -1,6 +1,7 @@
 import {Args, Flags} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {invalidInput, isSkiffError, notFound} from '../lib/util/errors';
+import {writeOut} from '../cli/stdout';
 
 /** podman diff: A/C/D lines, or --format json ({"changed","added","deleted"}). */
 export default class Diff extends SkiffCommand {
@@ -54,6 +55,6 @@ export default class Diff extends SkiffCommand {
       this.out(JSON.stringify(doc, null, 5)); // podman: json.Encoder with a five-space indent
       return;
     }
-    process.stdout.write(changes.map((c) => `${c.kind} ${c.path}\n`).join(''));
+    writeOut(changes.map((c) => `${c.kind} ${c.path}\n`).join(''));
   }
 }

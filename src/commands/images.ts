@@ -6,6 +6,7 @@ import {buildImageFilter} from '../lib/image/filters';
 import {getImage} from '../lib/image/lookup';
 import {invalidInput} from '../lib/util/errors';
 import type {ImageRecord} from '../lib/image/store';
+import {writeOut} from '../cli/stdout';
 
 const SORT_KEYS = ['created', 'id', 'repository', 'size', 'tag'] as const;
 
@@ -46,7 +47,7 @@ export default class Images extends SkiffCommand {
     const {renderList} = await import('../cli/output');
     if (flags.format === 'json') {
       const rows = images.map((img) => imageJson(img, labelsOf(img), 0));
-      process.stdout.write(renderList(rows, {format: 'json', columns: []}));
+      writeOut(renderList(rows, {format: 'json', columns: []}));
       return;
     }
     let rows: ImageRow[] = images.flatMap((img) => imageRows(img, labelsOf(img), 0, flags['no-trunc']));
@@ -59,7 +60,7 @@ export default class Images extends SkiffCommand {
       {header: 'CREATED', field: 'CreatedSince'},
       {header: 'SIZE', field: 'Size'},
     ];
-    process.stdout.write(renderList(rows, {format: flags.format, columns, noHeading: flags.noheading}));
+    writeOut(renderList(rows, {format: flags.format, columns, noHeading: flags.noheading}));
   }
 }
 

@@ -8,6 +8,7 @@ import {loadRegistriesConf} from '../lib/image/registries-conf';
 import {messageOf} from '../lib/util/errors';
 import {readIdMap} from '../lib/rootless/userns';
 import {defaultNetwork} from '../lib/rootless/defaults';
+import {writeOut} from '../cli/stdout';
 
 function idMap(file: string): {container_id: number; host_id: number; size: number}[] {
   return readIdMap(file).map((r) => ({container_id: r.inner, host_id: r.outer, size: r.count}));
@@ -65,6 +66,6 @@ export default class Info extends SkiffCommand {
       this.out(renderOne(info, flags.format));
       return;
     }
-    process.stdout.write(toYaml(info));
+    writeOut(toYaml(info));
   }
 }

@@ -2,6 +2,7 @@ import {Args, Flags} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {notFound} from '../lib/util/errors';
 import {inspectContainer} from '../lib/container/inspect';
+import {writeOut} from '../cli/stdout';
 
 /** Inspect any object by name or ID; containers come first once they exist, then images. */
 export default class Inspect extends SkiffCommand {
@@ -30,7 +31,7 @@ export default class Inspect extends SkiffCommand {
       else missing.push(name);
     }
     const {renderInspect} = await import('../cli/output');
-    process.stdout.write(renderInspect(found, flags.format));
+    writeOut(renderInspect(found, flags.format));
     if (missing.length) throw notFound(missing.map((m) => `no such object: "${m}"`).join('; '));
   }
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {invalidInput} from '../lib/util/errors';
+import {writeOut} from '../cli/stdout';
 
 /**
  * podman mount: mount each container's rootfs and print where; without
@@ -37,7 +38,7 @@ export default class Mount extends SkiffCommand {
         this.out(JSON.stringify(list.map((m) => ({id: m.id, Names: [m.name], mountpoint: m.mountpoint})), null, 4));
         return;
       }
-      process.stdout.write(list.map((m) => `${flags['no-trunc'] ? m.id : m.id.slice(0, 12)}  ${m.mountpoint}\n`).join(''));
+      writeOut(list.map((m) => `${flags['no-trunc'] ? m.id : m.id.slice(0, 12)}  ${m.mountpoint}\n`).join(''));
       return;
     }
     let failed: unknown;

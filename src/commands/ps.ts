@@ -3,6 +3,7 @@ import {SkiffCommand} from '../cli/base';
 import {multi} from '../cli/flags';
 import {psJson, psRow} from '../cli/container-rows';
 import {buildContainerFilter} from '../lib/container/filters';
+import {writeOut} from '../cli/stdout';
 
 export default class Ps extends SkiffCommand {
   static override summary = 'List containers';
@@ -38,7 +39,7 @@ export default class Ps extends SkiffCommand {
     }
     const {renderList} = await import('../cli/output');
     if (flags.format === 'json') {
-      process.stdout.write(renderList(recs.map(psJson), {format: 'json', columns: []}));
+      writeOut(renderList(recs.map(psJson), {format: 'json', columns: []}));
       return;
     }
     const columns = [
@@ -50,6 +51,6 @@ export default class Ps extends SkiffCommand {
       {header: 'PORTS', field: 'Ports'},
       {header: 'NAMES', field: 'Names'},
     ];
-    process.stdout.write(renderList(recs.map((r) => psRow(r, flags['no-trunc'])), {format: flags.format, columns, noHeading: flags.noheading}));
+    writeOut(renderList(recs.map((r) => psRow(r, flags['no-trunc'])), {format: flags.format, columns, noHeading: flags.noheading}));
   }
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '../cli/params';
 import {SkiffCommand} from '../cli/base';
 import {invalidInput} from '../lib/util/errors';
+import {writeOut} from '../cli/stdout';
 
 export default class Top extends SkiffCommand {
   static override summary = 'Display the running processes of a container';
@@ -35,10 +36,10 @@ export default class Top extends SkiffCommand {
     const {containerTop} = await import('../lib/container/top-container');
     const res = await containerTop(engine.paths, svc.get(target), descriptors);
     if ('text' in res) {
-      process.stdout.write(res.text);
+      writeOut(res.text);
       return;
     }
     const {tabwrite} = await import('../lib/util/gotemplate/tabwriter');
-    process.stdout.write(tabwrite(res.table.map((r) => r.join('\t') + '\n').join('')));
+    writeOut(tabwrite(res.table.map((r) => r.join('\t') + '\n').join('')));
   }
 }

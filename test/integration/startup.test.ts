@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {spawn} from 'node:child_process';
-import {REPO_ROOT, runSkiff, type RunResult} from '../helpers/skiff';
+import {REPO_ROOT, SKIFF_BIN, runSkiff, type RunResult} from '../helpers/skiff';
 
 const DIST = path.join(REPO_ROOT, 'dist');
 
@@ -67,6 +67,26 @@ describe('every entry point ($SKIFF_BIN)', () => {
       const r = await runSkiff([a]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^Version: +\d+\.\d+\.\d+/m);
+    }
+  });
+
+  test('a reader that goes away ends the command quietly (no stack trace), exit 0', async () => {
+    const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-epipe-'));
+    try {
+      for (const args of [['version', '--format', 'json'], ['--root', tmpRoot, '--runroot', path.join(tmpRoot, 'run'), 'ps', '-a'], ['--root', tmpRoot, '--runroot', path.join(tmpRoot, 'run'), 'images', '--format', 'json']]) {
+        const r = await new Promise<RunResult>((resolve, reject) => {
+          const child = spawn(SKIFF_BIN, args, {stdio: ['ignore', 'pipe', 'pipe']});
+          child.stdout.destroy(); // the reader is gone before skiff writes
+          let stderr = '';
+          child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({code: code ?? -1, stdout: '', stderr}));
+        });
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /EPIPE|at .*skiff\.js/, args.join(' '));
+      }
+    } finally {
+      fs.rmSync(tmpRoot, {recursive: true, force: true});
     }
   });
 

@@ -2,6 +2,7 @@ import {Args, Flags} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 import {notFound} from '../../lib/util/errors';
 import {inspectContainer} from '../../lib/container/inspect';
+import {writeOut} from '../../cli/stdout';
 
 export default class ContainerInspect extends SkiffCommand {
   static override summary = 'Display the configuration of one or more containers';
@@ -24,7 +25,7 @@ export default class ContainerInspect extends SkiffCommand {
       else missing.push(a);
     }
     const {renderInspect} = await import('../../cli/output');
-    process.stdout.write(renderInspect(found, flags.format));
+    writeOut(renderInspect(found, flags.format));
     if (missing.length) throw notFound(missing.map((m) => `no such container ${m}`).join('; '));
   }
 }

@@ -2,6 +2,7 @@ import {Args, Flags} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 import {bool} from '../../cli/flags';
 import {humanSize, timeAgo} from '../../lib/util/human';
+import {writeOut} from '../../cli/stdout';
 
 interface HistoryRow {
   ID: string;
@@ -71,9 +72,9 @@ export default class ImageHistory extends SkiffCommand {
     ];
     if (flags.format === 'json') {
       const json = steps.map((s, i) => ({id: i === 0 ? img.id : '<missing>', created: s.created ?? cfg.created, createdBy: s.created_by ?? '', size: s.size, comment: s.comment ?? '', tags: i === 0 ? img.names : null}));
-      process.stdout.write(renderList(json, {format: 'json', columns: []}));
+      writeOut(renderList(json, {format: 'json', columns: []}));
       return;
     }
-    process.stdout.write(renderList(rows, {format: flags.format, columns}));
+    writeOut(renderList(rows, {format: flags.format, columns}));
   }
 }

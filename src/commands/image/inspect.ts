@@ -1,6 +1,7 @@
 import {Args, Flags} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 import {notFound} from '../../lib/util/errors';
+import {writeOut} from '../../cli/stdout';
 
 export default class ImageInspect extends SkiffCommand {
   static override summary = 'Display the configuration of one or more images';
@@ -21,7 +22,7 @@ export default class ImageInspect extends SkiffCommand {
       else missing.push(name);
     }
     const {renderInspect} = await import('../../cli/output');
-    process.stdout.write(renderInspect(found, flags.format));
+    writeOut(renderInspect(found, flags.format));
     if (missing.length) throw notFound(missing.map((m) => `${m}: image not known`).join('; '));
   }
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 import {isSkiffError, notFound} from '../../lib/util/errors';
+import {writeOut} from '../../cli/stdout';
 
 /** podman network inspect: the network JSON (netavark's shape), or a Go template per network. */
 export default class NetworkInspect extends SkiffCommand {
@@ -28,7 +29,7 @@ export default class NetworkInspect extends SkiffCommand {
     const {renderInspect, isJsonFormat} = await import('../../cli/output');
     const {networkTemplateView} = await import('../../lib/network/service');
     // JSON keeps the record's keys; Go templates see podman's Go field names (.Name, .NetworkInterface, .Subnets...).
-    process.stdout.write(renderInspect(!flags.format || isJsonFormat(flags.format) ? found : found.map(networkTemplateView), flags.format));
+    writeOut(renderInspect(!flags.format || isJsonFormat(flags.format) ? found : found.map(networkTemplateView), flags.format));
     if (missing.length) throw notFound(missing.map((m) => `network ${m}: unable to find network with name or ID ${m}: network not found`).join('; '));
   }
 }

@@ -3,6 +3,7 @@ import {SkiffCommand} from '../../cli/base';
 import {multi} from '../../cli/flags';
 import {invalidInput} from '../../lib/util/errors';
 import type {NetworkRecord} from '../../lib/network/types';
+import {writeOut} from '../../cli/stdout';
 
 /** podman network ls: NETWORK ID / NAME / DRIVER, -q, --format json or a Go template, --filter. */
 export default class NetworkLs extends SkiffCommand {
@@ -27,7 +28,7 @@ export default class NetworkLs extends SkiffCommand {
     }
     const {isJsonFormat, renderList} = await import('../../cli/output');
     if (flags.format && isJsonFormat(flags.format)) {
-      process.stdout.write(JSON.stringify(nets, null, 4) + '\n');
+      writeOut(JSON.stringify(nets, null, 4) + '\n');
       return;
     }
     const {networkTemplateView} = await import('../../lib/network/service');
@@ -37,7 +38,7 @@ export default class NetworkLs extends SkiffCommand {
       {header: 'NAME', field: 'Name'},
       {header: 'DRIVER', field: 'Driver'},
     ];
-    process.stdout.write(renderList(rows, {format: flags.format, columns, noHeading: flags.noheading, name: 'list'}));
+    writeOut(renderList(rows, {format: flags.format, columns, noHeading: flags.noheading, name: 'list'}));
   }
 }
 

@@ -2,6 +2,7 @@ import {Args, Flags} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 import {goTimeString} from '../../cli/image-rows';
 import {invalidInput, isSkiffError, notFound} from '../../lib/util/errors';
+import {writeOut} from '../../cli/stdout';
 
 /** podman volume inspect: JSON array, or a Go template per volume; missing names are an error (125) after the rest are printed. */
 export default class VolumeInspect extends SkiffCommand {
@@ -33,7 +34,7 @@ export default class VolumeInspect extends SkiffCommand {
     const {isJsonFormat, renderInspect} = await import('../../cli/output');
     const json = !flags.format || isJsonFormat(flags.format);
     const items = json ? found.map(volumeJson) : found.map((d) => ({...d, CreatedAt: goTimeString(d.CreatedAt)}));
-    process.stdout.write(renderInspect(items, flags.format));
+    writeOut(renderInspect(items, flags.format));
     if (missing.length) throw notFound(missing.map((m) => `no such volume ${m}`).join('; '));
   }
 }

@@ -2,6 +2,7 @@ import {Flags} from '../../cli/params';
 import {SkiffCommand} from '../../cli/base';
 import {multi} from '../../cli/flags';
 import {goTimeString} from '../../cli/image-rows';
+import {writeOut} from '../../cli/stdout';
 
 /** podman volume ls: DRIVER / VOLUME NAME table, -q names, --format json or a Go template, --filter. */
 export default class VolumeLs extends SkiffCommand {
@@ -26,7 +27,7 @@ export default class VolumeLs extends SkiffCommand {
     const {isJsonFormat, renderList} = await import('../../cli/output');
     const data = volumes.map((v) => svc.inspect(v));
     if (flags.format && isJsonFormat(flags.format)) {
-      process.stdout.write(renderList(data.map(volumeJson), {format: flags.format, columns: []}));
+      writeOut(renderList(data.map(volumeJson), {format: flags.format, columns: []}));
       return;
     }
     const rows = data.map((d) => ({...d, CreatedAt: goTimeString(d.CreatedAt)}));
@@ -34,6 +35,6 @@ export default class VolumeLs extends SkiffCommand {
       {header: 'DRIVER', field: 'Driver'},
       {header: 'VOLUME NAME', field: 'Name'},
     ];
-    process.stdout.write(renderList(rows, {format: flags.format, columns, noHeading: flags.noheading, name: 'list'}));
+    writeOut(renderList(rows, {format: flags.format, columns, noHeading: flags.noheading, name: 'list'}));
   }
 }
