@@ -22,6 +22,7 @@ interface NativeBinding {
   cloexecFrom(minFd: number): number;
   unixDgramSend(p: string, data: Buffer): number;
   execve(file: string, argv: string[], env: string[]): number;
+  writeFileAt(dirfd: number, name: string, data: Buffer, createMode: number, flags: number, uid: number, gid: number, mode: number, atime: number, mtime: number): number;
 }
 
 /** node:os is not in Node's own startup snapshot: loaded on first use. */
@@ -222,4 +223,33 @@ export function cloexecFrom(minFd: number): void {
  */
 export function unixDgramSend(p: string, data: Buffer): void {
   check(native().unixDgramSend(p, data), 'sendto', p);
+}
+
+/** writeFileAt flags: fchown to uid:gid, fchmod to mode (after the chown). */
+export const WRITE_FILE = {CHOWN: 1, CHMOD: 2} as const;
+const WRITE_FILE_STAGES = ['open', 'write', 'fchown', 'fchmod', 'futimens', 'close'];
+
+/**
+ * Creates the regular file `name` below the directory open on dirfd
+ * (O_EXCL|O_NOFOLLOW; through openat2 with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS
+ * when the kernel has it), writes data, then fchown/fchmod (per flags) and
+ * futimens, and closes it: one call instead of five or six for a layer's
+ * small files. Times are seconds (fractional), as fs.futimesSync takes them.
+ * Throws like fs does; `shown` is the path put in the error.
+ */
+export function writeFileAt(
+  dirfd: number,
+  name: string,
+  data: Buffer,
+  createMode: number,
+  flags: number,
+  uid: number,
+  gid: number,
+  mode: number,
+  atime: number,
+  mtime: number,
+  shown: string,
+): void {
+  const rc = native().writeFileAt(dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime);
+  if (rc < 0) throw sysError(-(-rc & 0xfff), WRITE_FILE_STAGES[-rc >> 12] ?? 'writeFileAt', shown);
 }

@@ -22,6 +22,13 @@ export interface EntrySink {
   entry(e: TarEntry): void;
   data(chunk: Buffer): void;
   end(): void;
+  /**
+   * Optional: a whole regular file at once, when its content lies in the
+   * chunk being parsed (a view, valid only during the call), instead of
+   * entry() + data() + end(). Returns where the content was stored (for
+   * tar-split), undefined when it was not.
+   */
+  file?(e: TarEntry, content: Buffer): string | undefined;
 }
 
 /**
@@ -97,7 +104,7 @@ export class TarParser {
             const at = off;
             off += BLOCK;
             tap?.(chunk.subarray(at, off));
-            this.header(chunk, at);
+            off += this.header(chunk, at, chunk, off);
           } else {
             const take = Math.min(BLOCK - this.hdrFill, n - off);
             tap?.(chunk.subarray(off, off + take));
@@ -106,7 +113,7 @@ export class TarParser {
             off += take;
             if (this.hdrFill === BLOCK) {
               this.hdrFill = 0;
-              this.header(this.hdr, 0);
+              off += this.header(this.hdr, 0, chunk, off);
             }
           }
           break;
@@ -159,11 +166,16 @@ export class TarParser {
     }
   }
 
-  private header(block: Buffer, off: number): void {
+  /**
+   * One header block at block[off]; chunk[at..] is what follows it in the
+   * current chunk. Returns how many of those bytes it consumed (a whole
+   * file handed to sink.file(), else 0).
+   */
+  private header(block: Buffer, off: number, chunk: Buffer, at: number): number {
     if (isZeroBlock(block, off)) {
       if (this.sawZeroBlock) this.state = State.Done;
       this.sawZeroBlock = true;
-      return;
+      return 0;
     }
     const rawName = cString(block, off, 100);
     if (this.sawZeroBlock) throw entryError(rawName, 'header after an end-of-archive block');
@@ -192,18 +204,26 @@ export class TarParser {
       } else {
         this.state = State.Meta;
       }
-      return;
+      return 0;
     }
     const e = this.buildEntry(h);
     this.current = e.path;
+    const size = e.size;
+    if (e.type === 'file' && this.sink.file !== undefined && size <= chunk.length - at) {
+      this.sink.file(e, chunk.subarray(at, at + size));
+      this.pad = padding(size);
+      if (this.pad > 0) this.state = State.Padding;
+      return size;
+    }
     this.sink.entry(e);
-    if (e.size > 0) {
-      this.remaining = e.size;
-      this.pad = padding(e.size);
+    if (size > 0) {
+      this.remaining = size;
+      this.pad = padding(size);
       this.state = State.Data;
     } else {
       this.sink.end();
     }
+    return 0;
   }
 
   private meta(): void {
