@@ -43,6 +43,8 @@ export type RawTap = (bytes: Buffer) => void;
 const enum State {
   Header,
   Data,
+  /** A small file's content split across chunks, gathered for sink.file(). */
+  FileData,
   Meta,
   Padding,
   Done,
@@ -84,6 +86,9 @@ export class TarParser {
   private local: Map<string, Buffer> | undefined;
   private readonly global = new Map<string, Buffer>();
   private longName: string | undefined;
+  private gather = Buffer.alloc(0);
+  private gatherFill = 0;
+  private gatherEntry: TarEntry | undefined;
   private longLink: string | undefined;
   /** Name of the member being read, for error messages. */
   current = '';
@@ -125,6 +130,20 @@ export class TarParser {
           this.remaining -= take;
           if (this.remaining === 0) {
             this.sink.end();
+            this.state = this.pad > 0 ? State.Padding : State.Header;
+          }
+          break;
+        }
+        case State.FileData: {
+          const take = Math.min(this.remaining, n - off);
+          chunk.copy(this.gather, this.gatherFill, off, off + take);
+          this.gatherFill += take;
+          off += take;
+          this.remaining -= take;
+          if (this.remaining === 0) {
+            const e = this.gatherEntry as TarEntry;
+            this.gatherEntry = undefined;
+            (this.sink.file as NonNullable<EntrySink['file']>).call(this.sink, e, this.gather.subarray(0, this.gatherFill));
             this.state = this.pad > 0 ? State.Padding : State.Header;
           }
           break;
@@ -209,11 +228,26 @@ export class TarParser {
     const e = this.buildEntry(h);
     this.current = e.path;
     const size = e.size;
-    if (e.type === 'file' && this.sink.file !== undefined && size <= chunk.length - at) {
-      this.sink.file(e, chunk.subarray(at, at + size));
-      this.pad = padding(size);
-      if (this.pad > 0) this.state = State.Padding;
-      return size;
+    if (e.type === 'file' && this.sink.file !== undefined) {
+      const have = chunk.length - at;
+      if (size <= have) {
+        this.sink.file(e, chunk.subarray(at, at + size));
+        this.pad = padding(size);
+        if (this.pad > 0) this.state = State.Padding;
+        return size;
+      }
+      if (size <= GATHER_MAX) {
+        // Split across chunks: copy it together rather than fall back to
+        // entry/data/end (with 256 KiB gunzip chunks, many small files are).
+        if (this.gather.length < size) this.gather = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
+        chunk.copy(this.gather, 0, at, chunk.length);
+        this.gatherFill = have;
+        this.gatherEntry = e;
+        this.remaining = size - have;
+        this.pad = padding(size);
+        this.state = State.FileData;
+        return have;
+      }
     }
     this.sink.entry(e);
     if (size > 0) {
@@ -338,6 +372,9 @@ export class TarParser {
     return false;
   }
 }
+
+/** Largest file content copied together across chunks for sink.file(); bigger ones are streamed. */
+const GATHER_MAX = 1 << 20;
 
 function padding(size: number): number {
   const r = size % BLOCK;

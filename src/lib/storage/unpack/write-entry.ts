@@ -46,8 +46,6 @@ export class LayerWriter implements EntrySink {
   private dirfd = -1;
   /** Files we create are root:root without a chown (outside setgid directories). */
   private readonly rootIds = process.geteuid?.() === 0 && process.getegid?.() === 0;
-  /** open(2)'s mode is filtered by it; when it removes nothing, no fchmod is needed. */
-  private readonly umask = process.umask();
 
   constructor(
     root: string,
@@ -99,7 +97,7 @@ export class LayerWriter implements EntrySink {
     }
     const rel = this.locate(e);
     if (rel === undefined) return undefined;
-    const plain = (e.mode & 0o7000) === 0 && (e.mode & this.umask) === 0;
+    const plain = (e.mode & 0o7000) === 0 && (e.mode & this.state.umask) === 0;
     let flags = plain ? 0 : WRITE_FILE.CHMOD;
     if (!(this.rootIds && e.uid === 0 && e.gid === 0 && !this.state.setgidDirs.has(this.parent))) flags |= WRITE_FILE.CHOWN;
     const dirfd = this.rootFd();
@@ -203,7 +201,7 @@ export class LayerWriter implements EntrySink {
     const abs = this.state.abs(rel);
     // Plain permission bits the umask leaves alone are set right by open(2)
     // itself; setuid/setgid/sticky must wait for the chown, which clears them.
-    const plain = (e.mode & 0o7000) === 0 && (e.mode & this.umask) === 0;
+    const plain = (e.mode & 0o7000) === 0 && (e.mode & this.state.umask) === 0;
     const mode = plain ? e.mode : 0o600;
     let fd: number;
     try {
