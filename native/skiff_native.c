@@ -450,6 +450,41 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
   return make_int(env, err ? -((stage << 12) | err) : 0);
 }
 
+/*
+ * symlinkAt(dirfd, target, name, flags, uid, gid, atime, mtime)
+ *
+ * A layer's symlink in one call: symlinkat, then (flags & 1)
+ * fchownat(AT_SYMLINK_NOFOLLOW), then utimensat(AT_SYMLINK_NOFOLLOW): nothing
+ * follows the new link. name's parents are the caller's (already resolved)
+ * directories. Returns 0 or -(stage << 12 | errno): 0 symlink, 2 lchown,
+ * 4 lutimes.
+ */
+static napi_value js_symlink_at(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (get_args(env, info, 8, argv)) return NULL;
+  int32_t dirfd;
+  uint32_t flags, uid, gid;
+  double atime, mtime;
+  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
+  CHECK(napi_get_value_uint32(env, argv[3], &flags));
+  CHECK(napi_get_value_uint32(env, argv[4], &uid));
+  CHECK(napi_get_value_uint32(env, argv[5], &gid));
+  CHECK(napi_get_value_double(env, argv[6], &atime));
+  CHECK(napi_get_value_double(env, argv[7], &mtime));
+  char target[MAX_PATH + 1], name[MAX_PATH + 1];
+  size_t tlen = 0, nlen = 0;
+  if (napi_get_value_string_utf8(env, argv[1], target, sizeof(target), &tlen) != napi_ok || tlen >= MAX_PATH ||
+      napi_get_value_string_utf8(env, argv[2], name, sizeof(name), &nlen) != napi_ok || nlen >= MAX_PATH) {
+    napi_throw_type_error(env, NULL, "skiff_native: expected a string");
+    return NULL;
+  }
+  if (symlinkat(target, dirfd, name) != 0) return make_int(env, -errno);
+  if ((flags & 1) && fchownat(dirfd, name, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW) != 0) return make_int(env, -((2 << 12) | errno));
+  struct timespec ts[2] = {to_timespec(atime), to_timespec(mtime)};
+  if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0) return make_int(env, -((4 << 12) | errno));
+  return make_int(env, 0);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -465,6 +500,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"unixDgramSend", NULL, js_unix_dgram_send, NULL, NULL, NULL, napi_default, NULL},
     {"execve", NULL, js_execve, NULL, NULL, NULL, napi_default, NULL},
     {"writeFileAt", NULL, js_write_file_at, NULL, NULL, NULL, napi_default, NULL},
+    {"symlinkAt", NULL, js_symlink_at, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

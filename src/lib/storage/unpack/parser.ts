@@ -304,22 +304,26 @@ export class TarParser {
     let mtime = h.mtime;
     let atime: number | undefined;
     let xattrs: Map<string, Buffer> | undefined;
-    try {
-      path = this.pax('path') ?? this.longName ?? h.name;
-      linkpath = this.pax('linkpath') ?? this.longLink ?? h.linkname;
-      const s = this.pax('size');
-      if (s !== undefined) size = parseDecimal(s);
-      const u = this.pax('uid');
-      if (u !== undefined) uid = parseDecimal(u);
-      const g = this.pax('gid');
-      if (g !== undefined) gid = parseDecimal(g);
-      const m = this.pax('mtime');
-      if (m !== undefined) mtime = parseTime(m);
-      const a = this.pax('atime');
-      if (a !== undefined) atime = parseTime(a);
-      xattrs = this.collectXattrs();
-    } catch (err) {
-      throw entryError(path, `invalid pax record: ${(err as Error).message}`);
+    // Most members have no PAX record and no GNU long name: nothing to fold in.
+    const plain = this.local === undefined && this.global.size === 0 && this.longName === undefined && this.longLink === undefined;
+    if (!plain) {
+      try {
+        path = this.pax('path') ?? this.longName ?? h.name;
+        linkpath = this.pax('linkpath') ?? this.longLink ?? h.linkname;
+        const s = this.pax('size');
+        if (s !== undefined) size = parseDecimal(s);
+        const u = this.pax('uid');
+        if (u !== undefined) uid = parseDecimal(u);
+        const g = this.pax('gid');
+        if (g !== undefined) gid = parseDecimal(g);
+        const m = this.pax('mtime');
+        if (m !== undefined) mtime = parseTime(m);
+        const a = this.pax('atime');
+        if (a !== undefined) atime = parseTime(a);
+        xattrs = this.collectXattrs();
+      } catch (err) {
+        throw entryError(path, `invalid pax record: ${(err as Error).message}`);
+      }
     }
     const name = path;
     let type = TYPES[h.typeflag];

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import {errnoCode} from '../../util/errors';
-import {mknod, writeFileAt, WRITE_FILE} from '../../util/native';
+import {mknod, symlinkAt, writeFileAt, WRITE_FILE} from '../../util/native';
 import type {TarEntry} from './entry';
 import {entryError} from './entry-error';
 import {checkHardlinkTarget} from './hardlink';
@@ -103,11 +103,11 @@ export class LayerWriter implements EntrySink {
     const dirfd = this.rootFd();
     const atime = atimeOf(e);
     try {
-      writeFileAt(dirfd, rel, content, plain ? e.mode : 0o600, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.abs(rel));
+      writeFileAt(dirfd, rel, content, plain ? e.mode : 0o600, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.root);
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
       this.clear(rel);
-      writeFileAt(dirfd, rel, content, plain ? e.mode : 0o600, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.abs(rel));
+      writeFileAt(dirfd, rel, content, plain ? e.mode : 0o600, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.root);
     }
     this.bytes += e.size;
     this.state.markWritten(rel);
@@ -242,6 +242,21 @@ export class LayerWriter implements EntrySink {
     // The target is data: it may point anywhere, because nothing in this
     // extractor ever follows it out of the root (see scoped-resolve.ts).
     if (e.linkpath === '') throw entryError(e.path, 'symlink with an empty target');
+    if (e.xattrs === undefined) {
+      // One native call: symlinkat + lchown (unless creation already gave the
+      // right owner, as for files) + lutimes, relative to the root's descriptor.
+      const flags = this.rootIds && e.uid === 0 && e.gid === 0 && !this.state.setgidDirs.has(this.parent) ? 0 : WRITE_FILE.CHOWN;
+      const dirfd = this.rootFd();
+      const atime = atimeOf(e);
+      try {
+        symlinkAt(dirfd, e.linkpath, rel, flags, e.uid, e.gid, atime, e.mtime, this.state.root);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+        this.clear(rel);
+        symlinkAt(dirfd, e.linkpath, rel, flags, e.uid, e.gid, atime, e.mtime, this.state.root);
+      }
+      return;
+    }
     const abs = this.state.abs(rel);
     try {
       fs.symlinkSync(e.linkpath, abs);

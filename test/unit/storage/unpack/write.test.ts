@@ -50,12 +50,15 @@ test('files in a setgid directory still get the archived group', async () => {
     {name: 'g/f', data: 'x', uid: 0, gid: 0},
     {name: 'g/sub/'},
     {name: 'g/implicit/f', data: 'y'},
+    {name: 'g/l', type: '2', linkname: 'f', uid: 0, gid: 0, mtime: 1_100_000_000},
   ]);
   try {
     assert.equal(fs.lstatSync(path.join(dest, 'g/f')).gid, 0);
     assert.equal(fs.lstatSync(path.join(dest, 'g/sub')).mode & 0o7777, 0o755);
     // A parent created implicitly is 0755 too: mkdir's inherited setgid bit is cleared.
     assert.equal(fs.lstatSync(path.join(dest, 'g/implicit')).mode & 0o7777, 0o755);
+    // Symlinks too: created there they would get group 50.
+    assert.deepEqual([fs.lstatSync(path.join(dest, 'g/l')).gid, fs.lstatSync(path.join(dest, 'g/l')).mtimeMs], [0, 1_100_000_000_000]);
   } finally {
     cleanup();
   }
