@@ -196,15 +196,14 @@ export class TarParser {
       this.sawZeroBlock = true;
       return 0;
     }
-    const rawName = cString(block, off, 100);
-    if (this.sawZeroBlock) throw entryError(rawName, 'header after an end-of-archive block');
-    this.current = rawName;
-    if (!verifyChecksum(block, off)) throw entryError(rawName, 'header checksum mismatch');
+    // The raw name (decoded leniently) only names the member in these errors.
+    if (this.sawZeroBlock) throw entryError(cString(block, off, 100), 'header after an end-of-archive block');
+    if (!verifyChecksum(block, off)) throw entryError(cString(block, off, 100), 'header checksum mismatch');
     let h: RawHeader;
     try {
       h = decodeHeader(block, off);
     } catch (err) {
-      throw entryError(rawName, (err as Error).message);
+      throw entryError(cString(block, off, 100), (err as Error).message);
     }
     this.current = h.name;
     const t = h.typeflag;
