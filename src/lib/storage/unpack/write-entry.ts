@@ -27,7 +27,9 @@ export interface WriterOptions {
   allowDevices: boolean;
 }
 
-const {O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY, S_IFCHR, S_IFBLK, S_IFIFO} = fs.constants;
+const {O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, S_IFCHR, S_IFBLK, S_IFIFO} = fs.constants;
+/** Linux's O_PATH (asm-generic), absent from fs.constants: a directory handle that needs no read permission. */
+const O_PATH = 0o10000000;
 /** O_EXCL: never reuse (or follow) what is at the path; replacement is explicit. */
 const CREATE_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
 
@@ -144,7 +146,7 @@ export class LayerWriter implements EntrySink {
 
   /** The layer root, open once as a directory: native calls work below it (see writeFileAt). */
   private rootFd(): number {
-    if (this.dirfd < 0) this.dirfd = fs.openSync(this.state.root, O_RDONLY | O_DIRECTORY);
+    if (this.dirfd < 0) this.dirfd = fs.openSync(this.state.root, O_PATH | O_DIRECTORY);
     return this.dirfd;
   }
 
