@@ -25,6 +25,8 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <stdint.h>
+#include <time.h>
 #include <signal.h>
 
 #define MAX_PATH 8192
@@ -364,6 +366,125 @@ static napi_value js_execve(napi_env env, napi_callback_info info) {
   return make_int(env, -e);
 }
 
+/*
+ * writeFileAt(dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime)
+ *
+ * One small regular file of a layer in one call: create it below dirfd
+ * (O_EXCL|O_NOFOLLOW, and through openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS
+ * when the kernel has it, so no component may be a symlink or leave dirfd),
+ * write data, then fchown (flags & 1), fchmod (flags & 2), futimens, close,
+ * in that order (chown clears setuid bits, so chmod comes after it).
+ * Returns 0, or -(stage << 12 | errno) where stage says which call failed:
+ * 0 open, 1 write, 2 fchown, 3 fchmod, 4 futimens, 5 close. Times are
+ * seconds as doubles, converted as libuv converts fs.futimesSync's.
+ */
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+struct skiff_open_how { uint64_t flags; uint64_t mode; uint64_t resolve; };
+#define SKIFF_RESOLVE_NO_MAGICLINKS 0x02
+#define SKIFF_RESOLVE_NO_SYMLINKS 0x04
+#define SKIFF_RESOLVE_BENEATH 0x08
+
+static struct timespec to_timespec(double t) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)t;
+  ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+  ts.tv_nsec -= ts.tv_nsec % 1000;
+  if (ts.tv_nsec < 0) { ts.tv_nsec += 1000000000L; ts.tv_sec -= 1; }
+  return ts;
+}
+
+static int open_beneath(int dirfd, const char *name, int flags, mode_t mode) {
+  struct skiff_open_how how = {(uint64_t)flags, (uint64_t)mode,
+                               SKIFF_RESOLVE_BENEATH | SKIFF_RESOLVE_NO_SYMLINKS | SKIFF_RESOLVE_NO_MAGICLINKS};
+  int fd;
+  do fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+  while (fd < 0 && errno == EINTR);
+  if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return fd;
+  /* No openat2 (old kernel, or a seccomp filter): the caller resolved the parents itself. */
+  do fd = openat(dirfd, name, flags, mode);
+  while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
+  napi_value argv[10];
+  if (get_args(env, info, 10, argv)) return NULL;
+  int32_t dirfd;
+  uint32_t cmode, flags, uid, gid, mode;
+  double atime, mtime;
+  void *data = NULL; size_t len = 0;
+  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
+  CHECK(napi_get_buffer_info(env, argv[2], &data, &len));
+  CHECK(napi_get_value_uint32(env, argv[3], &cmode));
+  CHECK(napi_get_value_uint32(env, argv[4], &flags));
+  CHECK(napi_get_value_uint32(env, argv[5], &uid));
+  CHECK(napi_get_value_uint32(env, argv[6], &gid));
+  CHECK(napi_get_value_uint32(env, argv[7], &mode));
+  CHECK(napi_get_value_double(env, argv[8], &atime));
+  CHECK(napi_get_value_double(env, argv[9], &mtime));
+  char name[MAX_PATH + 1];
+  size_t nlen = 0;
+  if (napi_get_value_string_utf8(env, argv[1], name, sizeof(name), &nlen) != napi_ok || nlen >= MAX_PATH) {
+    napi_throw_type_error(env, NULL, "skiff_native: expected a string");
+    return NULL;
+  }
+  int fd = open_beneath(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)cmode);
+  if (fd < 0) return make_int(env, -errno);
+  int stage = 0, err = 0;
+  const char *p = data;
+  size_t left = len;
+  while (left > 0) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0) { if (errno == EINTR) continue; stage = 1; err = errno; break; }
+    p += w; left -= (size_t)w;
+  }
+  if (!err && (flags & 1) && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) { stage = 2; err = errno; }
+  if (!err && (flags & 2) && fchmod(fd, (mode_t)mode) != 0) { stage = 3; err = errno; }
+  if (!err) {
+    struct timespec ts[2] = {to_timespec(atime), to_timespec(mtime)};
+    if (futimens(fd, ts) != 0) { stage = 4; err = errno; }
+  }
+  if (close(fd) != 0 && !err && errno != EINTR) { stage = 5; err = errno; }
+  return make_int(env, err ? -((stage << 12) | err) : 0);
+}
+
+/*
+ * symlinkAt(dirfd, target, name, flags, uid, gid, atime, mtime)
+ *
+ * A layer's symlink in one call: symlinkat, then (flags & 1)
+ * fchownat(AT_SYMLINK_NOFOLLOW), then utimensat(AT_SYMLINK_NOFOLLOW): nothing
+ * follows the new link. name's parents are the caller's (already resolved)
+ * directories. Returns 0 or -(stage << 12 | errno): 0 symlink, 2 lchown,
+ * 4 lutimes.
+ */
+static napi_value js_symlink_at(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (get_args(env, info, 8, argv)) return NULL;
+  int32_t dirfd;
+  uint32_t flags, uid, gid;
+  double atime, mtime;
+  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
+  CHECK(napi_get_value_uint32(env, argv[3], &flags));
+  CHECK(napi_get_value_uint32(env, argv[4], &uid));
+  CHECK(napi_get_value_uint32(env, argv[5], &gid));
+  CHECK(napi_get_value_double(env, argv[6], &atime));
+  CHECK(napi_get_value_double(env, argv[7], &mtime));
+  char target[MAX_PATH + 1], name[MAX_PATH + 1];
+  size_t tlen = 0, nlen = 0;
+  if (napi_get_value_string_utf8(env, argv[1], target, sizeof(target), &tlen) != napi_ok || tlen >= MAX_PATH ||
+      napi_get_value_string_utf8(env, argv[2], name, sizeof(name), &nlen) != napi_ok || nlen >= MAX_PATH) {
+    napi_throw_type_error(env, NULL, "skiff_native: expected a string");
+    return NULL;
+  }
+  if (symlinkat(target, dirfd, name) != 0) return make_int(env, -errno);
+  if ((flags & 1) && fchownat(dirfd, name, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW) != 0) return make_int(env, -((2 << 12) | errno));
+  struct timespec ts[2] = {to_timespec(atime), to_timespec(mtime)};
+  if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0) return make_int(env, -((4 << 12) | errno));
+  return make_int(env, 0);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -378,6 +499,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"cloexecFrom", NULL, js_cloexec_from, NULL, NULL, NULL, napi_default, NULL},
     {"unixDgramSend", NULL, js_unix_dgram_send, NULL, NULL, NULL, napi_default, NULL},
     {"execve", NULL, js_execve, NULL, NULL, NULL, napi_default, NULL},
+    {"writeFileAt", NULL, js_write_file_at, NULL, NULL, NULL, napi_default, NULL},
+    {"symlinkAt", NULL, js_symlink_at, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

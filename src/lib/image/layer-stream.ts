@@ -10,6 +10,7 @@ import {Readable} from 'node:stream';
 import {digestMismatch, unpackError} from '../util/errors';
 import {extractLayer, type ExtractOptions} from '../storage/unpack';
 import {tarSplitPathFor} from '../storage/layer-tar/split';
+import {copiedChunks, reusesChunks} from '../storage/unpack/file-source';
 import {sniffCompression, type Compression} from './manifest';
 
 type Chunks = AsyncIterable<Buffer>;
@@ -71,7 +72,10 @@ export interface LayerStreamResult {
 export async function unpackLayerBlob(blob: Chunks, dest: string, diffId: string, _declared: Compression, opts: ExtractOptions = {}): Promise<LayerStreamResult> {
   const {head, rest} = await peek(blob);
   const compression = head ? sniffCompression(head) : 'none';
-  const raw = prepend(head, rest);
+  // A reused-buffer file source (readFileChunks) goes straight to the
+  // extractor, which is done with each chunk before the next; decompressors
+  // keep their input, so they get copies.
+  const raw = compression !== 'none' && reusesChunks(blob) ? copiedChunks(prepend(head, rest)) : prepend(head, rest);
   const plain = compression === 'gzip' ? gunzip(raw) : compression === 'zstd' ? unzstd(raw) : raw;
   const hash = createHash('sha256');
   let tarBytes = 0;

@@ -22,6 +22,8 @@ interface NativeBinding {
   cloexecFrom(minFd: number): number;
   unixDgramSend(p: string, data: Buffer): number;
   execve(file: string, argv: string[], env: string[]): number;
+  writeFileAt(dirfd: number, name: string, data: Buffer, createMode: number, flags: number, uid: number, gid: number, mode: number, atime: number, mtime: number): number;
+  symlinkAt(dirfd: number, target: string, name: string, flags: number, uid: number, gid: number, atime: number, mtime: number): number;
 }
 
 /** node:os is not in Node's own startup snapshot: loaded on first use. */
@@ -222,4 +224,46 @@ export function cloexecFrom(minFd: number): void {
  */
 export function unixDgramSend(p: string, data: Buffer): void {
   check(native().unixDgramSend(p, data), 'sendto', p);
+}
+
+/** writeFileAt flags: fchown to uid:gid, fchmod to mode (after the chown). */
+export const WRITE_FILE = {CHOWN: 1, CHMOD: 2} as const;
+const WRITE_FILE_STAGES = ['open', 'write', 'fchown', 'fchmod', 'futimens', 'close'];
+
+/**
+ * Creates the regular file `name` below the directory open on dirfd
+ * (O_EXCL|O_NOFOLLOW; through openat2 with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS
+ * when the kernel has it), writes data, then fchown/fchmod (per flags) and
+ * futimens, and closes it: one call instead of five or six for a layer's
+ * small files. Times are seconds (fractional), as fs.futimesSync takes them.
+ * Throws like fs does, naming the path `dirPath/name` (dirPath: what dirfd is open on).
+ */
+export function writeFileAt(
+  dirfd: number,
+  name: string,
+  data: Buffer,
+  createMode: number,
+  flags: number,
+  uid: number,
+  gid: number,
+  mode: number,
+  atime: number,
+  mtime: number,
+  dirPath: string,
+): void {
+  const rc = native().writeFileAt(dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime);
+  if (rc < 0) throw sysError(-(-rc & 0xfff), WRITE_FILE_STAGES[-rc >> 12] ?? 'writeFileAt', dirPath + '/' + name);
+}
+
+const SYMLINK_STAGES = ['symlink', '', 'lchown', '', 'lutimes'];
+
+/**
+ * symlinkat(target, dirfd, name), then lchown (flags & WRITE_FILE.CHOWN)
+ * and lutimes of the new link, in one call; nothing follows the link.
+ * name's parent directories must already be resolved by the caller.
+ * Errors name `dirPath/name`, as writeFileAt's.
+ */
+export function symlinkAt(dirfd: number, target: string, name: string, flags: number, uid: number, gid: number, atime: number, mtime: number, dirPath: string): void {
+  const rc = native().symlinkAt(dirfd, target, name, flags, uid, gid, atime, mtime);
+  if (rc < 0) throw sysError(-(-rc & 0xfff), SYMLINK_STAGES[-rc >> 12] || 'symlinkAt', dirPath + '/' + name);
 }

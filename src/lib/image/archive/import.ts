@@ -15,6 +15,7 @@ import {MT, sha256Digest, sniffCompression, type ImageConfig} from '../manifest'
 import {invalidInput} from '../../util/errors';
 import {goArch, goOs, goVariant} from '../../util/platform';
 import {buildLayers, recordImage} from './record';
+import {readFileChunks} from '../../storage/unpack/file-source';
 
 export interface ImportOptions {
   /** A file, or undefined for `stdin`. */
@@ -65,7 +66,7 @@ export async function importTarball(paths: Paths, svc: ImageService, opts: Impor
     const container = applyChanges(opts.changes ?? []);
     const diffId = await diffIdOf(file);
     const f = file;
-    const layers = await buildLayers(svc, [diffId], () => fs.createReadStream(f, {highWaterMark: 1 << 20}) as AsyncIterable<Buffer>);
+    const layers = await buildLayers(svc, [diffId], () => readFileChunks(f));
     const now = new Date().toISOString();
     const config: ImageConfig = {
       created: now,

@@ -17,6 +17,7 @@ import {removeTree} from '../../state/remove-tree';
 import type {ImageService} from '../service';
 import {decodeConfig, decodeManifest, digestHex, MT, sha256Digest, type ImageManifest} from '../manifest';
 import {TarParser, type EntrySink} from '../../storage/unpack/parser';
+import {readFileChunks} from '../../storage/unpack/file-source';
 import type {TarEntry} from '../../storage/unpack/entry';
 import {invalidInput, isSkiffError, unpackError} from '../../util/errors';
 import {buildLayers, discardLayers, recordImage} from './record';
@@ -137,8 +138,9 @@ export async function loadArchive(paths: Paths, svc: ImageService, source: Async
   }
 }
 
+/** Read synchronously into one reused buffer: only unpackLayerBlob consumes it (see file-source.ts). */
 function fileStream(f: string): AsyncIterable<Buffer> {
-  return fs.createReadStream(f, {highWaterMark: 1 << 20}) as AsyncIterable<Buffer>;
+  return readFileChunks(f);
 }
 
 function normalizeName(n: string): string | undefined {

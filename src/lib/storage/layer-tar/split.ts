@@ -43,10 +43,26 @@ export class TarSplitRecorder implements EntrySink {
   private rawLen = 0;
   private inline = true;
 
+  /** A whole file at once (see EntrySink.file), offered only when the inner sink takes files so. */
+  readonly file: ((e: TarEntry, content: Buffer) => string | undefined) | undefined;
+
   constructor(
     private readonly inner: EntrySink,
     private readonly contentPath: () => string | undefined,
-  ) {}
+  ) {
+    const innerFile = inner.file;
+    if (innerFile === undefined) return;
+    this.file = (e, content) => {
+      const p = innerFile.call(inner, e, content);
+      if (p === undefined) {
+        this.tap(content);
+      } else if (e.size > 0) {
+        this.flush();
+        this.lines.push(JSON.stringify({f: p, s: e.size}));
+      }
+      return p;
+    };
+  }
 
   readonly tap = (b: Buffer): void => {
     this.raw.push(Buffer.from(b));

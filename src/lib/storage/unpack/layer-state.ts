@@ -27,6 +27,8 @@ export class LayerState {
   readonly ancestors: Set<string> | undefined;
   readonly dirTimes = new Map<string, [number, number]>();
   readonly setgidDirs = new Set<string>();
+  /** The process umask, read once (mkdir/open modes are filtered by it). */
+  readonly umask = process.umask();
 
   constructor(
     readonly root: string,

@@ -22,6 +22,13 @@ export interface EntrySink {
   entry(e: TarEntry): void;
   data(chunk: Buffer): void;
   end(): void;
+  /**
+   * Optional: a whole regular file at once, when its content lies in the
+   * chunk being parsed (a view, valid only during the call), instead of
+   * entry() + data() + end(). Returns where the content was stored (for
+   * tar-split), undefined when it was not.
+   */
+  file?(e: TarEntry, content: Buffer): string | undefined;
 }
 
 /**
@@ -36,6 +43,8 @@ export type RawTap = (bytes: Buffer) => void;
 const enum State {
   Header,
   Data,
+  /** A small file's content split across chunks, gathered for sink.file(). */
+  FileData,
   Meta,
   Padding,
   Done,
@@ -77,6 +86,9 @@ export class TarParser {
   private local: Map<string, Buffer> | undefined;
   private readonly global = new Map<string, Buffer>();
   private longName: string | undefined;
+  private gather = Buffer.alloc(0);
+  private gatherFill = 0;
+  private gatherEntry: TarEntry | undefined;
   private longLink: string | undefined;
   /** Name of the member being read, for error messages. */
   current = '';
@@ -97,7 +109,7 @@ export class TarParser {
             const at = off;
             off += BLOCK;
             tap?.(chunk.subarray(at, off));
-            this.header(chunk, at);
+            off += this.header(chunk, at, chunk, off);
           } else {
             const take = Math.min(BLOCK - this.hdrFill, n - off);
             tap?.(chunk.subarray(off, off + take));
@@ -106,7 +118,7 @@ export class TarParser {
             off += take;
             if (this.hdrFill === BLOCK) {
               this.hdrFill = 0;
-              this.header(this.hdr, 0);
+              off += this.header(this.hdr, 0, chunk, off);
             }
           }
           break;
@@ -118,6 +130,20 @@ export class TarParser {
           this.remaining -= take;
           if (this.remaining === 0) {
             this.sink.end();
+            this.state = this.pad > 0 ? State.Padding : State.Header;
+          }
+          break;
+        }
+        case State.FileData: {
+          const take = Math.min(this.remaining, n - off);
+          chunk.copy(this.gather, this.gatherFill, off, off + take);
+          this.gatherFill += take;
+          off += take;
+          this.remaining -= take;
+          if (this.remaining === 0) {
+            const e = this.gatherEntry as TarEntry;
+            this.gatherEntry = undefined;
+            (this.sink.file as NonNullable<EntrySink['file']>).call(this.sink, e, this.gather.subarray(0, this.gatherFill));
             this.state = this.pad > 0 ? State.Padding : State.Header;
           }
           break;
@@ -159,21 +185,25 @@ export class TarParser {
     }
   }
 
-  private header(block: Buffer, off: number): void {
+  /**
+   * One header block at block[off]; chunk[at..] is what follows it in the
+   * current chunk. Returns how many of those bytes it consumed (a whole
+   * file handed to sink.file(), else 0).
+   */
+  private header(block: Buffer, off: number, chunk: Buffer, at: number): number {
     if (isZeroBlock(block, off)) {
       if (this.sawZeroBlock) this.state = State.Done;
       this.sawZeroBlock = true;
-      return;
+      return 0;
     }
-    const rawName = cString(block, off, 100);
-    if (this.sawZeroBlock) throw entryError(rawName, 'header after an end-of-archive block');
-    this.current = rawName;
-    if (!verifyChecksum(block, off)) throw entryError(rawName, 'header checksum mismatch');
+    // The raw name (decoded leniently) only names the member in these errors.
+    if (this.sawZeroBlock) throw entryError(cString(block, off, 100), 'header after an end-of-archive block');
+    if (!verifyChecksum(block, off)) throw entryError(cString(block, off, 100), 'header checksum mismatch');
     let h: RawHeader;
     try {
       h = decodeHeader(block, off);
     } catch (err) {
-      throw entryError(rawName, (err as Error).message);
+      throw entryError(cString(block, off, 100), (err as Error).message);
     }
     this.current = h.name;
     const t = h.typeflag;
@@ -192,18 +222,41 @@ export class TarParser {
       } else {
         this.state = State.Meta;
       }
-      return;
+      return 0;
     }
     const e = this.buildEntry(h);
     this.current = e.path;
+    const size = e.size;
+    if (e.type === 'file' && this.sink.file !== undefined) {
+      const have = chunk.length - at;
+      if (size <= have) {
+        this.sink.file(e, chunk.subarray(at, at + size));
+        this.pad = padding(size);
+        if (this.pad > 0) this.state = State.Padding;
+        return size;
+      }
+      if (size <= GATHER_MAX) {
+        // Split across chunks: copy it together rather than fall back to
+        // entry/data/end (with 256 KiB gunzip chunks, many small files are).
+        if (this.gather.length < size) this.gather = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
+        chunk.copy(this.gather, 0, at, chunk.length);
+        this.gatherFill = have;
+        this.gatherEntry = e;
+        this.remaining = size - have;
+        this.pad = padding(size);
+        this.state = State.FileData;
+        return have;
+      }
+    }
     this.sink.entry(e);
-    if (e.size > 0) {
-      this.remaining = e.size;
-      this.pad = padding(e.size);
+    if (size > 0) {
+      this.remaining = size;
+      this.pad = padding(size);
       this.state = State.Data;
     } else {
       this.sink.end();
     }
+    return 0;
   }
 
   private meta(): void {
@@ -250,22 +303,26 @@ export class TarParser {
     let mtime = h.mtime;
     let atime: number | undefined;
     let xattrs: Map<string, Buffer> | undefined;
-    try {
-      path = this.pax('path') ?? this.longName ?? h.name;
-      linkpath = this.pax('linkpath') ?? this.longLink ?? h.linkname;
-      const s = this.pax('size');
-      if (s !== undefined) size = parseDecimal(s);
-      const u = this.pax('uid');
-      if (u !== undefined) uid = parseDecimal(u);
-      const g = this.pax('gid');
-      if (g !== undefined) gid = parseDecimal(g);
-      const m = this.pax('mtime');
-      if (m !== undefined) mtime = parseTime(m);
-      const a = this.pax('atime');
-      if (a !== undefined) atime = parseTime(a);
-      xattrs = this.collectXattrs();
-    } catch (err) {
-      throw entryError(path, `invalid pax record: ${(err as Error).message}`);
+    // Most members have no PAX record and no GNU long name: nothing to fold in.
+    const plain = this.local === undefined && this.global.size === 0 && this.longName === undefined && this.longLink === undefined;
+    if (!plain) {
+      try {
+        path = this.pax('path') ?? this.longName ?? h.name;
+        linkpath = this.pax('linkpath') ?? this.longLink ?? h.linkname;
+        const s = this.pax('size');
+        if (s !== undefined) size = parseDecimal(s);
+        const u = this.pax('uid');
+        if (u !== undefined) uid = parseDecimal(u);
+        const g = this.pax('gid');
+        if (g !== undefined) gid = parseDecimal(g);
+        const m = this.pax('mtime');
+        if (m !== undefined) mtime = parseTime(m);
+        const a = this.pax('atime');
+        if (a !== undefined) atime = parseTime(a);
+        xattrs = this.collectXattrs();
+      } catch (err) {
+        throw entryError(path, `invalid pax record: ${(err as Error).message}`);
+      }
     }
     const name = path;
     let type = TYPES[h.typeflag];
@@ -318,6 +375,9 @@ export class TarParser {
     return false;
   }
 }
+
+/** Largest file content copied together across chunks for sink.file(); bigger ones are streamed. */
+const GATHER_MAX = 1 << 20;
 
 function padding(size: number): number {
   const r = size % BLOCK;

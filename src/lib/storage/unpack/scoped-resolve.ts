@@ -65,7 +65,8 @@ export function resolveDirInRoot(state: LayerState, comps: readonly string[], co
     if (st === undefined) {
       if (!opts.create) return undefined;
       fs.mkdirSync(abs, 0o755);
-      fs.chmodSync(abs, 0o755); // independent of the process umask
+      // 0755 whatever the umask; in a setgid parent mkdir adds S_ISGID, which chmod clears.
+      if (state.umask & 0o755 || state.setgidDirs.has(real)) fs.chmodSync(abs, 0o755);
       state.dirs.add(next);
       state.markWritten(next);
       real = next;

@@ -45,10 +45,20 @@ test('ownership, special mode bits and mtimes are kept (chown before chmod)', as
 });
 
 test('files in a setgid directory still get the archived group', async () => {
-  const {dest, cleanup} = await extract([{name: 'g/', mode: 0o2775, gid: 50}, {name: 'g/f', data: 'x', uid: 0, gid: 0}, {name: 'g/sub/'}]);
+  const {dest, cleanup} = await extract([
+    {name: 'g/', mode: 0o2775, gid: 50},
+    {name: 'g/f', data: 'x', uid: 0, gid: 0},
+    {name: 'g/sub/'},
+    {name: 'g/implicit/f', data: 'y'},
+    {name: 'g/l', type: '2', linkname: 'f', uid: 0, gid: 0, mtime: 1_100_000_000},
+  ]);
   try {
     assert.equal(fs.lstatSync(path.join(dest, 'g/f')).gid, 0);
     assert.equal(fs.lstatSync(path.join(dest, 'g/sub')).mode & 0o7777, 0o755);
+    // A parent created implicitly is 0755 too: mkdir's inherited setgid bit is cleared.
+    assert.equal(fs.lstatSync(path.join(dest, 'g/implicit')).mode & 0o7777, 0o755);
+    // Symlinks too: created there they would get group 50.
+    assert.deepEqual([fs.lstatSync(path.join(dest, 'g/l')).gid, fs.lstatSync(path.join(dest, 'g/l')).mtimeMs], [0, 1_100_000_000_000]);
   } finally {
     cleanup();
   }
@@ -213,6 +223,26 @@ test('apply mode: a file written below a lower symlinked directory follows it in
   });
   try {
     assert.equal(fs.readFileSync(path.join(dest, 'usr/lib/libx.so'), 'utf8'), 'so');
+  } finally {
+    cleanup();
+  }
+});
+
+test('files too big to gather in memory are streamed with the same metadata; small ones split across chunks are gathered', async () => {
+  const big = Buffer.alloc(1536 * 1024 + 17, 0x61);
+  big.write('end', big.length - 3);
+  const small = Buffer.alloc(3000, 0x62);
+  const {dest, r, cleanup} = await extract([
+    {name: 'big', data: big, mode: 0o4750, uid: 7, gid: 8, mtime: 1_400_000_000},
+    {name: 'small', data: small, mode: 0o640, uid: 9, gid: 10, mtime: 1_300_000_000},
+  ]);
+  try {
+    const st = (p: string) => fs.lstatSync(path.join(dest, p));
+    assert.ok(fs.readFileSync(path.join(dest, 'big')).equals(big));
+    assert.deepEqual([st('big').mode & 0o7777, st('big').uid, st('big').gid, st('big').mtimeMs], [0o4750, 7, 8, 1_400_000_000_000]);
+    assert.ok(fs.readFileSync(path.join(dest, 'small')).equals(small));
+    assert.deepEqual([st('small').mode & 0o7777, st('small').uid, st('small').gid, st('small').mtimeMs], [0o640, 9, 10, 1_300_000_000_000]);
+    assert.deepEqual(r, {entries: 2, bytes: big.length + small.length});
   } finally {
     cleanup();
   }
