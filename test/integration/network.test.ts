@@ -231,6 +231,26 @@ describe('networking', () => {
     await ok(['rm', '-f', '-t', '0', 'srv']);
   });
 
+  test('a CNI ADD that fails while the rootfs is mounted and runc create runs leaves nothing behind', async () => {
+    // The ADD runs alongside the mounts and `runc create`: its failure must
+    // still undo both and release nothing that belongs to another container.
+    const net = await newNetwork(['--disable-dns']);
+    const ip = `${net.prefix}.50`;
+    const holder = (await ok(['run', '-d', '--network', net.name, '--ip', ip, bb.image, 'sleep', '300'])).trim();
+    const r = await run(['run', '--name', 'dupip', '--network', net.name, '--ip', ip, bb.image, 'true']);
+    assert.equal(r.code, 125, r.stderr);
+    assert.match(r.stderr, new RegExp(ip.replace(/\./g, '\\.')));
+    const id = (await ok(['inspect', '--format', '{{.Id}}', 'dupip'])).trim();
+    assert.notEqual((await ok(['inspect', '--format', '{{.State.Status}}', 'dupip'])).trim(), 'running');
+    assert.deepEqual(leftovers(id), []);
+    assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(id), 'nothing of it is mounted');
+    // The holder keeps its lease and its address.
+    assert.equal(fs.readFileSync(path.join(bb.store.runroot, 'networks', 'ipam', net.name, ip), 'utf8').split(/\s/)[0], holder);
+    assert.match(await ok(['exec', holder, 'sh', '-c', 'ip -o -4 addr show eth0']), new RegExp(`inet ${ip.replace(/\./g, '\\.')}/24`));
+    await ok(['rm', '-f', '-t', '0', 'dupip', holder]);
+    assert.deepEqual(leftovers(holder, ip), []);
+  });
+
   test('connect and disconnect a running container; network rm refuses in-use networks unless -f', async () => {
     const a = await newNetwork();
     const b = await newNetwork();

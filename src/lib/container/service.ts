@@ -34,8 +34,8 @@ import {SkiffError, conflict, invalidInput, messageOf, notFound} from '../util/e
 import {log} from '../util/log';
 import {signalNumber, sizeInBytes} from './options';
 import {NetworkService} from '../network/service';
-import type {ContainerNetState, NetworkAttachment} from '../network/types';
-import {createNetns, netnsDir, removeNetns} from '../network/netns';
+import type {ContainerNetState, NetworkAttachment, NetworkRecord} from '../network/types';
+import {createNetns, createNetnsAsync, netnsDir, removeNetns} from '../network/netns';
 import {resolveHostPorts} from '../network/ports';
 import {addPorts, hostPrimaryIp, plannedSlirp, startSlirp, stopSlirp} from '../network/slirp';
 import {defaultSlirpOptions} from '../network/slirp-options';
@@ -268,9 +268,11 @@ export class ContainerService extends ContainerReader {
     const runtime = this.runtime(config.runtime);
     const notify = sdNotifyPlan(config.sdnotify, process.env.NOTIFY_SOCKET);
     let session: AttachSession | undefined;
+    let net: Awaited<ReturnType<ContainerService['setupNetwork']>> = undefined;
     try {
-      const net = await this.setupNetwork(config);
+      net = await this.setupNetwork(config);
       await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes, net, sdNotify: notify.relay});
+      await net?.netns;
       const conmon = findBinary('conmon');
       if (!conmon) throw invalidInput('conmon not found: install it (Debian package conmon)');
       const self = selfCommand();
@@ -292,6 +294,11 @@ export class ContainerService extends ContainerReader {
         conmonPidFile: config.conmonPidFile,
         sdNotifySocket: notify.relay ? notify.socket : undefined,
       });
+      if (net?.ready) {
+        // The CNI ADDs ran alongside the mounts and `runc create`; the process has not run yet.
+        await net.ready;
+        this.refreshHosts(config, this.store.read(config.id)!.state.net!);
+      }
       if (opts.attach) session = openAttach(started.attachSocket, opts.attach);
       await containerEvent(this.paths, config, 'init');
       if (mode === 'init') {
@@ -324,6 +331,8 @@ export class ContainerService extends ContainerReader {
       return {record: {config, state}, session};
     } catch (err) {
       session?.detach();
+      // A network setup still running must finish (and be recorded) before it is torn down.
+      await net?.ready?.catch(() => undefined);
       await runtime.delete(config.id, true).catch(() => undefined);
       unprepare(this.paths, config.id);
       await this.teardownNetwork(config.id);
@@ -634,9 +643,15 @@ export class ContainerService extends ContainerReader {
    * Under the container lock, before the runtime creates the container:
    * the namespace to join. For bridge networks: a new netns under
    * runroot/netns, recorded in the state first (so a crash from here on is
-   * torn down by the next cleanup), then CNI ADD on each network.
+   * torn down by the next cleanup), then CNI ADD on each network. For
+   * bridge networks the namespace and the ADDs run in child processes
+   * while the caller mounts the rootfs and runs `runc create`: `netns`
+   * settles once the namespace exists (before the runtime joins it),
+   * `ready` once every ADD is done and recorded (before the process
+   * starts; /etc/hosts gets the addresses then). Both are handled:
+   * their rejection surfaces where they are awaited.
    */
-  private async setupNetwork(config: ContainerConfig): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; leadingDns?: string[]; gateway?: string} | undefined> {
+  private async setupNetwork(config: ContainerConfig): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; leadingDns?: string[]; gateway?: string; netns?: Promise<void>; ready?: Promise<void>} | undefined> {
     const n = config.network;
     if (n.mode === 'none' || n.mode === 'host') return undefined;
     if (n.mode === 'ns') return {netnsPath: n.path, ownIps: [], dns: []};
@@ -649,26 +664,33 @@ export class ContainerService extends ContainerReader {
     const ports = await resolveHostPorts(config.ports ?? []);
     const net: ContainerNetState = {netns: file, networks: {}, ports};
     this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
-    // slirp4netns --configure and pasta --config-net bring lo up themselves.
-    createNetns(file, {loUp: n.mode !== 'slirp4netns' && n.mode !== 'pasta'});
-    if (n.mode === 'slirp4netns') return this.setupSlirp(config, net);
-    if (n.mode === 'pasta') return this.setupPasta(config, net);
-    const names = Object.keys(n.networks ?? {}).sort();
-    let i = 0;
-    for (const name of names) {
-      const rec = await this.networks.resolve(name);
-      const ifname = `eth${i++}`;
-      const beforeAdd = (conflist: unknown) => {
-        net.pending = {...net.pending, [name]: {ifname, conflist}};
-        this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
-      };
-      net.networks[name] = await this.networks.attach(rec, {id: config.id, name: config.name, netns: file, ifname, request: n.networks![name], ports, beforeAdd});
-      delete net.pending![name];
-      this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    if (n.mode === 'slirp4netns' || n.mode === 'pasta') {
+      // slirp4netns --configure and pasta --config-net bring lo up themselves.
+      createNetns(file, {loUp: false});
+      return n.mode === 'slirp4netns' ? this.setupSlirp(config, net) : this.setupPasta(config, net);
     }
-    const atts = Object.entries(net.networks);
-    const dns = atts.filter(([name]) => this.networks.find(name)?.dns_enabled).map(([, a]) => a.gateway).filter(Boolean);
-    return {netnsPath: file, ownIps: atts.map(([, a]) => a.ip).filter(Boolean), dns: [...new Set(dns)], gateway: atts[0]?.[1].gateway};
+    const names = Object.keys(n.networks ?? {}).sort();
+    const recs: NetworkRecord[] = [];
+    for (const name of names) recs.push(await this.networks.resolve(name));
+    const netns = createNetnsAsync(file);
+    const ready = netns.then(async () => {
+      for (const [i, rec] of recs.entries()) {
+        const name = names[i];
+        const ifname = `eth${i}`;
+        const beforeAdd = (conflist: unknown) => {
+          net.pending = {...net.pending, [name]: {ifname, conflist}};
+          this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+        };
+        net.networks[name] = await this.networks.attach(rec, {id: config.id, name: config.name, netns: file, ifname, request: n.networks![name], ports, beforeAdd});
+        delete net.pending![name];
+        this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+      }
+    });
+    netns.catch(() => undefined);
+    ready.catch(() => undefined);
+    // The gateways come from the records (the ADD results repeat them); the addresses are known after the ADDs.
+    const dns = recs.filter((r) => r.dns_enabled).map((r) => r.subnets[0]?.gateway).filter((g): g is string => !!g);
+    return {netnsPath: file, ownIps: [], dns: [...new Set(dns)], gateway: recs[0]?.subnets[0]?.gateway, netns, ready};
   }
 
   /**

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {spawnSync} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import {umount2, MNT} from '../util/native';
 import {invalidInput, SkiffError} from '../util/errors';
 import {log} from '../util/log';
@@ -28,20 +28,59 @@ export function isNsMounted(file: string): boolean {
 
 /** `loUp: false` when the network's own process brings lo up (slirp4netns --configure does). */
 export function createNetns(file: string, opts: {loUp?: boolean} = {}): void {
+  prepareNetnsFile(file);
+  const r = spawnSync('unshare', unshareArgs(file, opts), {encoding: 'utf8'});
+  netnsOutcome(file, r.error, r.status, r.stderr ?? '');
+}
+
+/** createNetns without blocking the event loop: the container's mounts go on meanwhile. */
+export function createNetnsAsync(file: string, opts: {loUp?: boolean} = {}): Promise<void> {
+  try {
+    prepareNetnsFile(file);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', unshareArgs(file, opts), {stdio: ['ignore', 'ignore', 'pipe']});
+    const err: Buffer[] = [];
+    let done = false;
+    const finish = (error: Error | undefined, status: number | null) => {
+      if (done) return;
+      done = true;
+      try {
+        netnsOutcome(file, error, status, Buffer.concat(err).toString('utf8'));
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    };
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => finish(e, null));
+    child.on('close', (status) => finish(undefined, status));
+  });
+}
+
+function prepareNetnsFile(file: string): void {
   fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
   fs.writeFileSync(file, '', {mode: 0o600});
-  // One process: unshare binds the new namespace to the file, then runs `ip`
-  // inside it to bring lo up, as podman does (no CNI loopback plugin needed).
-  const r = spawnSync('unshare', [`--net=${file}`, ...(opts.loUp === false ? ['true'] : ['ip', 'link', 'set', 'lo', 'up'])], {encoding: 'utf8'});
-  if (r.error) {
+}
+
+// One process: unshare binds the new namespace to the file, then runs `ip`
+// inside it to bring lo up, as podman does (no CNI loopback plugin needed).
+function unshareArgs(file: string, opts: {loUp?: boolean}): string[] {
+  return [`--net=${file}`, ...(opts.loUp === false ? ['true'] : ['ip', 'link', 'set', 'lo', 'up'])];
+}
+
+function netnsOutcome(file: string, error: Error | undefined, status: number | null, stderr: string): void {
+  if (error) {
     fs.rmSync(file, {force: true});
-    throw invalidInput(`creating a network namespace needs util-linux unshare: ${r.error.message}`);
+    throw invalidInput(`creating a network namespace needs util-linux unshare: ${error.message}`);
   }
-  if (r.status !== 0 && !isNsMounted(file)) {
+  if (status !== 0 && !isNsMounted(file)) {
     fs.rmSync(file, {force: true});
-    throw new SkiffError('internal', `creating network namespace ${file}: ${r.stderr.trim()}`);
+    throw new SkiffError('internal', `creating network namespace ${file}: ${stderr.trim()}`);
   }
-  if (r.status !== 0) log.warn(`bringing lo up in ${file}: ${r.stderr.trim() || `exit status ${r.status}`}`);
+  if (status !== 0) log.warn(`bringing lo up in ${file}: ${stderr.trim() || `exit status ${status}`}`);
 }
 
 /** Unmount and remove (idempotent). */

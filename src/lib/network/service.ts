@@ -312,7 +312,7 @@ export class NetworkService {
     let result: unknown;
     try {
       await this.firewall.ensure(net);
-      result = cniAdd(list, rt);
+      result = await cniAdd(list, rt);
     } finally {
       lock.release();
     }
