@@ -251,6 +251,35 @@ describe('networking', () => {
     assert.deepEqual(leftovers(holder, ip), []);
   });
 
+  test('teardown: the veth is gone when run --rm returns, and a namespace another container is in keeps the DEL inside it', async () => {
+    const net = await newNetwork(['--disable-dns']);
+    // The namespace dies with its mount (the DEL only releases the address): its veth must be gone when the CLI returns.
+    const r = await run(['--log-level', 'debug', 'run', '--rm', '--network', net.name, bb.image, 'sh', '-c', 'cat /sys/class/net/eth0/iflink; ip -o -4 addr show eth0']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /unmounted before the DELs: the kernel removed veth/);
+    const out = r.stdout.split('\n');
+    const peer = Number(out[0]);
+    const ip = /inet (\S+)\//.exec(out[1])![1];
+    assert.ok(peer > 0, out.join('\n'));
+    assert.ok(!hostIfindexes().has(peer), 'the host side of the veth is gone when run --rm returns');
+    assert.ok(!fs.existsSync(path.join(bb.store.runroot, 'networks', 'ipam', net.name, ip)), 'the lease is released');
+    assert.deepEqual(fs.readdirSync(path.join(bb.store.runroot, 'netns')), []);
+    // Another container lives in the owner's namespace: removing the owner deletes its veth inside the
+    // namespace (the full DEL) at once, and the guest keeps running with lo only.
+    const owner = (await ok(['run', '-d', '--network', net.name, bb.image, 'sleep', '300'])).trim();
+    const [ownerIp] = (await ok(['inspect', '--format', '{{.NetworkSettings.IPAddress}}', owner])).trim().split(' ');
+    const guest = (await ok(['run', '-d', '--network', `container:${owner}`, bb.image, 'sleep', '300'])).trim();
+    const ownerPeer = Number(await ok(['exec', guest, 'cat', '/sys/class/net/eth0/iflink']));
+    assert.ok(hostIfindexes().has(ownerPeer));
+    const rm = await run(['--log-level', 'debug', 'rm', '-f', '-t', '0', owner]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.doesNotMatch(rm.stderr, /unmounted before the DELs|outlived its mount/);
+    assert.ok(!hostIfindexes().has(ownerPeer), "the owner's veth is gone although its namespace lives on");
+    assert.deepEqual(leftovers(owner, ownerIp), []);
+    assert.deepEqual((await ok(['exec', guest, 'ls', '/sys/class/net'])).trim().split(/\s+/), ['lo']);
+    await ok(['rm', '-f', '-t', '0', guest]);
+  });
+
   test('connect and disconnect a running container; network rm refuses in-use networks unless -f', async () => {
     const a = await newNetwork();
     const b = await newNetwork();

@@ -735,9 +735,14 @@ export class ContainerService extends ContainerReader {
     }
     // An ADD a crash interrupted: DEL without a result (bridge, host-local and portmap work from the container ID and interface).
     const pending = Object.entries(net.pending ?? {}).map(([name, p]): [string, NetworkAttachment] => [name, {interface: p.ifname, ip: '', prefixLen: 0, gateway: '', mac: '', aliases: [], result: undefined, conflist: p.conflist}]);
+    // A namespace that dies with its mount goes first; the DELs then only release the addresses.
+    const dropped = await this.networks.dropNamespace(net).catch((err) => {
+      log.debug(`${id}: ${messageOf(err)}`);
+      return false;
+    });
     for (const [name, att] of [...Object.entries(net.networks), ...pending]) {
       try {
-        await this.networks.detach(name, {id, netns: net.netns, att, ports: net.ports});
+        await this.networks.detach(name, {id, netns: dropped ? '' : net.netns, att, ports: net.ports});
       } catch (err) {
         log.warn(`network ${name}: ${messageOf(err)}`);
       }

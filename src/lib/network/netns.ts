@@ -94,3 +94,39 @@ export function removeNetns(file: string): void {
   }
   fs.rmSync(file, {force: true});
 }
+
+/**
+ * Whether unmounting `file` ends its namespace: nothing but this one mount
+ * holds it (no process lives in it, no other nsfs mount of it in this mount
+ * namespace). An open descriptor elsewhere cannot be seen; callers check
+ * the effect (the veths vanish) afterwards. False when in doubt.
+ */
+export function netnsEndsWithMount(file: string): boolean {
+  let ino: number;
+  try {
+    ino = fs.statSync(file).ino;
+  } catch {
+    return false;
+  }
+  const tag = `net:[${ino}]`;
+  try {
+    const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[3] === tag);
+    if (mounts.length !== 1 || mounts[0].split(' ')[4] !== file) return false;
+  } catch {
+    return false;
+  }
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d));
+  } catch {
+    return false;
+  }
+  for (const pid of pids) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/ns/net`) === tag) return false;
+    } catch {
+      /* gone, or a zombie (it holds no namespace) */
+    }
+  }
+  return true;
+}

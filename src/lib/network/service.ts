@@ -29,15 +29,17 @@ import {lockFile, type Lock} from '../state/lock';
 import {writeFileAtomic} from '../state/atomic';
 import {conflict, invalidInput, messageOf, notFound} from '../util/errors';
 import {log} from '../util/log';
-import type {NetworkAttachment, NetworkRecord, NetworkRequest, PortMapping} from './types';
+import type {ContainerNetState, NetworkAttachment, NetworkRecord, NetworkRequest, PortMapping} from './types';
 import {cniAdd, cniDel, isLegacyConflist, portMappingsFor, purgeMasquerade, renderConflist, trimConflist, type CniRuntime, type Conflist} from './cni';
 import {NetworkFirewall, firewallLockPath} from './firewall';
-import {isNsMounted} from './netns';
+import {isNsMounted, netnsEndsWithMount, removeNetns} from './netns';
 import {Aardvark} from './aardvark';
 import {contains, firstHost, formatCidr, hostRoutes, overlaps, parseCidr, type Cidr} from './ipnet';
 
 export const DEFAULT_NETWORK = 'skiff';
 export const DEFAULT_BRIDGE = 'skiff0';
+/** How long a dropped namespace's veths may take to vanish before skiff deletes them itself. */
+const VETH_GONE_MS = 3000;
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export interface CreateNetworkOptions {
@@ -367,6 +369,46 @@ export class NetworkService {
       }
     }
     return released;
+  }
+
+  /**
+   * First step of a container's network teardown (its processes are gone).
+   * The bridge plugin's DEL deletes the container's veth inside the
+   * namespace, and deleting a link waits for the kernel's RCU grace periods
+   * (20-50 ms here, the larger part of a DEL). A namespace that nothing but
+   * its mount holds takes its veths with it when it is unmounted, in the
+   * kernel's own cleanup: so when every network is a plain bridge (+portmap)
+   * attachment, this unmounts the namespace, waits until the host sides of
+   * the veths are gone, and returns true; the DELs then run with an empty
+   * CNI_NETNS, which the bridge plugin answers by releasing the address only
+   * (CNI: a runtime passes no namespace once it is gone). The address is
+   * released after the veths are gone, so a new container never meets the
+   * old one on the bridge. Anything else (slirp4netns, pasta, tuning, legacy
+   * lists, an interrupted ADD, a namespace another process is in) keeps the
+   * full DEL in the namespace (false).
+   */
+  async dropNamespace(net: ContainerNetState): Promise<boolean> {
+    if (net.slirp || net.pasta || Object.keys(net.pending ?? {}).length > 0) return false;
+    const hostVeths: string[] = [];
+    for (const att of Object.values(net.networks)) {
+      const list = att.conflist as Conflist | undefined;
+      if (!list || !list.plugins.every((p) => (p.type === 'bridge' && p.ipMasq !== true) || p.type === 'portmap')) return false;
+      const bridge = list.plugins.find((p) => p.type === 'bridge')?.bridge;
+      const ifaces = ((att.result ?? {}) as {interfaces?: Array<{name?: string; sandbox?: string}>}).interfaces ?? [];
+      for (const i of ifaces) if (i.name && !i.sandbox && i.name !== bridge) hostVeths.push(i.name);
+    }
+    if (!isNsMounted(net.netns)) return true; // gone already (a reboot, an earlier teardown cut short): DEL without it
+    if (!netnsEndsWithMount(net.netns)) return false;
+    removeNetns(net.netns);
+    const present = () => hostVeths.filter((v) => fs.existsSync(`/sys/class/net/${v}`));
+    for (let waited = 0; waited < VETH_GONE_MS && present().length > 0; waited += 2) await new Promise((r) => setTimeout(r, 2));
+    for (const v of present()) {
+      // Something unseen (an open descriptor) keeps the namespace: deleting one end of a veth pair deletes both.
+      log.warn(`network namespace ${net.netns} outlived its mount: deleting ${v} from the host side`);
+      spawnSync('ip', ['link', 'delete', v]);
+    }
+    log.debug(`network namespace ${net.netns} unmounted before the DELs: the kernel removed ${hostVeths.join(', ') || 'no veth'}`);
+    return true;
   }
 
   /** CNI DEL (every plugin, errors logged) and the aardvark-dns entry. A network removed meanwhile is rebuilt from the attachment. */
