@@ -29,7 +29,7 @@ export function isNsMounted(file: string): boolean {
 /** `loUp: false` when the network's own process brings lo up (slirp4netns --configure does). */
 export function createNetns(file: string, opts: {loUp?: boolean} = {}): void {
   prepareNetnsFile(file);
-  const r = spawnSync('unshare', unshareArgs(file, opts), {encoding: 'utf8'});
+  const r = spawnSync(tool('unshare'), unshareArgs(file, opts), {encoding: 'utf8'});
   netnsOutcome(file, r.error, r.status, r.stderr ?? '');
 }
 
@@ -41,7 +41,7 @@ export function createNetnsAsync(file: string, opts: {loUp?: boolean} = {}): Pro
     return Promise.reject(err);
   }
   return new Promise((resolve, reject) => {
-    const child = spawn('unshare', unshareArgs(file, opts), {stdio: ['ignore', 'ignore', 'pipe']});
+    const child = spawn(tool('unshare'), unshareArgs(file, opts), {stdio: ['ignore', 'ignore', 'pipe']});
     const err: Buffer[] = [];
     let done = false;
     const finish = (error: Error | undefined, status: number | null) => {
@@ -68,7 +68,20 @@ function prepareNetnsFile(file: string): void {
 // One process: unshare binds the new namespace to the file, then runs `ip`
 // inside it to bring lo up, as podman does (no CNI loopback plugin needed).
 function unshareArgs(file: string, opts: {loUp?: boolean}): string[] {
-  return [`--net=${file}`, ...(opts.loUp === false ? ['true'] : ['ip', 'link', 'set', 'lo', 'up'])];
+  return [`--net=${file}`, ...(opts.loUp === false ? ['true'] : [tool('ip'), 'link', 'set', 'lo', 'up'])];
+}
+
+const SYSTEM_DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin'];
+const tools = new Map<string, string>();
+
+/** A util-linux/iproute2 tool by absolute path (no PATH walk per start; a PATH with user directories first costs failed execs), else its name. */
+function tool(name: string): string {
+  let p = tools.get(name);
+  if (p === undefined) {
+    p = SYSTEM_DIRS.map((d) => path.join(d, name)).find((c) => fs.existsSync(c)) ?? name;
+    tools.set(name, p);
+  }
+  return p;
 }
 
 function netnsOutcome(file: string, error: Error | undefined, status: number | null, stderr: string): void {
