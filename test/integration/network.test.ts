@@ -16,7 +16,7 @@ import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import {randomBytes, randomInt} from 'node:crypto';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
 import {addressRules, networkRules} from '../helpers/network';
@@ -278,6 +278,29 @@ describe('networking', () => {
     assert.deepEqual(leftovers(owner, ownerIp), []);
     assert.deepEqual((await ok(['exec', guest, 'ls', '/sys/class/net'])).trim().split(/\s+/), ['lo']);
     await ok(['rm', '-f', '-t', '0', guest]);
+  });
+
+  test('containers join and leave a network under its shared lock; publishing ports takes it exclusive', async () => {
+    const net = await newNetwork(['--disable-dns']);
+    const lockPath = path.join(bb.store.root, 'locks', `network-${net.name}.lock`);
+    fs.mkdirSync(path.dirname(lockPath), {recursive: true});
+    // Another container's ADD in flight, as far as the lock goes: a shared holder.
+    const holder = spawn('flock', ['--shared', '--no-fork', lockPath, 'sleep', '120'], {stdio: 'ignore'});
+    try {
+      // Until the holder has it, an exclusive try succeeds.
+      await eventually(async () => assert.throws(() => execFileSync('flock', ['--nonblock', '--exclusive', lockPath, 'true'])), 20);
+      const r = await run(['run', '--rm', '--network', net.name, bb.image, 'true'], {timeoutMs: 30_000});
+      assert.equal(r.code, 0, `a plain join waits for no other join: ${r.stderr}`);
+      // portmap's ADD is not made for concurrent runs: -p waits for the holder.
+      const started = run(['run', '--rm', '--network', net.name, '-p', `127.0.0.1:${20000 + randomInt(20000)}:80`, bb.image, 'true'], {timeoutMs: 60_000});
+      const first = await Promise.race([started.then(() => 'finished'), new Promise((res) => setTimeout(() => res('waiting'), 3000))]);
+      assert.equal(first, 'waiting', 'a run with -p waits for the network lock');
+      holder.kill('SIGTERM');
+      const p = await started;
+      assert.equal(p.code, 0, p.stderr);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   test('connect and disconnect a running container; network rm refuses in-use networks unless -f', async () => {

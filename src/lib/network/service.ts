@@ -10,7 +10,7 @@
  * Locks (the network-* slot, after container-<id>): `network--list` guards
  * the set of records (create/rm/default); `network-<name>` is held across a
  * container's CNI ADD/DEL on that network (several networks: in name
- * order); `network--dns` is taken last, around aardvark-dns changes.
+ * order; shared unless the list has portmap, see lock()); `network--dns` is taken last, around aardvark-dns changes.
  * network create and rm take `network-<name>` inside `network--list`;
  * the firewall lock (/run/lock/skiff-iptables.lock, host-wide: the chains
  * are shared by all stores) is taken inside `network-<name>`, last.
@@ -83,8 +83,18 @@ export class NetworkService {
     return new Aardvark(path.join(this.paths.runroot, 'networks', 'aardvark-dns'));
   }
 
-  lock(name: string): Promise<Lock> {
-    return lockFile(this.paths.lockFile(`network-${name}`));
+  /**
+   * `network-<name>`: exclusive for what changes the network (create, rm,
+   * its rules, stray leases), shared for containers joining and leaving:
+   * the plugins are made for concurrent runs (host-local has its own lock,
+   * the bridge plugin tolerates a bridge made meanwhile, installing the
+   * rules is idempotent under the firewall lock), so parallel starts on one
+   * network do not queue behind each other's ADD. A list with portmap takes
+   * it exclusive: portmap checks for its top-level jumps before inserting
+   * them, and two at once could both insert one.
+   */
+  lock(name: string, mode: 'shared' | 'exclusive' = 'exclusive'): Promise<Lock> {
+    return lockFile(this.paths.lockFile(`network-${name}`), {mode});
   }
 
   list(): NetworkRecord[] {
@@ -310,7 +320,7 @@ export class NetworkService {
     for (const ip of c.request.ips ?? []) {
       if (!net.subnets.some((s) => contains(parseCidr(s.subnet), ip))) throw invalidInput(`requested static ip ${ip} not in any subnet on network ${net.name}`);
     }
-    const lock = await this.lock(net.name);
+    const lock = await this.lock(net.name, joinMode(list));
     let result: unknown;
     try {
       await this.firewall.ensure(net);
@@ -416,7 +426,7 @@ export class NetworkService {
     const net = this.find(name);
     const list = (c.att.conflist as Conflist | undefined) ?? (net ? renderConflist(net, this.ipamDir) : undefined);
     if (list) {
-      const lock = await this.lock(name);
+      const lock = await this.lock(name, joinMode(list));
       try {
         const errs = cniDel(list, {containerId: c.id, netns: c.netns, ifname: c.att.interface, runtimeConfig: {portMappings: portMappingsFor(c.ports)}}, c.att.result);
         for (const e of errs) log.warn(messageOf(e));
@@ -433,6 +443,11 @@ export class NetworkService {
       dnsLock.release();
     }
   }
+}
+
+/** The network lock's mode for a container's ADD/DEL (see NetworkService.lock). */
+function joinMode(list: Conflist): 'shared' | 'exclusive' {
+  return !isLegacyConflist(list) && list.plugins.every((p) => p.type === 'bridge' || p.type === 'macvlan' || p.type === 'tuning') ? 'shared' : 'exclusive';
 }
 
 function attachmentFrom(result: unknown, ifname: string, aliases: string[]): NetworkAttachment {
