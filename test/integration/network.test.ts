@@ -16,7 +16,7 @@ import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import {randomBytes, randomInt} from 'node:crypto';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
 import {addressRules, networkRules} from '../helpers/network';
@@ -229,6 +229,78 @@ describe('networking', () => {
     const bad = await run(['run', '--rm', '--network', nodns.name, '--ip', '10.0.0.5', bb.image, 'true']);
     assert.equal(bad.code, 125, bad.stderr);
     await ok(['rm', '-f', '-t', '0', 'srv']);
+  });
+
+  test('a CNI ADD that fails while the rootfs is mounted and runc create runs leaves nothing behind', async () => {
+    // The ADD runs alongside the mounts and `runc create`: its failure must
+    // still undo both and release nothing that belongs to another container.
+    const net = await newNetwork(['--disable-dns']);
+    const ip = `${net.prefix}.50`;
+    const holder = (await ok(['run', '-d', '--network', net.name, '--ip', ip, bb.image, 'sleep', '300'])).trim();
+    const r = await run(['run', '--name', 'dupip', '--network', net.name, '--ip', ip, bb.image, 'true']);
+    assert.equal(r.code, 125, r.stderr);
+    assert.match(r.stderr, new RegExp(ip.replace(/\./g, '\\.')));
+    const id = (await ok(['inspect', '--format', '{{.Id}}', 'dupip'])).trim();
+    assert.notEqual((await ok(['inspect', '--format', '{{.State.Status}}', 'dupip'])).trim(), 'running');
+    assert.deepEqual(leftovers(id), []);
+    assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(id), 'nothing of it is mounted');
+    // The holder keeps its lease and its address.
+    assert.equal(fs.readFileSync(path.join(bb.store.runroot, 'networks', 'ipam', net.name, ip), 'utf8').split(/\s/)[0], holder);
+    assert.match(await ok(['exec', holder, 'sh', '-c', 'ip -o -4 addr show eth0']), new RegExp(`inet ${ip.replace(/\./g, '\\.')}/24`));
+    await ok(['rm', '-f', '-t', '0', 'dupip', holder]);
+    assert.deepEqual(leftovers(holder, ip), []);
+  });
+
+  test('teardown: the veth is gone when run --rm returns, and a namespace another container is in keeps the DEL inside it', async () => {
+    const net = await newNetwork(['--disable-dns']);
+    // The namespace dies with its mount (the DEL only releases the address): its veth must be gone when the CLI returns.
+    const r = await run(['--log-level', 'debug', 'run', '--rm', '--network', net.name, bb.image, 'sh', '-c', 'cat /sys/class/net/eth0/iflink; ip -o -4 addr show eth0']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /unmounted before the DELs: the kernel removed veth/);
+    const out = r.stdout.split('\n');
+    const peer = Number(out[0]);
+    const ip = /inet (\S+)\//.exec(out[1])![1];
+    assert.ok(peer > 0, out.join('\n'));
+    assert.ok(!hostIfindexes().has(peer), 'the host side of the veth is gone when run --rm returns');
+    assert.ok(!fs.existsSync(path.join(bb.store.runroot, 'networks', 'ipam', net.name, ip)), 'the lease is released');
+    assert.deepEqual(fs.readdirSync(path.join(bb.store.runroot, 'netns')), []);
+    // Another container lives in the owner's namespace: removing the owner deletes its veth inside the
+    // namespace (the full DEL) at once, and the guest keeps running with lo only.
+    const owner = (await ok(['run', '-d', '--network', net.name, bb.image, 'sleep', '300'])).trim();
+    const [ownerIp] = (await ok(['inspect', '--format', '{{.NetworkSettings.IPAddress}}', owner])).trim().split(' ');
+    const guest = (await ok(['run', '-d', '--network', `container:${owner}`, bb.image, 'sleep', '300'])).trim();
+    const ownerPeer = Number(await ok(['exec', guest, 'cat', '/sys/class/net/eth0/iflink']));
+    assert.ok(hostIfindexes().has(ownerPeer));
+    const rm = await run(['--log-level', 'debug', 'rm', '-f', '-t', '0', owner]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.doesNotMatch(rm.stderr, /unmounted before the DELs|outlived its mount/);
+    assert.ok(!hostIfindexes().has(ownerPeer), "the owner's veth is gone although its namespace lives on");
+    assert.deepEqual(leftovers(owner, ownerIp), []);
+    assert.deepEqual((await ok(['exec', guest, 'ls', '/sys/class/net'])).trim().split(/\s+/), ['lo']);
+    await ok(['rm', '-f', '-t', '0', guest]);
+  });
+
+  test('containers join and leave a network under its shared lock; publishing ports takes it exclusive', async () => {
+    const net = await newNetwork(['--disable-dns']);
+    const lockPath = path.join(bb.store.root, 'locks', `network-${net.name}.lock`);
+    fs.mkdirSync(path.dirname(lockPath), {recursive: true});
+    // Another container's ADD in flight, as far as the lock goes: a shared holder.
+    const holder = spawn('flock', ['--shared', '--no-fork', lockPath, 'sleep', '120'], {stdio: 'ignore'});
+    try {
+      // Until the holder has it, an exclusive try succeeds.
+      await eventually(async () => assert.throws(() => execFileSync('flock', ['--nonblock', '--exclusive', lockPath, 'true'])), 20);
+      const r = await run(['run', '--rm', '--network', net.name, bb.image, 'true'], {timeoutMs: 30_000});
+      assert.equal(r.code, 0, `a plain join waits for no other join: ${r.stderr}`);
+      // portmap's ADD is not made for concurrent runs: -p waits for the holder.
+      const started = run(['run', '--rm', '--network', net.name, '-p', `127.0.0.1:${20000 + randomInt(20000)}:80`, bb.image, 'true'], {timeoutMs: 60_000});
+      const first = await Promise.race([started.then(() => 'finished'), new Promise((res) => setTimeout(() => res('waiting'), 3000))]);
+      assert.equal(first, 'waiting', 'a run with -p waits for the network lock');
+      holder.kill('SIGTERM');
+      const p = await started;
+      assert.equal(p.code, 0, p.stderr);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   test('connect and disconnect a running container; network rm refuses in-use networks unless -f', async () => {

@@ -34,8 +34,8 @@ import {SkiffError, conflict, invalidInput, messageOf, notFound} from '../util/e
 import {log} from '../util/log';
 import {signalNumber, sizeInBytes} from './options';
 import {NetworkService} from '../network/service';
-import type {ContainerNetState, NetworkAttachment} from '../network/types';
-import {bindNetns, createNetns, netnsDir, removeNetns} from '../network/netns';
+import type {ContainerNetState, NetworkAttachment, NetworkRecord} from '../network/types';
+import {bindNetns, createNetns, createNetnsAsync, netnsDir, removeNetns} from '../network/netns';
 import {resolveHostPorts} from '../network/ports';
 import {addPorts, hostPrimaryIp, plannedSlirp, startSlirp, stopSlirp} from '../network/slirp';
 import {defaultSlirpOptions} from '../network/slirp-options';
@@ -270,13 +270,16 @@ export class ContainerService extends ContainerReader {
     const runtime = this.runtime(config.runtime);
     const notify = sdNotifyPlan(config.sdnotify, process.env.NOTIFY_SOCKET);
     let session: AttachSession | undefined;
+    let net: Awaited<ReturnType<ContainerService['setupNetwork']>> = undefined;
     try {
       // A container with a user namespace of its own gets its network namespace from the runtime
       // (made inside that user namespace, so exec can join both); skiff configures it between
-      // create and start, as podman does. The /etc files are rewritten in place then.
+      // create and start, as podman does. The /etc files are rewritten in place then. Otherwise
+      // the netns and the CNI ADDs run alongside the mounts and `runc create`.
       const late = configuresNetnsAfterCreate(config);
-      const net = late ? {ownIps: [], dns: []} : await this.setupNetwork(config);
-      await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes, net, sdNotify: notify.relay});
+      if (!late) net = await this.setupNetwork(config);
+      await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes, net: late ? {ownIps: [], dns: []} : net, sdNotify: notify.relay});
+      await net?.netns;
       const conmon = findBinary('conmon');
       if (!conmon) throw invalidInput('conmon not found: install it (Debian package conmon)');
       const self = selfCommand();
@@ -299,8 +302,16 @@ export class ContainerService extends ContainerReader {
         sdNotifySocket: notify.relay ? notify.socket : undefined,
       });
       if (late) {
-        const n = (await this.setupNetwork(config, started.pid))!;
-        rewriteNetworkEtcFiles(p.userdata, {hostname: config.hostname, name: config.name, network: config.network.mode, addHosts: config.addHosts, dns: config.dns, dnsSearch: config.dnsSearch, dnsOptions: config.dnsOptions, ownIps: n.ownIps, networkDns: n.dns, leadingDns: n.leadingDns, hostGatewayIp: n.gateway});
+        net = (await this.setupNetwork(config, started.pid))!;
+        await net.ready;
+        // The addresses are in the state once the ADDs are done (slirp4netns/pasta: in the result).
+        const attached = Object.values(this.store.read(config.id)!.state.net?.networks ?? {});
+        const ownIps = net.ownIps.length ? net.ownIps : attached.map((a) => a.ip).filter(Boolean);
+        rewriteNetworkEtcFiles(p.userdata, {hostname: config.hostname, name: config.name, network: config.network.mode, addHosts: config.addHosts, dns: config.dns, dnsSearch: config.dnsSearch, dnsOptions: config.dnsOptions, ownIps, networkDns: net.dns, leadingDns: net.leadingDns, hostGatewayIp: net.gateway ?? attached[0]?.gateway});
+      } else if (net?.ready) {
+        // The CNI ADDs ran alongside the mounts and `runc create`; the process has not run yet.
+        await net.ready;
+        this.refreshHosts(config, this.store.read(config.id)!.state.net!);
       }
       if (opts.attach) session = openAttach(started.attachSocket, opts.attach);
       await containerEvent(this.paths, config, 'init');
@@ -334,6 +345,8 @@ export class ContainerService extends ContainerReader {
       return {record: {config, state}, session};
     } catch (err) {
       session?.detach();
+      // A network setup still running must finish (and be recorded) before it is torn down.
+      await net?.ready?.catch(() => undefined);
       await runtime.delete(config.id, true).catch(() => undefined);
       unprepare(this.paths, config.id);
       await this.teardownNetwork(config.id);
@@ -647,9 +660,15 @@ export class ContainerService extends ContainerReader {
    * Under the container lock, before the runtime creates the container:
    * the namespace to join. For bridge networks: a new netns under
    * runroot/netns, recorded in the state first (so a crash from here on is
-   * torn down by the next cleanup), then CNI ADD on each network.
+   * torn down by the next cleanup), then CNI ADD on each network. For
+   * bridge networks the namespace and the ADDs run in child processes
+   * while the caller mounts the rootfs and runs `runc create`: `netns`
+   * settles once the namespace exists (before the runtime joins it),
+   * `ready` once every ADD is done and recorded (before the process
+   * starts; /etc/hosts gets the addresses then). Both are handled:
+   * their rejection surfaces where they are awaited.
    */
-  private async setupNetwork(config: ContainerConfig, createdPid?: number): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; leadingDns?: string[]; gateway?: string} | undefined> {
+  private async setupNetwork(config: ContainerConfig, createdPid?: number): Promise<{netnsPath?: string; ownIps: string[]; dns: string[]; leadingDns?: string[]; gateway?: string; netns?: Promise<void>; ready?: Promise<void>} | undefined> {
     const n = config.network;
     if (n.mode === 'none' || n.mode === 'host') return undefined;
     if (n.mode === 'ns') return {netnsPath: n.path, ownIps: [], dns: []};
@@ -662,28 +681,37 @@ export class ContainerService extends ContainerReader {
     const ports = await resolveHostPorts(config.ports ?? []);
     const net: ContainerNetState = {netns: file, networks: {}, ports};
     this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
-    // slirp4netns --configure and pasta --config-net bring lo up themselves.
-    // createdPid: the runtime made the namespace (and brought lo up); keep it on the file.
-    if (createdPid) bindNetns(`/proc/${createdPid}/ns/net`, file);
-    else createNetns(file, {loUp: n.mode !== 'slirp4netns' && n.mode !== 'pasta'});
-    if (n.mode === 'slirp4netns') return this.setupSlirp(config, net);
-    if (n.mode === 'pasta') return this.setupPasta(config, net);
-    const names = Object.keys(n.networks ?? {}).sort();
-    let i = 0;
-    for (const name of names) {
-      const rec = await this.networks.resolve(name);
-      const ifname = `eth${i++}`;
-      const beforeAdd = (conflist: unknown) => {
-        net.pending = {...net.pending, [name]: {ifname, conflist}};
-        this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
-      };
-      net.networks[name] = await this.networks.attach(rec, {id: config.id, name: config.name, netns: file, ifname, request: n.networks![name], ports, beforeAdd});
-      delete net.pending![name];
-      this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+    // createdPid: the runtime made the namespace (inside the container's user namespace, lo up);
+    // keep it on the file. Else skiff makes it.
+    const bind = (): void => bindNetns(`/proc/${createdPid}/ns/net`, file);
+    if (n.mode === 'slirp4netns' || n.mode === 'pasta') {
+      // slirp4netns --configure and pasta --config-net bring lo up themselves.
+      if (createdPid) bind();
+      else createNetns(file, {loUp: false});
+      return n.mode === 'slirp4netns' ? this.setupSlirp(config, net) : this.setupPasta(config, net);
     }
-    const atts = Object.entries(net.networks);
-    const dns = atts.filter(([name]) => this.networks.find(name)?.dns_enabled).map(([, a]) => a.gateway).filter(Boolean);
-    return {netnsPath: file, ownIps: atts.map(([, a]) => a.ip).filter(Boolean), dns: [...new Set(dns)], gateway: atts[0]?.[1].gateway};
+    const names = Object.keys(n.networks ?? {}).sort();
+    const recs: NetworkRecord[] = [];
+    for (const name of names) recs.push(await this.networks.resolve(name));
+    const netns = createdPid ? new Promise<void>((resolve) => resolve(bind())) : createNetnsAsync(file);
+    const ready = netns.then(async () => {
+      for (const [i, rec] of recs.entries()) {
+        const name = names[i];
+        const ifname = `eth${i}`;
+        const beforeAdd = (conflist: unknown) => {
+          net.pending = {...net.pending, [name]: {ifname, conflist}};
+          this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+        };
+        net.networks[name] = await this.networks.attach(rec, {id: config.id, name: config.name, netns: file, ifname, request: n.networks![name], ports, beforeAdd});
+        delete net.pending![name];
+        this.store.writeState(config.id, {...this.store.read(config.id)!.state, net});
+      }
+    });
+    netns.catch(() => undefined);
+    ready.catch(() => undefined);
+    // The gateways come from the records (the ADD results repeat them); the addresses are known after the ADDs.
+    const dns = recs.filter((r) => r.dns_enabled).map((r) => r.subnets[0]?.gateway).filter((g): g is string => !!g);
+    return {netnsPath: file, ownIps: [], dns: [...new Set(dns)], gateway: recs[0]?.subnets[0]?.gateway, netns, ready};
   }
 
   /**
@@ -728,9 +756,14 @@ export class ContainerService extends ContainerReader {
     }
     // An ADD a crash interrupted: DEL without a result (bridge, host-local and portmap work from the container ID and interface).
     const pending = Object.entries(net.pending ?? {}).map(([name, p]): [string, NetworkAttachment] => [name, {interface: p.ifname, ip: '', prefixLen: 0, gateway: '', mac: '', aliases: [], result: undefined, conflist: p.conflist}]);
+    // A namespace that dies with its mount goes first; the DELs then only release the addresses.
+    const dropped = await this.networks.dropNamespace(net).catch((err) => {
+      log.debug(`${id}: ${messageOf(err)}`);
+      return false;
+    });
     for (const [name, att] of [...Object.entries(net.networks), ...pending]) {
       try {
-        await this.networks.detach(name, {id, netns: net.netns, att, ports: net.ports});
+        await this.networks.detach(name, {id, netns: dropped ? '' : net.netns, att, ports: net.ports});
       } catch (err) {
         log.warn(`network ${name}: ${messageOf(err)}`);
       }

@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {spawnSync} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import type {NetworkRecord, PortMapping} from './types';
 import {SkiffError, invalidInput} from '../util/errors';
 
@@ -119,9 +119,16 @@ function pluginStdin(list: Conflist, plugin: Conflist['plugins'][number], rt: Cn
 /** util-linux setpriv (Debian: util-linux, like unshare), for --pdeathsig. */
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv'].find((p) => fs.existsSync(p));
 
-function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', list: Conflist, plugin: Conflist['plugins'][number], rt: CniRuntime, prevResult: unknown): unknown {
+interface PluginRun {
+  cmd: string;
+  argv: string[];
+  input: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function pluginRun(command: 'ADD' | 'DEL' | 'CHECK', list: Conflist, plugin: Conflist['plugins'][number], rt: CniRuntime, prevResult: unknown): PluginRun {
   const dirs = cniPath();
-  const bin = findPlugin(plugin.type, dirs);
+  const bin = findPlugin(ipamDelegate(command, plugin, rt) ?? plugin.type, dirs);
   const args = {IgnoreUnknown: '1', ...(rt.args ?? {})};
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
@@ -131,11 +138,31 @@ function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', list: Conflist, plugin: Co
     CNI_IFNAME: rt.ifname,
     CNI_PATH: dirs.join(':'),
     CNI_ARGS: Object.entries(args).map(([k, v]) => `${k}=${v}`).join(';'),
+    // The plugins are short single-task Go programs: one P starts fewer threads (~20% less CPU per run here).
+    GOMAXPROCS: '1',
   };
   // A plugin must not outlive a killed skiff: an orphaned ADD finishing after
   // the cleanup's DEL would leave a lease and masquerade rules nothing records.
-  const [cmd, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin]] : [bin, []];
-  const r = spawnSync(cmd, argv, {input: pluginStdin(list, plugin, rt, prevResult), env, encoding: 'utf8', timeout: 60_000});
+  // A DEL left running only finishes the release, so it runs without the wrapper.
+  const [cmd, argv] = SETPRIV && command !== 'DEL' ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin]] : [bin, []];
+  return {cmd, argv, input: pluginStdin(list, plugin, rt, prevResult), env};
+}
+
+/**
+ * DEL without a namespace (CNI_NETNS empty: the runtime says it is gone) of
+ * a bridge or macvlan plugin with IPAM: all such a plugin does (bridge and
+ * macvlan 1.1's cmdDel) is to exec its IPAM plugin with the same stdin and
+ * environment, so skiff execs that plugin itself and saves a Go program's
+ * start. Returns the plugin type to run instead, if any.
+ */
+function ipamDelegate(command: 'ADD' | 'DEL' | 'CHECK', plugin: Conflist['plugins'][number], rt: CniRuntime): string | undefined {
+  if (command !== 'DEL' || rt.netns !== '' || (plugin.type !== 'bridge' && plugin.type !== 'macvlan')) return undefined;
+  const ipamType = (plugin.ipam as {type?: unknown} | undefined)?.type;
+  return typeof ipamType === 'string' && /^[a-zA-Z0-9_.-]+$/.test(ipamType) ? ipamType : undefined;
+}
+
+/** The plugin's answer: the error CNI's JSON names, else its result (ADD) or the previous one. */
+function pluginOutcome(command: 'ADD' | 'DEL' | 'CHECK', list: Conflist, plugin: Conflist['plugins'][number], prevResult: unknown, r: {error?: Error; status: number | null; stdout: string; stderr: string}): unknown {
   if (r.error) throw new CniError(`CNI plugin ${plugin.type} ${command}: ${r.error.message}`);
   if (r.status !== 0) {
     let msg = (r.stderr || r.stdout || '').trim();
@@ -157,12 +184,58 @@ function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', list: Conflist, plugin: Co
   }
 }
 
+const PLUGIN_TIMEOUT_MS = 60_000;
+
+function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', list: Conflist, plugin: Conflist['plugins'][number], rt: CniRuntime, prevResult: unknown): unknown {
+  const run = pluginRun(command, list, plugin, rt, prevResult);
+  const r = spawnSync(run.cmd, run.argv, {input: run.input, env: run.env, encoding: 'utf8', timeout: PLUGIN_TIMEOUT_MS});
+  return pluginOutcome(command, list, plugin, prevResult, r);
+}
+
+/**
+ * The same as execPlugin without blocking the event loop, so the caller can
+ * go on with other work (the container's mounts and `runc create`) while the
+ * plugin runs.
+ */
+function execPluginAsync(command: 'ADD' | 'DEL', list: Conflist, plugin: Conflist['plugins'][number], rt: CniRuntime, prevResult: unknown): Promise<unknown> {
+  let run: PluginRun;
+  try {
+    run = pluginRun(command, list, plugin, rt, prevResult);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(run.cmd, run.argv, {env: run.env, stdio: ['pipe', 'pipe', 'pipe'], timeout: PLUGIN_TIMEOUT_MS});
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let spawnError: Error | undefined;
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => {
+      spawnError = e;
+      // Never started: no 'close' is guaranteed to follow.
+      if (child.pid === undefined) reject(new CniError(`CNI plugin ${plugin.type} ${command}: ${e.message}`));
+    });
+    // A plugin that exits without reading all of its stdin is judged by its status, not by EPIPE.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(run.input);
+    child.on('close', (status, signal) => {
+      try {
+        const error = spawnError ?? (signal ? new Error(`killed by ${signal}`) : undefined);
+        resolve(pluginOutcome(command, list, plugin, prevResult, {error, status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8')}));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
 /** ADD through the whole list; on a failure the plugins already run are undone (DEL) before the error is thrown. */
-export function cniAdd(list: Conflist, rt: CniRuntime): unknown {
+export async function cniAdd(list: Conflist, rt: CniRuntime): Promise<unknown> {
   let result: unknown;
   for (const plugin of list.plugins) {
     try {
-      result = execPlugin('ADD', list, plugin, rt, result);
+      result = await execPluginAsync('ADD', list, plugin, rt, result);
     } catch (err) {
       cniDel(list, rt, result);
       throw err;

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {spawnSync} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import {mount, umount2, MNT, MS} from '../util/native';
 import {invalidInput, SkiffError} from '../util/errors';
 import {log} from '../util/log';
@@ -28,20 +28,72 @@ export function isNsMounted(file: string): boolean {
 
 /** `loUp: false` when the network's own process brings lo up (slirp4netns --configure does). */
 export function createNetns(file: string, opts: {loUp?: boolean} = {}): void {
+  prepareNetnsFile(file);
+  const r = spawnSync(tool('unshare'), unshareArgs(file, opts), {encoding: 'utf8'});
+  netnsOutcome(file, r.error, r.status, r.stderr ?? '');
+}
+
+/** createNetns without blocking the event loop: the container's mounts go on meanwhile. */
+export function createNetnsAsync(file: string, opts: {loUp?: boolean} = {}): Promise<void> {
+  try {
+    prepareNetnsFile(file);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool('unshare'), unshareArgs(file, opts), {stdio: ['ignore', 'ignore', 'pipe']});
+    const err: Buffer[] = [];
+    let done = false;
+    const finish = (error: Error | undefined, status: number | null) => {
+      if (done) return;
+      done = true;
+      try {
+        netnsOutcome(file, error, status, Buffer.concat(err).toString('utf8'));
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    };
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => finish(e, null));
+    child.on('close', (status) => finish(undefined, status));
+  });
+}
+
+function prepareNetnsFile(file: string): void {
   fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
   fs.writeFileSync(file, '', {mode: 0o600});
-  // One process: unshare binds the new namespace to the file, then runs `ip`
-  // inside it to bring lo up, as podman does (no CNI loopback plugin needed).
-  const r = spawnSync('unshare', [`--net=${file}`, ...(opts.loUp === false ? ['true'] : ['ip', 'link', 'set', 'lo', 'up'])], {encoding: 'utf8'});
-  if (r.error) {
-    fs.rmSync(file, {force: true});
-    throw invalidInput(`creating a network namespace needs util-linux unshare: ${r.error.message}`);
+}
+
+// One process: unshare binds the new namespace to the file, then runs `ip`
+// inside it to bring lo up, as podman does (no CNI loopback plugin needed).
+function unshareArgs(file: string, opts: {loUp?: boolean}): string[] {
+  return [`--net=${file}`, ...(opts.loUp === false ? ['true'] : [tool('ip'), 'link', 'set', 'lo', 'up'])];
+}
+
+const SYSTEM_DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin'];
+const tools = new Map<string, string>();
+
+/** A util-linux/iproute2 tool by absolute path (no PATH walk per start; a PATH with user directories first costs failed execs), else its name. */
+function tool(name: string): string {
+  let p = tools.get(name);
+  if (p === undefined) {
+    p = SYSTEM_DIRS.map((d) => path.join(d, name)).find((c) => fs.existsSync(c)) ?? name;
+    tools.set(name, p);
   }
-  if (r.status !== 0 && !isNsMounted(file)) {
+  return p;
+}
+
+function netnsOutcome(file: string, error: Error | undefined, status: number | null, stderr: string): void {
+  if (error) {
     fs.rmSync(file, {force: true});
-    throw new SkiffError('internal', `creating network namespace ${file}: ${r.stderr.trim()}`);
+    throw invalidInput(`creating a network namespace needs util-linux unshare: ${error.message}`);
   }
-  if (r.status !== 0) log.warn(`bringing lo up in ${file}: ${r.stderr.trim() || `exit status ${r.status}`}`);
+  if (status !== 0 && !isNsMounted(file)) {
+    fs.rmSync(file, {force: true});
+    throw new SkiffError('internal', `creating network namespace ${file}: ${stderr.trim()}`);
+  }
+  if (status !== 0) log.warn(`bringing lo up in ${file}: ${stderr.trim() || `exit status ${status}`}`);
 }
 
 /**
@@ -70,4 +122,40 @@ export function removeNetns(file: string): void {
     }
   }
   fs.rmSync(file, {force: true});
+}
+
+/**
+ * Whether unmounting `file` ends its namespace: nothing but this one mount
+ * holds it (no process lives in it, no other nsfs mount of it in this mount
+ * namespace). An open descriptor elsewhere cannot be seen; callers check
+ * the effect (the veths vanish) afterwards. False when in doubt.
+ */
+export function netnsEndsWithMount(file: string): boolean {
+  let ino: number;
+  try {
+    ino = fs.statSync(file).ino;
+  } catch {
+    return false;
+  }
+  const tag = `net:[${ino}]`;
+  try {
+    const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[3] === tag);
+    if (mounts.length !== 1 || mounts[0].split(' ')[4] !== file) return false;
+  } catch {
+    return false;
+  }
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d));
+  } catch {
+    return false;
+  }
+  for (const pid of pids) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/ns/net`) === tag) return false;
+    } catch {
+      /* gone, or a zombie (it holds no namespace) */
+    }
+  }
+  return true;
 }

@@ -10,7 +10,7 @@
  * Locks (the network-* slot, after container-<id>): `network--list` guards
  * the set of records (create/rm/default); `network-<name>` is held across a
  * container's CNI ADD/DEL on that network (several networks: in name
- * order); `network--dns` is taken last, around aardvark-dns changes.
+ * order; shared unless the list has portmap, see lock()); `network--dns` is taken last, around aardvark-dns changes.
  * network create and rm take `network-<name>` inside `network--list`;
  * the firewall lock (/run/lock/skiff-iptables.lock, host-wide: the chains
  * are shared by all stores) is taken inside `network-<name>`, last.
@@ -29,15 +29,17 @@ import {lockFile, type Lock} from '../state/lock';
 import {writeFileAtomic} from '../state/atomic';
 import {conflict, invalidInput, messageOf, notFound} from '../util/errors';
 import {log} from '../util/log';
-import type {NetworkAttachment, NetworkRecord, NetworkRequest, PortMapping} from './types';
+import type {ContainerNetState, NetworkAttachment, NetworkRecord, NetworkRequest, PortMapping} from './types';
 import {cniAdd, cniDel, isLegacyConflist, portMappingsFor, purgeMasquerade, renderConflist, trimConflist, type CniRuntime, type Conflist} from './cni';
 import {NetworkFirewall, firewallLockPath} from './firewall';
-import {isNsMounted} from './netns';
+import {isNsMounted, netnsEndsWithMount, removeNetns} from './netns';
 import {Aardvark} from './aardvark';
 import {contains, firstHost, formatCidr, hostRoutes, overlaps, parseCidr, type Cidr} from './ipnet';
 
 export const DEFAULT_NETWORK = 'skiff';
 export const DEFAULT_BRIDGE = 'skiff0';
+/** How long a dropped namespace's veths may take to vanish before skiff deletes them itself. */
+const VETH_GONE_MS = 3000;
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export interface CreateNetworkOptions {
@@ -81,8 +83,18 @@ export class NetworkService {
     return new Aardvark(path.join(this.paths.runroot, 'networks', 'aardvark-dns'));
   }
 
-  lock(name: string): Promise<Lock> {
-    return lockFile(this.paths.lockFile(`network-${name}`));
+  /**
+   * `network-<name>`: exclusive for what changes the network (create, rm,
+   * its rules, stray leases), shared for containers joining and leaving:
+   * the plugins are made for concurrent runs (host-local has its own lock,
+   * the bridge plugin tolerates a bridge made meanwhile, installing the
+   * rules is idempotent under the firewall lock), so parallel starts on one
+   * network do not queue behind each other's ADD. A list with portmap takes
+   * it exclusive: portmap checks for its top-level jumps before inserting
+   * them, and two at once could both insert one.
+   */
+  lock(name: string, mode: 'shared' | 'exclusive' = 'exclusive'): Promise<Lock> {
+    return lockFile(this.paths.lockFile(`network-${name}`), {mode});
   }
 
   list(): NetworkRecord[] {
@@ -308,11 +320,11 @@ export class NetworkService {
     for (const ip of c.request.ips ?? []) {
       if (!net.subnets.some((s) => contains(parseCidr(s.subnet), ip))) throw invalidInput(`requested static ip ${ip} not in any subnet on network ${net.name}`);
     }
-    const lock = await this.lock(net.name);
+    const lock = await this.lock(net.name, joinMode(list));
     let result: unknown;
     try {
       await this.firewall.ensure(net);
-      result = cniAdd(list, rt);
+      result = await cniAdd(list, rt);
     } finally {
       lock.release();
     }
@@ -369,12 +381,52 @@ export class NetworkService {
     return released;
   }
 
+  /**
+   * First step of a container's network teardown (its processes are gone).
+   * The bridge plugin's DEL deletes the container's veth inside the
+   * namespace, and deleting a link waits for the kernel's RCU grace periods
+   * (20-50 ms here, the larger part of a DEL). A namespace that nothing but
+   * its mount holds takes its veths with it when it is unmounted, in the
+   * kernel's own cleanup: so when every network is a plain bridge (+portmap)
+   * attachment, this unmounts the namespace, waits until the host sides of
+   * the veths are gone, and returns true; the DELs then run with an empty
+   * CNI_NETNS, which the bridge plugin answers by releasing the address only
+   * (CNI: a runtime passes no namespace once it is gone). The address is
+   * released after the veths are gone, so a new container never meets the
+   * old one on the bridge. Anything else (slirp4netns, pasta, tuning, legacy
+   * lists, an interrupted ADD, a namespace another process is in) keeps the
+   * full DEL in the namespace (false).
+   */
+  async dropNamespace(net: ContainerNetState): Promise<boolean> {
+    if (net.slirp || net.pasta || Object.keys(net.pending ?? {}).length > 0) return false;
+    const hostVeths: string[] = [];
+    for (const att of Object.values(net.networks)) {
+      const list = att.conflist as Conflist | undefined;
+      if (!list || !list.plugins.every((p) => (p.type === 'bridge' && p.ipMasq !== true) || p.type === 'portmap')) return false;
+      const bridge = list.plugins.find((p) => p.type === 'bridge')?.bridge;
+      const ifaces = ((att.result ?? {}) as {interfaces?: Array<{name?: string; sandbox?: string}>}).interfaces ?? [];
+      for (const i of ifaces) if (i.name && !i.sandbox && i.name !== bridge) hostVeths.push(i.name);
+    }
+    if (!isNsMounted(net.netns)) return true; // gone already (a reboot, an earlier teardown cut short): DEL without it
+    if (!netnsEndsWithMount(net.netns)) return false;
+    removeNetns(net.netns);
+    const present = () => hostVeths.filter((v) => fs.existsSync(`/sys/class/net/${v}`));
+    for (let waited = 0; waited < VETH_GONE_MS && present().length > 0; waited += 2) await new Promise((r) => setTimeout(r, 2));
+    for (const v of present()) {
+      // Something unseen (an open descriptor) keeps the namespace: deleting one end of a veth pair deletes both.
+      log.warn(`network namespace ${net.netns} outlived its mount: deleting ${v} from the host side`);
+      spawnSync('ip', ['link', 'delete', v]);
+    }
+    log.debug(`network namespace ${net.netns} unmounted before the DELs: the kernel removed ${hostVeths.join(', ') || 'no veth'}`);
+    return true;
+  }
+
   /** CNI DEL (every plugin, errors logged) and the aardvark-dns entry. A network removed meanwhile is rebuilt from the attachment. */
   async detach(name: string, c: {id: string; netns: string; att: NetworkAttachment; ports: PortMapping[]}): Promise<void> {
     const net = this.find(name);
     const list = (c.att.conflist as Conflist | undefined) ?? (net ? renderConflist(net, this.ipamDir) : undefined);
     if (list) {
-      const lock = await this.lock(name);
+      const lock = await this.lock(name, joinMode(list));
       try {
         const errs = cniDel(list, {containerId: c.id, netns: c.netns, ifname: c.att.interface, runtimeConfig: {portMappings: portMappingsFor(c.ports)}}, c.att.result);
         for (const e of errs) log.warn(messageOf(e));
@@ -391,6 +443,11 @@ export class NetworkService {
       dnsLock.release();
     }
   }
+}
+
+/** The network lock's mode for a container's ADD/DEL (see NetworkService.lock). */
+function joinMode(list: Conflist): 'shared' | 'exclusive' {
+  return !isLegacyConflist(list) && list.plugins.every((p) => p.type === 'bridge' || p.type === 'macvlan' || p.type === 'tuning') ? 'shared' : 'exclusive';
 }
 
 function attachmentFrom(result: unknown, ifname: string, aliases: string[]): NetworkAttachment {
