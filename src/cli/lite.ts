@@ -80,6 +80,8 @@ export function snapshotMain(): void {
 /** The snapshot builder evaluates the light commands' modules now. */
 export async function warmSnapshot(): Promise<void> {
   await Promise.all([...Object.values(LITE_COMMANDS).map((l) => l()), import('../lib/engine')]);
+  const [{warmOutput}, {PS_COLUMNS}] = await Promise.all([import('./output'), import('../commands/ps')]);
+  warmOutput([PS_COLUMNS]);
 }
 
 if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) main();

@@ -193,6 +193,8 @@ export function seaMain(addon: {bytes: () => Uint8Array; digest: string}, vendor
  */
 export async function warmSnapshot(): Promise<void> {
   await Promise.all([...HOT_COMMANDS.map((id) => loadCommand(id)), import('../lib/engine'), import('../lib/container/service'), import('../lib/image/service')]);
+  const [{warmOutput}, {PS_COLUMNS}, {imagesColumns}] = await Promise.all([import('./output'), import('../commands/ps'), import('../commands/images')]);
+  warmOutput([PS_COLUMNS, imagesColumns()]);
 }
 
 if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) main();

@@ -154,3 +154,12 @@ export function renderInspect(items: unknown[], format?: string, opts: {name?: s
   if (!format || isJsonFormat(format)) return toGoJson(items, {indent: INSPECT_INDENT}) + '\n';
   return renderList(items as object[], {format, columns: [], noHeading: true, name: opts.name ?? 'inspect'});
 }
+
+/**
+ * While a startup snapshot is built: compile the default tables of these
+ * column sets (renderList of no rows), so the snapshot holds the output
+ * module, the template engine and the compiled templates.
+ */
+export function warmOutput(columnSets: Array<Array<{header: string; field: string}>>): void {
+  for (const columns of columnSets) renderList([], {columns});
+}

@@ -52,14 +52,7 @@ export default class Images extends SkiffCommand {
     }
     let rows: ImageRow[] = images.flatMap((img) => imageRows(img, labelsOf(img), 0, flags['no-trunc']));
     rows = sortRows(rows, flags.sort as (typeof SORT_KEYS)[number]);
-    const columns = [
-      {header: 'REPOSITORY', field: 'Repository'},
-      {header: 'TAG', field: 'Tag'},
-      ...(flags.digests ? [{header: 'DIGEST', field: 'Digest'}] : []),
-      {header: 'IMAGE ID', field: 'ID'},
-      {header: 'CREATED', field: 'CreatedSince'},
-      {header: 'SIZE', field: 'Size'},
-    ];
+    const columns = imagesColumns(flags.digests);
     writeOut(renderList(rows, {format: flags.format, columns, noHeading: flags.noheading}));
   }
 }
@@ -74,4 +67,16 @@ function sortRows(rows: ImageRow[], key: (typeof SORT_KEYS)[number]): ImageRow[]
   };
   if (!cmp[key]) throw invalidInput(`invalid --sort "${key}"`);
   return [...rows].sort(cmp[key]);
+}
+
+/** images' default table (without --digests also compiled into the startup snapshot: src/cli/output.ts warmOutput). */
+export function imagesColumns(digests = false): Array<{header: string; field: string}> {
+  return [
+    {header: 'REPOSITORY', field: 'Repository'},
+    {header: 'TAG', field: 'Tag'},
+    ...(digests ? [{header: 'DIGEST', field: 'Digest'}] : []),
+    {header: 'IMAGE ID', field: 'ID'},
+    {header: 'CREATED', field: 'CreatedSince'},
+    {header: 'SIZE', field: 'Size'},
+  ];
 }

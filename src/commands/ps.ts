@@ -42,15 +42,17 @@ export default class Ps extends SkiffCommand {
       writeOut(renderList(recs.map(psJson), {format: 'json', columns: []}));
       return;
     }
-    const columns = [
-      {header: 'CONTAINER ID', field: 'ID'},
-      {header: 'IMAGE', field: 'Image'},
-      {header: 'COMMAND', field: 'Command'},
-      {header: 'CREATED', field: 'CreatedHuman'},
-      {header: 'STATUS', field: 'Status'},
-      {header: 'PORTS', field: 'Ports'},
-      {header: 'NAMES', field: 'Names'},
-    ];
-    writeOut(renderList(recs.map((r) => psRow(r, flags['no-trunc'])), {format: flags.format, columns, noHeading: flags.noheading}));
+    writeOut(renderList(recs.map((r) => psRow(r, flags['no-trunc'])), {format: flags.format, columns: PS_COLUMNS, noHeading: flags.noheading}));
   }
 }
+
+/** ps's default table (also compiled into the startup snapshots: src/cli/output.ts warmOutput). */
+export const PS_COLUMNS = [
+  {header: 'CONTAINER ID', field: 'ID'},
+  {header: 'IMAGE', field: 'Image'},
+  {header: 'COMMAND', field: 'Command'},
+  {header: 'CREATED', field: 'CreatedHuman'},
+  {header: 'STATUS', field: 'Status'},
+  {header: 'PORTS', field: 'Ports'},
+  {header: 'NAMES', field: 'Names'},
+];
