@@ -41,7 +41,7 @@ writeFileSync(
       useSnapshot: true,
       disableExperimentalSEAWarning: true,
       // The addon, and the vendor bundles kept out of the snapshot (src/lib/util/vendor.ts).
-      assets: {'skiff_native.node': addon, 'vendor/undici.js': join(dist, 'vendor', 'undici.js')},
+      assets: {'skiff_native.node': addon, 'vendor/undici.js': join(dist, 'vendor', 'undici.js'), 'vendor/@oclif/core.js': join(dist, 'vendor', '@oclif', 'core.js')},
     },
     null,
     2,

@@ -2,7 +2,8 @@
  * Heavy third-party packages kept out of the main bundle, and so out of the
  * V8 start-up snapshot whose size every command pays for at start: undici
  * (1.3 MB of source) is built into dist/vendor/undici.js and evaluated only
- * when a command first talks to a registry. scripts/build.mjs redirects
+ * when a command first talks to a registry; @oclif/core and its dependencies
+ * (~0.4 MB, dist/vendor/@oclif/core.js) only when --help is asked for. scripts/build.mjs redirects
  * `import('undici')` in the main bundle to loadVendor('undici'); under tsx
  * (tests, development) imports resolve normally and this module is unused.
  * The single binary carries each vendor bundle as an asset instead.
