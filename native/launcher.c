@@ -203,9 +203,10 @@ static int join_userns(void) {
   }
   close(ufd);
   close(mfd);
-  /* Entering a mount namespace moves the working directory to its root. */
-  if (chdir(have_cwd ? cwd : "/") && have_cwd && chdir("/")) {
-    fprintf(stderr, "Error: chdir: %s\n", strerror(errno));
+  /* Entering a mount namespace moves the working directory to its root: go
+     back (as nsenter --wdns; failing like it when the directory is not there). */
+  if (have_cwd && chdir(cwd)) {
+    fprintf(stderr, "Error: working directory %s in the user namespace of pause process %ld: %s\n", cwd, pid, strerror(errno));
     exit(125);
   }
   char v[32];
