@@ -251,8 +251,18 @@ export function writeFileAt(
   mtime: number,
   dirPath: string,
 ): void {
+  noNul(name, 'name');
   const rc = native().writeFileAt(dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime);
   if (rc < 0) throw sysError(-(-rc & 0xfff), WRITE_FILE_STAGES[-rc >> 12] ?? 'writeFileAt', dirPath + '/' + name);
+}
+
+/**
+ * C strings end at the first NUL: a name or link target with one would be
+ * cut short by the addon (another file, another target) where fs.* refuses
+ * it. Refuse it the same way (ERR_INVALID_ARG_VALUE).
+ */
+function noNul(s: string, what: string): void {
+  if (s.includes('\0')) throw Object.assign(new TypeError(`The argument '${what}' must be a string without null bytes. Received ${JSON.stringify(s)}`), {code: 'ERR_INVALID_ARG_VALUE'});
 }
 
 const SYMLINK_STAGES = ['symlink', '', 'lchown', '', 'lutimes'];
@@ -264,6 +274,8 @@ const SYMLINK_STAGES = ['symlink', '', 'lchown', '', 'lutimes'];
  * Errors name `dirPath/name`, as writeFileAt's.
  */
 export function symlinkAt(dirfd: number, target: string, name: string, flags: number, uid: number, gid: number, atime: number, mtime: number, dirPath: string): void {
+  noNul(target, 'target');
+  noNul(name, 'name');
   const rc = native().symlinkAt(dirfd, target, name, flags, uid, gid, atime, mtime);
   if (rc < 0) throw sysError(-(-rc & 0xfff), SYMLINK_STAGES[-rc >> 12] || 'symlinkAt', dirPath + '/' + name);
 }

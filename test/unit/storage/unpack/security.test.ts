@@ -277,3 +277,18 @@ test('invalid UTF-8 names are rejected, not silently renamed', async () => {
   h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
   await rejected([h], /not valid UTF-8/);
 });
+
+test('a NUL byte inside a PAX path or link target is rejected, never cut short at the NUL', async () => {
+  for (const e of [
+    {name: 'x', data: 'pwned\n', pax: {path: 'cut\0../../escaped'}},
+    {name: 'l', type: '2', linkname: 'x', pax: {linkpath: 'inside\0/etc/passwd'}},
+  ] as FixtureEntry[]) {
+    const {box, error} = await attempt([e]);
+    try {
+      assert.ok(isSkiffError(error, 'unpack'), `expected an unpack error, got ${String(error)}`);
+      assert.deepEqual(fs.readdirSync(box.dest).filter((n) => n !== '.' && n !== '..'), [], 'nothing was written under a shortened name');
+    } finally {
+      box.cleanup();
+    }
+  }
+});
