@@ -11,6 +11,7 @@ import {spawn, spawnSync} from 'node:child_process';
 import {mount, umount2, MNT, MS} from '../util/native';
 import {invalidInput, SkiffError} from '../util/errors';
 import {log} from '../util/log';
+import {processIds} from './proc';
 
 export function netnsDir(runroot: string): string {
   return path.join(runroot, 'netns');
@@ -144,12 +145,8 @@ export function netnsEndsWithMount(file: string): boolean {
   } catch {
     return false;
   }
-  let pids: string[];
-  try {
-    pids = fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d));
-  } catch {
-    return false;
-  }
+  const pids = processIds();
+  if (!pids) return false;
   for (const pid of pids) {
     try {
       if (fs.readlinkSync(`/proc/${pid}/ns/net`) === tag) return false;

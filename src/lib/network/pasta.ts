@@ -20,7 +20,7 @@ import {SkiffError, invalidInput} from '../util/errors';
 import {findBinary} from '../runtime/host';
 import type {PortMapping} from './types';
 import {hostPrimaryIp} from './slirp';
-import {cmdline, terminateProcess} from './proc';
+import {cmdline, processIds, terminateProcess} from './proc';
 import {processAlive} from '../container/boot';
 
 export interface PastaState {
@@ -127,18 +127,12 @@ export async function stopPasta(st: PastaState): Promise<void> {
 /** Running pasta processes whose pid file is in `dir` (found by command line, so also one whose pid never reached a record). */
 export function pastaProcesses(dir: string): Array<{pid: number; pidFile: string}> {
   const out: Array<{pid: number; pidFile: string}> = [];
-  let pids: string[] = [];
-  try {
-    pids = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
-  } catch {
-    return out;
-  }
-  for (const p of pids) {
-    const args = cmdline(Number(p));
+  for (const p of processIds() ?? []) {
+    const args = cmdline(p);
     if (!args || !/^(pasta|passt)/.test(path.basename(args[0] ?? ''))) continue;
     const i = args.indexOf('--pid');
     const pidFile = i >= 0 ? args[i + 1] : undefined;
-    if (pidFile && path.dirname(pidFile) === dir && processAlive(Number(p))) out.push({pid: Number(p), pidFile});
+    if (pidFile && path.dirname(pidFile) === dir && processAlive(p)) out.push({pid: p, pidFile});
   }
   return out;
 }

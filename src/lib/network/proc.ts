@@ -2,6 +2,15 @@
 import * as fs from 'node:fs';
 import {processAlive} from '../container/boot';
 
+/** The ids of the running processes, or undefined when /proc cannot be read. */
+export function processIds(): number[] | undefined {
+  try {
+    return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+  } catch {
+    return undefined;
+  }
+}
+
 export function cmdline(pid: number): string[] | undefined {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');

@@ -28,7 +28,7 @@ import {findBinary} from '../runtime/host';
 import {log} from '../util/log';
 import type {PortMapping} from './types';
 import {slirpAddresses, type SlirpOptions} from './slirp-options';
-import {cmdline, terminateProcess} from './proc';
+import {cmdline, processIds, terminateProcess} from './proc';
 import {processAlive} from '../container/boot';
 
 /** What the container state records (ContainerNetState.slirp). */
@@ -171,19 +171,13 @@ const namesSocket = (args: string[] | undefined, socket: string) => !!args && pa
 /** Running slirp4netns processes whose API socket is `socket` (or, with a directory, any socket in it). */
 export function slirpProcesses(socketOrDir: string, opts: {dir?: boolean} = {}): Array<{pid: number; socket: string}> {
   const out: Array<{pid: number; socket: string}> = [];
-  let pids: string[] = [];
-  try {
-    pids = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
-  } catch {
-    return out;
-  }
-  for (const p of pids) {
-    const args = cmdline(Number(p));
+  for (const p of processIds() ?? []) {
+    const args = cmdline(p);
     if (!args || path.basename(args[0] ?? '') !== 'slirp4netns') continue;
     const sock = args.find((a) => a.startsWith('--api-socket='))?.slice('--api-socket='.length);
     if (!sock) continue;
     if (opts.dir ? path.dirname(sock) === socketOrDir : sock === socketOrDir) {
-      if (processAlive(Number(p))) out.push({pid: Number(p), socket: sock});
+      if (processAlive(p)) out.push({pid: p, socket: sock});
     }
   }
   return out;
