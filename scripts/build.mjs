@@ -85,15 +85,13 @@ const vendorPlugin = {
   },
 };
 
-await build({
-  plugins: [vendorPlugin],
-  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-  outfile: join(root, 'dist', 'skiff.js'),
+// What both entries (dist/skiff.js, dist/skiff-lite.js) are built with; one
+// build time for both, so `version` says the same through either.
+const entryOptions = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  sourcemap: 'linked',
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: 'none',
@@ -104,6 +102,13 @@ await build({
     __SKIFF_BUILT__: JSON.stringify(new Date().toISOString()),
     __SKIFF_PJSON__: JSON.stringify(pjson),
   },
+};
+await build({
+  ...entryOptions,
+  plugins: [vendorPlugin],
+  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+  outfile: join(root, 'dist', 'skiff.js'),
+  sourcemap: 'linked',
 });
 // The light entry (src/cli/lite.ts): version and ps in a bundle of their own,
 // so their snapshot holds little more than Node's own (docs/design.md
@@ -125,23 +130,10 @@ const liteBoundary = {
   },
 };
 await build({
+  ...entryOptions,
   plugins: [vendorPlugin, liteBoundary],
   entryPoints: [join(root, 'src', 'cli', 'lite.ts')],
   outfile: join(root, 'dist', 'skiff-lite.js'),
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minifySyntax: true,
-  minifyWhitespace: true,
-  legalComments: 'none',
-  external: ['typescript'],
-  logLevel: 'warning',
-  define: {
-    __SKIFF_VERSION__: JSON.stringify(pkg.version),
-    __SKIFF_BUILT__: JSON.stringify(new Date().toISOString()),
-    __SKIFF_PJSON__: JSON.stringify(pjson),
-  },
 });
 
 }
