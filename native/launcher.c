@@ -127,7 +127,7 @@ static int snapshot_ok(const char *node, const char *blob, const char *js) {
   return strcmp(want, have) == 0;
 }
 
-/* The real uid and gid (as bin/skiff reads them from /proc/self/status). */
+/* [ -O path ]: the file exists and belongs to uid. */
 static int owned_by(const char *path, uid_t uid) {
   struct stat st;
   return stat(path, &st) == 0 && st.st_uid == uid;
