@@ -100,8 +100,9 @@ describe('lifecycle', () => {
     const dup = await s.run(['run', '-d', '--name', 'svc', IMG, 'true']);
     assert.equal(dup.code, 125);
     assert.match(dup.stderr, /already in use/);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal((await s.run(['logs', 'svc'])).stdout, 'started\n');
+    let logs = '';
+    for (const end = Date.now() + 10_000; logs === '' && Date.now() < end; await new Promise((r) => setTimeout(r, 50))) logs = (await s.run(['logs', 'svc'])).stdout;
+    assert.equal(logs, 'started\n');
     const rmRunning = await s.run(['rm', 'svc']);
     assert.equal(rmRunning.code, 2, rmRunning.stderr);
     const stop = await s.run(['stop', 'svc']);

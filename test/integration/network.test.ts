@@ -119,7 +119,16 @@ function leftovers(id: string, ip?: string): string[] {
 
 /** Host interfaces by ifindex (a container's eth0 names its host-side veth peer in iflink). */
 function hostIfindexes(): Set<number> {
-  return new Set(fs.readdirSync('/sys/class/net').map((n) => Number(fs.readFileSync(`/sys/class/net/${n}/ifindex`, 'utf8'))));
+  // Parallel tests add and delete veths: an entry listed may be gone (ENOENT, or EINVAL mid-teardown) when read.
+  const out = new Set<number>();
+  for (const n of fs.readdirSync('/sys/class/net')) {
+    try {
+      out.add(Number(fs.readFileSync(`/sys/class/net/${n}/ifindex`, 'utf8')));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
 
 describe('networking', () => {

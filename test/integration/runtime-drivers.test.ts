@@ -91,6 +91,16 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Whether pid has a handler for signal sig (its bit in /proc/<pid>/status SigCgt). */
+function catches(pid: number, sig: number): boolean {
+  try {
+    const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m !== null && (BigInt(`0x${m[1]}`) & (1n << BigInt(sig - 1))) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
 async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -228,7 +238,8 @@ describe('conmon + runc drivers', {skip}, () => {
     await a.runtime.start(a.id);
     const st = await a.runtime.state(a.id);
     assert.deepEqual(st, {status: 'running', pid: ma.pid});
-    await new Promise((r) => setTimeout(r, 100)); // let sh install the trap
+    // SIGTERM to pid 1 without a handler is ignored: wait until sh has installed its trap (SigCgt bit 15).
+    await until('sh to catch SIGTERM', () => catches(ma.pid, 15));
     await a.runtime.kill(a.id, 'TERM');
     assert.equal(await waitForExit(a.exitDir, a.id, {timeoutMs: 10_000}), 42);
     assert.deepEqual(await sa, {detached: false});
