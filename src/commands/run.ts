@@ -5,6 +5,7 @@ import {bool} from '../cli/flags';
 import {createContainer} from '../cli/container-create';
 import {AttachClient, detachKeysFlag} from '../cli/attach-client';
 import {parseDetachKeys} from '../lib/runtime/detach-keys';
+import {phase} from '../lib/util/log';
 
 export default class Run extends SkiffCommand {
   static override summary = 'Run a command in a new container';
@@ -24,7 +25,9 @@ export default class Run extends SkiffCommand {
     const {flags, argv} = await this.parseArgs(Run);
     parseDetachKeys(flags['detach-keys']); // a bad sequence fails before anything is created
     const engine = await this.engine(flags);
+    phase('engine');
     const rec = await createContainer(engine, argv[0], argv.slice(1), flags);
+    phase('created');
     const id = rec.config.id;
     const svc = engine.containers;
     if (flags.detach) {
@@ -52,14 +55,17 @@ export default class Run extends SkiffCommand {
       if (rec.config.autoRemove) await svc.remove([id], {force: true, volumes: true}).catch(() => undefined);
       throw err;
     }
+    phase('started');
     const result = started.session ? await client.wait(started.session) : (client.close(), {detached: false});
     // Detached (podman: nothing printed, exit 0): the container keeps running; its conmon cleans up.
     if (result.detached) return;
     const code = await svc.wait(id);
+    phase('exited');
     // The container's status is the answer even if its teardown cannot be
     // recorded now (a full disk): cleanup has warned, and the record still
     // reads as exited, which the next rm or start finishes.
     await svc.cleanup(id).catch(() => undefined);
+    phase('cleaned');
     process.exitCode = code;
   }
 }

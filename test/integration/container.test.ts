@@ -154,6 +154,30 @@ describe('lifecycle', () => {
     assert.equal((await s.run(['volume', 'rm', 'data'])).code, 0);
   });
 
+  test('--rm removes the container with its anonymous volumes, in the foreground and with -d', async () => {
+    const before = (await s.run(['volume', 'ls', '-q'])).stdout;
+    const fg = await s.run(['run', '--rm', '-v', '/scratch', IMG, 'sh', '-c', 'echo x > /scratch/f; exit 3']);
+    assert.equal(fg.code, 3, fg.stderr);
+    const bg = await s.run(['run', '-d', '--rm', '-v', '/scratch', IMG, 'true']);
+    assert.equal(bg.code, 0, bg.stderr);
+    const id = bg.stdout.trim();
+    for (const end = Date.now() + 10_000; Date.now() < end && (await s.run(['container', 'exists', id])).code === 0; ) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await s.run(['container', 'exists', id])).code, 1, 'conmon\'s cleanup removed the -d --rm container');
+    assert.equal((await s.run(['volume', 'ls', '-q'])).stdout, before, 'no anonymous volume left');
+    assert.deepEqual(fs.readdirSync(path.join(s.runroot, 'exits')), [], 'no exit file left');
+  });
+
+  test('a full ID is looked up before a name, a name before an ID prefix', async () => {
+    const a = (await s.run(['create', '--name', 'resolve-a', IMG, 'true'])).stdout.trim();
+    // A name that is another container's full ID: podman resolves the ID first.
+    const b = (await s.run(['create', '--name', a, IMG, 'true'])).stdout.trim();
+    assert.equal((await s.run(['inspect', '--format', '{{.Name}}', a])).stdout.trim(), 'resolve-a');
+    // A name that is a prefix of another container's ID: the name wins.
+    const c = (await s.run(['create', '--name', b.slice(0, 12), IMG, 'true'])).stdout.trim();
+    assert.equal((await s.run(['inspect', '--format', '{{.Id}}', b.slice(0, 12)])).stdout.trim(), c);
+    assert.equal((await s.run(['rm', a, b, c])).code, 0);
+  });
+
   test('restart=on-failure restarts up to its limit', async () => {
     const d = await s.run(['run', '-d', '--restart', 'on-failure:2', IMG, 'sh', '-c', 'exit 1']);
     const id = d.stdout.trim();

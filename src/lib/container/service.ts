@@ -31,7 +31,7 @@ import {findBinary, cgroupMode} from '../runtime/host';
 import {selfCommand} from '../util/self';
 import {containerCgroupPath, removeCgroup} from '../runtime/cgroups';
 import {SkiffError, conflict, invalidInput, messageOf, notFound} from '../util/errors';
-import {log} from '../util/log';
+import {log, phase} from '../util/log';
 import {signalNumber, sizeInBytes} from './options';
 import {NetworkService} from '../network/service';
 import type {ContainerNetState, NetworkAttachment, NetworkRecord} from '../network/types';
@@ -280,6 +280,7 @@ export class ContainerService extends ContainerReader {
       if (!late) net = await this.setupNetwork(config);
       await prepare(this.paths, {config, image: imageConfig, layerDirs, volumes: this.volumes, net: late ? {ownIps: [], dns: []} : net, sdNotify: notify.relay});
       await net?.netns;
+      phase('prepared');
       const conmon = findBinary('conmon');
       if (!conmon) throw invalidInput('conmon not found: install it (Debian package conmon)');
       const self = selfCommand();
@@ -301,6 +302,7 @@ export class ContainerService extends ContainerReader {
         conmonPidFile: config.conmonPidFile,
         sdNotifySocket: notify.relay ? notify.socket : undefined,
       });
+      phase('monitor-started');
       if (late) {
         net = (await this.setupNetwork(config, started.pid))!;
         await net.ready;
@@ -323,6 +325,7 @@ export class ContainerService extends ContainerReader {
       }
       opts.beforeStart?.(started);
       await runtime.start(config.id);
+      phase('runtime-started');
       const state: ContainerState = {
         ...this.store.read(config.id)!.state,
         status: transition('created', 'started', config.name),
@@ -438,6 +441,7 @@ export class ContainerService extends ContainerReader {
     if (!rec0) return; // already removed (--rm by the foreground run)
     let removeAfter = false;
     let restart = false;
+    let removed: string[] | undefined;
     const lock = await this.store.lockContainer(rec0.config.id);
     try {
       const rec = this.store.read(rec0.config.id);
@@ -445,13 +449,19 @@ export class ContainerService extends ContainerReader {
       const state = this.observed(rec);
       if (LIVE.has(state.status)) return; // not exited yet
       if (LIVE.has(rec.state.status) || rec.state.mounted) {
-        await this.finishExit(rec, state);
         const r = rec.config.restart;
         const failed = state.exitCode !== 0;
         restart =
           !rec.state.stoppedByUser &&
           (r.name === 'always' || r.name === 'unless-stopped' || (r.name === 'on-failure' && failed && (r.maxRetries === 0 || rec.state.restartCount < r.maxRetries)));
         removeAfter = rec.config.autoRemove && !this.otherWaiter(rec.state);
+        if (removeAfter && !restart) {
+          // --rm: one teardown straight to removal, under the lock already held.
+          removed = await this.removeLocked(rec);
+          phase('removed');
+          return;
+        }
+        await this.finishExit(rec, state);
         if (restart) {
           const now = this.store.read(rec.config.id)!;
           this.store.writeState(rec.config.id, {...now.state, restartCount: now.state.restartCount + 1});
@@ -466,8 +476,9 @@ export class ContainerService extends ContainerReader {
       throw err;
     } finally {
       lock.release();
+      if (removed?.length) await this.removeVolumes(removed);
     }
-    if (removeAfter && !restart) {
+    if (removeAfter && !restart && !removed) {
       // The foreground run and conmon's exit command may both get here; one removes.
       await this.removeOne(rec0.config.id, {force: true, volumes: true}).catch((err) => {
         if (!(err instanceof SkiffError && err.kind === 'not-found')) throw err;
@@ -542,7 +553,7 @@ export class ContainerService extends ContainerReader {
   }
 
   /** Signal, wait up to `timeout` seconds, then SIGKILL; finally clean up. */
-  async stop(input: string, opts: {timeout?: number} = {}): Promise<ContainerRecord> {
+  async stop(input: string, opts: {timeout?: number; cleanup?: boolean} = {}): Promise<ContainerRecord> {
     const rec0 = this.store.resolve(input);
     const id = rec0.config.id;
     let signal = rec0.config.stopSignal;
@@ -578,6 +589,8 @@ export class ContainerService extends ContainerReader {
         if (code === undefined && !processAlive(this.store.read(id)?.state.conmonPid ?? 0)) code = 137;
       }
     }
+    // rm -f tears down and removes in one pass itself (removeLocked).
+    if (opts.cleanup === false) return rec0;
     await this.cleanup(id);
     return this.find(id) ?? rec0;
   }
@@ -606,36 +619,60 @@ export class ContainerService extends ContainerReader {
     const st0 = this.observed(rec0);
     if (LIVE.has(st0.status)) {
       if (!opts.force && st0.status !== 'initialized') transition(st0.status, 'remove', rec0.config.name);
-      await this.stop(id, {timeout: opts.timeout ?? 0});
+      await this.stop(id, {timeout: opts.timeout ?? 0, cleanup: false});
     }
     const lock = await this.store.lockContainer(id);
     let anonymous: string[] = [];
     try {
       const rec = this.store.read(id);
       if (!rec) return;
-      const st = this.observed(rec);
-      if (st.status === 'running' || st.status === 'paused' || st.status === 'initialized') throw conflict(`container ${rec.config.name} is running again; cannot remove it: container state improper`);
-      if (rec.state.mounted || st.status !== rec.state.status) await this.finishExit(rec, st, {removing: true});
-      try {
-        this.store.writeState(id, {...this.store.read(id)!.state, status: 'removing', busyPid: process.pid});
-      } catch (err) {
-        // On a full disk the marker cannot be written, but removing is how space comes back:
-        // go on (a removal killed from here on leaves an exited container that rm removes again).
-        if (!(err instanceof SkiffError && err.kind === 'storage')) throw err;
-        log.debug(`removing ${id}: ${err.message}`);
-      }
-      await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
-      removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
-      unprepare(this.paths, id, {force: true});
-      await this.teardownNetwork(id);
-      anonymous = rec.config.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => (m as {name: string}).name);
-      if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
-      this.store.removeRecord(id);
-      await containerEvent(this.paths, rec.config, 'remove');
+      anonymous = await this.removeLocked(rec);
     } finally {
       lock.release();
     }
-    if (opts.volumes && anonymous.length) await this.volumes.remove(anonymous, {force: true}).catch((err) => log.warn(`removing anonymous volumes: ${messageOf(err)}`));
+    if (opts.volumes) await this.removeVolumes(anonymous);
+  }
+
+  /**
+   * Under the container lock: remove a container whose process is gone (a
+   * conflict if it runs again), with the teardown of an exit that was not
+   * recorded yet, in one pass. Returns its anonymous volumes (removed by the
+   * caller once the lock is released, as the volume locks come after it).
+   */
+  private async removeLocked(rec: ContainerRecord): Promise<string[]> {
+    const id = rec.config.id;
+    const st = this.observed(rec);
+    if (st.status === 'running' || st.status === 'paused' || st.status === 'initialized') throw conflict(`container ${rec.config.name} is running again; cannot remove it: container state improper`);
+    const p = containerPaths(this.paths, id);
+    const exited = LIVE.has(rec.state.status);
+    const code = exited ? (readExitFile(p.exitDir, id) ?? st.exitCode) : rec.state.exitCode;
+    // The marker first: a removal killed from here on is finished by the next
+    // rm (settle). Not fsynced: lost, the record reads as exited and rm runs again.
+    const marker: ContainerState = exited
+      ? {...rec.state, status: 'removing', exitCode: code, pid: 0, conmonPid: 0, finishedAt: new Date().toISOString(), busyPid: process.pid}
+      : {...rec.state, status: 'removing', busyPid: process.pid};
+    try {
+      this.store.writeState(id, marker, {durable: false});
+    } catch (err) {
+      // On a full disk the marker cannot be written, but removing is how space comes back:
+      // go on (a removal killed from here on leaves an exited container that rm removes again).
+      if (!(err instanceof SkiffError && err.kind === 'storage')) throw err;
+      log.debug(`removing ${id}: ${err.message}`);
+    }
+    if (exited) await containerEvent(this.paths, rec.config, 'died', {exitCode: code});
+    await this.runtime(rec.config.runtime).delete(id, true).catch((err) => log.debug(`runtime delete ${id}: ${messageOf(err)}`));
+    removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
+    unprepare(this.paths, id, {force: true});
+    await this.teardownNetwork(id);
+    fs.rmSync(path.join(p.exitDir, id), {force: true});
+    if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
+    this.store.removeRecord(id);
+    await containerEvent(this.paths, rec.config, 'remove');
+    return rec.config.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => (m as {name: string}).name);
+  }
+
+  private async removeVolumes(names: string[]): Promise<void> {
+    if (names.length) await this.volumes.remove(names, {force: true}).catch((err) => log.warn(`removing anonymous volumes: ${messageOf(err)}`));
   }
 
   // --- networks ------------------------------------------------------------------------
@@ -867,7 +904,7 @@ export class ContainerService extends ContainerReader {
         // A removal killed before its CNI DEL: the veth, port rules and leases go with the record.
         await this.teardownNetwork(id).catch((err) => log.warn(`network teardown of ${id.slice(0, 12)}: ${messageOf(err)}`));
         unprepare(this.paths, id);
-        await this.teardownNetwork(id);
+        fs.rmSync(path.join(containerPaths(this.paths, id).exitDir, id), {force: true});
         if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
         this.store.removeRecord(id);
         return;

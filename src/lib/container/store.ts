@@ -99,12 +99,21 @@ export class ContainerStore {
     return out;
   }
 
-  /** Resolve a full ID, a unique ID prefix or a name. */
+  /** Resolve a full ID, a name or a unique ID prefix, in podman's order. */
   resolve(input: string): ContainerRecord {
+    const hex = input.replace(/^sha256:/, '');
+    if (/^[0-9a-f]{64}$/.test(hex)) {
+      // A full ID is read directly: no listing of every record.
+      try {
+        const r = this.read(hex);
+        if (r) return r;
+      } catch {
+        /* being replaced: the listing below decides */
+      }
+    }
     const all = this.list();
     const byName = all.find((r) => r.config.name === input);
     if (byName) return byName;
-    const hex = input.replace(/^sha256:/, '');
     if (/^[0-9a-f]+$/.test(hex)) {
       const hits = all.filter((r) => r.config.id.startsWith(hex));
       if (hits.length === 1) return hits[0];

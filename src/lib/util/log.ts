@@ -36,3 +36,8 @@ export const log = {
   warn: (msg: string) => emit('warn', msg),
   error: (msg: string) => emit('error', msg),
 };
+
+/** `--log-level trace`: a named point of a command, with the milliseconds since the process started (for profiling). */
+export function phase(label: string): void {
+  if (threshold === 0) emit('trace', `phase ${label} at ${(process.uptime() * 1000).toFixed(1)} ms`);
+}
