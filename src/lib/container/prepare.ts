@@ -216,9 +216,10 @@ function chownTree(dir: string, uid: number, gid: number): void {
 /**
  * Unmount the rootfs (and :O volume overlays) and drop the bundle (idempotent).
  * The rootfs stays mounted while `skiff mount` (or a cp/commit in progress)
- * holds it, unless `force` (container removal).
+ * holds it, unless `force` (container removal). `keepFiles`: unmount only
+ * (a removal deletes the whole bundle directory with the record).
  */
-export function unprepare(paths: Paths, id: string, opts: {force?: boolean} = {}): void {
+export function unprepare(paths: Paths, id: string, opts: {force?: boolean; keepFiles?: boolean} = {}): void {
   const p = containerPaths(paths, id);
   const overlays = path.join(p.dir, 'overlay');
   if (fs.existsSync(overlays)) {
@@ -227,6 +228,7 @@ export function unprepare(paths: Paths, id: string, opts: {force?: boolean} = {}
   }
   if (opts.force) fs.rmSync(mountCountFile(paths, id), {force: true});
   if (opts.force || readMountCount(paths, id) === 0) unmountRootfs(p.rootfs);
+  if (opts.keepFiles) return;
   for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom']) fs.rmSync(path.join(p.bundle, f), {force: true});
   fs.rmSync(path.join(p.bundle, 'notify'), {force: true, recursive: true});
   fs.rmSync(path.join(p.bundle, 'exec'), {recursive: true, force: true}); // exec sessions (exec.ts)

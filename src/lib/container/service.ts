@@ -662,7 +662,8 @@ export class ContainerService extends ContainerReader {
     if (exited) await containerEvent(this.paths, rec.config, 'died', {exitCode: code});
     await this.runtime(rec.config.runtime).delete(id, true).catch((err) => log.debug(`runtime delete ${id}: ${messageOf(err)}`));
     removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
-    unprepare(this.paths, id, {force: true});
+    // The bundle's files go with the record's run directory below.
+    unprepare(this.paths, id, {force: true, keepFiles: true});
     await this.teardownNetwork(id);
     fs.rmSync(path.join(p.exitDir, id), {force: true});
     if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
@@ -787,8 +788,9 @@ export class ContainerService extends ContainerReader {
     const net = rec?.state.net;
     if (!rec) return;
     if (!net) {
-      // Nothing recorded, but a kill between an ADD and its record can still have left a lease.
-      for (const l of await this.networks.releaseLeases(id)) log.debug(`released lease ${l} left by an interrupted network operation`);
+      // Nothing recorded, but a kill between an ADD and its record can still have left a lease
+      // (only bridge networks have them: host-local IPAM).
+      if (rec.config.network.mode === 'bridge') for (const l of await this.networks.releaseLeases(id)) log.debug(`released lease ${l} left by an interrupted network operation`);
       return;
     }
     // An ADD a crash interrupted: DEL without a result (bridge, host-local and portmap work from the container ID and interface).
