@@ -229,7 +229,7 @@ export function unprepare(paths: Paths, id: string, opts: {force?: boolean; keep
   if (opts.force) fs.rmSync(mountCountFile(paths, id), {force: true});
   if (opts.force || readMountCount(paths, id) === 0) unmountRootfs(p.rootfs);
   if (opts.keepFiles) return;
-  for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom']) fs.rmSync(path.join(p.bundle, f), {force: true});
+  for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom', 'cleanup-claim']) fs.rmSync(path.join(p.bundle, f), {force: true});
   fs.rmSync(path.join(p.bundle, 'notify'), {force: true, recursive: true});
   fs.rmSync(path.join(p.bundle, 'exec'), {recursive: true, force: true}); // exec sessions (exec.ts)
 }

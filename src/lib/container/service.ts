@@ -67,10 +67,18 @@ export function initialState(): ContainerState {
  * after the exit, so conmon waits a second and runs the cleanup only if the
  * exit file is still there (finishExit removes it): no second node start on
  * the foreground path, yet a CLI killed before it cleaned up is still covered.
+ * Otherwise the cleanup runs at once, unless a live `stop` or `rm` has
+ * claimed it (its pid in the bundle's cleanup-claim file, see stop()): that
+ * process tears down itself, and a node start for nothing is saved.
  */
-export function exitCommand(cleanup: string[], exitFile: string, foreground: boolean): {exitCommand: string[]; exitDelaySeconds?: number} {
-  if (!foreground) return {exitCommand: cleanup};
+export function exitCommand(cleanup: string[], exitFile: string, foreground: boolean, claimFile: string): {exitCommand: string[]; exitDelaySeconds?: number} {
+  if (!foreground) return {exitCommand: ['/bin/sh', '-c', 'read p 2>/dev/null < "$0" && kill -0 "$p" 2>/dev/null && exit 0; exec "$@"', claimFile, ...cleanup]};
   return {exitCommand: ['/bin/sh', '-c', 'test -e "$0" && exec "$@"', exitFile, ...cleanup], exitDelaySeconds: 1};
+}
+
+/** The file through which a stop or rm claims a container's cleanup from conmon's exit command. */
+export function cleanupClaimFile(bundle: string): string {
+  return path.join(bundle, 'cleanup-claim');
 }
 
 /**
@@ -297,7 +305,7 @@ export class ContainerService extends ContainerReader {
         logSizeMax: config.logOpts['max-size'] !== undefined ? sizeInBytes(config.logOpts['max-size']) : undefined,
         stdin: config.interactive,
         terminal: config.tty,
-        ...exitCommand([...self, '--root', this.paths.root, '--runroot', this.paths.runroot, 'container', 'cleanup', config.id], path.join(p.exitDir, config.id), Boolean(opts.attach)),
+        ...exitCommand([...self, '--root', this.paths.root, '--runroot', this.paths.runroot, 'container', 'cleanup', config.id], path.join(p.exitDir, config.id), Boolean(opts.attach), cleanupClaimFile(p.bundle)),
         containerPidFile: config.pidFile,
         conmonPidFile: config.conmonPidFile,
         sdNotifySocket: notify.relay ? notify.socket : undefined,
@@ -561,12 +569,20 @@ export class ContainerService extends ContainerReader {
     const lock = await this.store.lockContainer(id);
     let running = false;
     let runtime: OciRuntime | undefined;
+    const claim = cleanupClaimFile(containerPaths(this.paths, id).bundle);
     try {
       const rec = this.store.read(id)!;
       const st = this.observed(rec);
       running = LIVE.has(st.status);
       if (running) {
         this.store.writeState(id, {...rec.state, status: transition(rec.state.status, 'stop', rec.config.name), stoppedByUser: true, busyPid: process.pid});
+        // This process cleans up after the exit: conmon's exit command need not start skiff
+        // (if this process dies first, the record reads as exited and the next command finishes it).
+        try {
+          fs.writeFileSync(claim, `${process.pid}\n`);
+        } catch (err) {
+          log.debug(`cleanup claim: ${messageOf(err)}`);
+        }
         runtime = this.runtime(rec.config.runtime);
         if (st.status === 'paused') await runtime.resume(id).catch(() => undefined);
         signal = rec.config.stopSignal;
@@ -589,9 +605,13 @@ export class ContainerService extends ContainerReader {
         if (code === undefined && !processAlive(this.store.read(id)?.state.conmonPid ?? 0)) code = 137;
       }
     }
-    // rm -f tears down and removes in one pass itself (removeLocked).
+    // rm -f tears down and removes in one pass itself (removeLocked; the claim goes with the bundle).
     if (opts.cleanup === false) return rec0;
-    await this.cleanup(id);
+    try {
+      await this.cleanup(id);
+    } finally {
+      fs.rmSync(claim, {force: true});
+    }
     return this.find(id) ?? rec0;
   }
 
