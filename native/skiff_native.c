@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <time.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #define MAX_PATH 8192
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "skiff_native: bad arguments"); return NULL; } } while (0)
@@ -485,6 +486,43 @@ static napi_value js_symlink_at(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
+/*
+ * x32Syscalls() -> 1 | 0 | -1
+ *
+ * Whether this kernel executes x32 system calls: 1 yes, 0 no (a clean
+ * ENOSYS: built without CONFIG_X86_X32_ABI, or syscall.x32=N), -1 unknown
+ * (not x86_64, the probe was killed, e.g. by a SystemCallArchitectures=native
+ * seccomp filter skiff runs under, or failed otherwise). The call is made in a
+ * vfork()ed child, so only the child can be killed; it does nothing but the
+ * one raw syscall (x32 getpid) and _exit(0 worked / 1 ENOSYS / 2 other).
+ * SIGSYS goes back to its default there first: a handler must not run on the
+ * parent's memory.
+ */
+static napi_value js_x32_syscalls(napi_env env, napi_callback_info info) {
+  (void)info;
+#if defined(__x86_64__) && !defined(__ILP32__)
+  pid_t pid = vfork();
+  if (pid == 0) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGSYS, &dfl, NULL);
+    long r = syscall(0x40000000L /* __X32_SYSCALL_BIT */ | 39 /* __NR_getpid */);
+    _exit(r >= 0 ? 0 : errno == ENOSYS ? 1 : 2);
+  }
+  if (pid < 0) return make_int(env, -1);
+  int status = 0;
+  pid_t w;
+  do w = waitpid(pid, &status, 0);
+  while (w < 0 && errno == EINTR);
+  if (w != pid || !WIFEXITED(status)) return make_int(env, -1);
+  int code = WEXITSTATUS(status);
+  return make_int(env, code == 0 ? 1 : code == 1 ? 0 : -1);
+#else
+  return make_int(env, -1);
+#endif
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -501,6 +539,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"execve", NULL, js_execve, NULL, NULL, NULL, napi_default, NULL},
     {"writeFileAt", NULL, js_write_file_at, NULL, NULL, NULL, napi_default, NULL},
     {"symlinkAt", NULL, js_symlink_at, NULL, NULL, NULL, napi_default, NULL},
+    {"x32Syscalls", NULL, js_x32_syscalls, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

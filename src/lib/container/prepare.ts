@@ -36,6 +36,7 @@ import {applicableLimits, delegation} from '../rootless/cgroups';
 import {idMapped, inUserns, rootlessIds} from '../rootless/userns';
 import {keepIdMappings, mountKeepIdRootfs, nomapMappings} from '../rootless/keep-id';
 import {hostId, makeSearchable} from './idmap';
+import {x32Syscalls} from '../util/native';
 
 export {containerPaths, type ContainerPaths} from './paths';
 import {containerPaths, type ContainerPaths} from './paths';
@@ -140,7 +141,10 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
       if (c.seccomp !== 'unconfined') {
         const profile = loadSeccompProfile(c.seccomp);
         const bounding = spec.process?.capabilities?.bounding ?? [];
-        const converted = convertSeccompProfile(profile, {arch: goArch(), capabilities: bounding});
+        const arch = goArch();
+        // A kernel that cannot run x32 system calls: runc need not compile SCMP_ARCH_X32 (seccomp.ts).
+        const x32 = arch === 'amd64' && x32Syscalls() === 'unsupported' ? false : undefined;
+        const converted = convertSeccompProfile(profile, {arch, capabilities: bounding, x32});
         if (converted && spec.linux) spec.linux.seccomp = converted;
       }
     }

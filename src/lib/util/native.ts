@@ -24,6 +24,7 @@ interface NativeBinding {
   execve(file: string, argv: string[], env: string[]): number;
   writeFileAt(dirfd: number, name: string, data: Buffer, createMode: number, flags: number, uid: number, gid: number, mode: number, atime: number, mtime: number): number;
   symlinkAt(dirfd: number, target: string, name: string, flags: number, uid: number, gid: number, atime: number, mtime: number): number;
+  x32Syscalls(): number;
 }
 
 /** node:os is not in Node's own startup snapshot: loaded on first use. */
@@ -278,4 +279,21 @@ export function symlinkAt(dirfd: number, target: string, name: string, flags: nu
   noNul(name, 'name');
   const rc = native().symlinkAt(dirfd, target, name, flags, uid, gid, atime, mtime);
   if (rc < 0) throw sysError(-(-rc & 0xfff), SYMLINK_STAGES[-rc >> 12] || 'symlinkAt', dirPath + '/' + name);
+}
+
+export type X32Support = 'supported' | 'unsupported' | 'unknown';
+let x32: X32Support | undefined;
+
+/**
+ * Whether this kernel executes x32 system calls: 'unsupported' only on a clean
+ * ENOSYS (no CONFIG_X86_X32_ABI, or syscall.x32=N); 'unknown' off x86_64 or
+ * when the probe child was killed or saw another error. The probe runs in a
+ * short-lived child (a seccomp filter skiff runs under may kill it); the
+ * answer is kept for the process, as it cannot change before a reboot.
+ */
+export function x32Syscalls(): X32Support {
+  if (x32) return x32;
+  const r = native().x32Syscalls();
+  x32 = r === 1 ? 'supported' : r === 0 ? 'unsupported' : 'unknown';
+  return x32;
 }

@@ -37,6 +37,21 @@ test('architectures come from the archMap entry for the native arch', () => {
   assert.equal(convertSeccompProfile(profile, {arch: 'riscv64', capabilities: []})!.architectures, undefined);
 });
 
+test('x32: false drops SCMP_ARCH_X32 from the archMap entry and from an explicit list; true or absent keeps it', () => {
+  const listed: SeccompProfile = {...profile, archMap: undefined, architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']};
+  for (const p of [profile, listed]) {
+    const arches = (x32?: boolean) => convertSeccompProfile(p, {arch: 'amd64', capabilities: [], x32})!.architectures;
+    assert.deepEqual(arches(false), ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']);
+    assert.deepEqual(arches(true), ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+    assert.deepEqual(arches(undefined), ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+    // Only the architectures change: the rules are the same.
+    assert.deepEqual(convertSeccompProfile(p, {arch: 'amd64', capabilities: [], x32: false})!.syscalls, convertSeccompProfile(p, {arch: 'amd64', capabilities: []})!.syscalls);
+  }
+  // Nothing else is dropped, and a list of X32 alone leaves the native architecture (libseccomp's default).
+  assert.deepEqual(convertSeccompProfile(profile, {arch: 'arm64', capabilities: [], x32: false})!.architectures, ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM']);
+  assert.equal(convertSeccompProfile({...profile, archMap: undefined, architectures: ['SCMP_ARCH_X32']}, {arch: 'amd64', capabilities: [], x32: false})!.architectures, undefined);
+});
+
 test('the errno name wins over the number (containers/common getErrno)', () => {
   const s = convertSeccompProfile(profile, {arch: 'amd64', capabilities: []})!;
   assert.equal(s.defaultAction, 'SCMP_ACT_ERRNO');

@@ -14,6 +14,12 @@
  *   includes.minKernel is newer than the running kernel;
  * - an errno name (defaultErrno / errno) wins over the number.
  *
+ * One departure: when the caller knows the kernel cannot execute x32 system
+ * calls (target.x32 === false), SCMP_ARCH_X32 is left out of the
+ * architectures: no x32 call can run either way (the kernel answers ENOSYS;
+ * without X32 in the filter, libseccomp kills the caller instead), and runc
+ * compiles one architecture fewer (~9 ms of `runc create`).
+ *
  * Pure: the profile text is read by seccomp-load.ts.
  */
 import {invalidInput} from '../../util/errors';
@@ -53,6 +59,8 @@ export interface SeccompTarget {
   capabilities: readonly string[];
   /** Running kernel release ("6.1.0-18-amd64"); minKernel rules apply only when given. */
   kernel?: string;
+  /** false: the kernel cannot execute x32 system calls (probed), so SCMP_ARCH_X32 is dropped. */
+  x32?: boolean;
 }
 
 /** containers/common nativeToSeccomp. */
@@ -119,6 +127,7 @@ export function convertSeccompProfile(profile: SeccompProfile, target: SeccompTa
   const native = NATIVE_TO_SECCOMP[target.arch];
   const entry = native ? profile.archMap?.find((a) => a.architecture === native) : undefined;
   if (entry) arches = [entry.architecture, ...(entry.subArchitectures ?? [])];
+  if (target.x32 === false) arches = arches.filter((a) => a !== 'SCMP_ARCH_X32');
   if (arches.length) out.architectures = arches;
   if (profile.flags?.length) out.flags = [...profile.flags];
   const caps = new Set(target.capabilities);
