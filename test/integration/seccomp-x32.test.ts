@@ -15,6 +15,7 @@ import * as zlib from 'node:zlib';
 import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import {SKIFF_BIN, type RunResult} from '../helpers/skiff';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
+import {SECCOMP_DEFAULT_PATH} from '../../src/lib/runtime/spec/seccomp-load';
 
 const X86_64 = process.arch === 'x64';
 
@@ -104,8 +105,8 @@ function skiffUnder(wrapper: string, args: string[]): Promise<RunResult> {
 }
 
 /** The seccomp architectures of a running container's bundle, and its /proc/self/status Seccomp field. */
-async function archesOf(run: (args: string[]) => Promise<RunResult>): Promise<{arches: string[]; seccomp: string | undefined}> {
-  const r = await run(['run', '-d', '-v', `${probe}:/x32probe:ro`, bb.image, 'sleep', '60']);
+async function archesOf(run: (args: string[]) => Promise<RunResult>, opts: string[] = []): Promise<{arches: string[]; seccomp: string | undefined}> {
+  const r = await run(['run', '-d', ...opts, '-v', `${probe}:/x32probe:ro`, bb.image, 'sleep', '60']);
   assert.equal(r.code, 0, r.stderr);
   const id = r.stdout.trim();
   try {
@@ -138,6 +139,12 @@ describe('seccomp architectures and x32', {skip: !X86_64 && 'x86_64 only'}, () =
     const killed = spawnSync(killX32, [probe], {encoding: 'utf8'});
     assert.equal(killed.signal, 'SIGSYS', `probe under the wrapper: ${killed.status} ${killed.stdout}`);
     const {arches, seccomp} = await archesOf((a) => skiffUnder(killX32, a));
+    assert.equal(seccomp, '2');
+    assert.ok(arches.includes('SCMP_ARCH_X32') && arches.includes('SCMP_ARCH_X86'), arches.join(','));
+  });
+
+  test('a profile the user names is passed on as written: SCMP_ARCH_X32 stays', {skip: !fs.existsSync(SECCOMP_DEFAULT_PATH) && `no ${SECCOMP_DEFAULT_PATH}`}, async () => {
+    const {arches, seccomp} = await archesOf((a) => bb.store.run(a), ['--security-opt', `seccomp=${SECCOMP_DEFAULT_PATH}`]);
     assert.equal(seccomp, '2');
     assert.ok(arches.includes('SCMP_ARCH_X32') && arches.includes('SCMP_ARCH_X86'), arches.join(','));
   });

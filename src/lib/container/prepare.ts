@@ -142,8 +142,9 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
         const profile = loadSeccompProfile(c.seccomp);
         const bounding = spec.process?.capabilities?.bounding ?? [];
         const arch = goArch();
-        // A kernel that cannot run x32 system calls: runc need not compile SCMP_ARCH_X32 (seccomp.ts).
-        const x32 = arch === 'amd64' && x32Syscalls() === 'unsupported' ? false : undefined;
+        // A kernel that cannot run x32 system calls: runc need not compile SCMP_ARCH_X32 for the
+        // default profile (seccomp.ts). A profile the user names is passed on as written.
+        const x32 = (c.seccomp === 'default' || c.seccomp === '') && arch === 'amd64' && x32Syscalls() === 'unsupported' ? false : undefined;
         const converted = convertSeccompProfile(profile, {arch, capabilities: bounding, x32});
         if (converted && spec.linux) spec.linux.seccomp = converted;
       }
