@@ -495,17 +495,8 @@ export class ContainerService extends ContainerReader {
   }
 
   /** Under the container lock: the process is gone; record it and release what it held. */
-  private async finishExit(rec: ContainerRecord, observed: ContainerState, opts: {removing?: boolean} = {}): Promise<void> {
-    // Before a removal the record is about to go: on a full disk its state
-    // writes may fail, and the teardown (which frees the space) goes on.
-    const write = (st: ContainerState, durable?: boolean) => {
-      try {
-        this.store.writeState(rec.config.id, st, {durable});
-      } catch (err) {
-        if (!opts.removing || !(err instanceof SkiffError && err.kind === 'storage')) throw err;
-        log.debug(`${rec.config.id}: ${err.message}`);
-      }
-    };
+  private async finishExit(rec: ContainerRecord, observed: ContainerState): Promise<void> {
+    const write = (st: ContainerState, durable?: boolean) => this.store.writeState(rec.config.id, st, {durable});
     const p = containerPaths(this.paths, rec.config.id);
     const code = readExitFile(p.exitDir, rec.config.id) ?? observed.exitCode;
     const oom = readOomFile(p.bundle);
