@@ -55,7 +55,15 @@ async function ok(args: string[]): Promise<string> {
 function children(): string[] {
   if (!fs.existsSync(`/sys/class/net/${parent}`)) return [];
   const idx = fs.readFileSync(`/sys/class/net/${parent}/ifindex`, 'utf8').trim();
-  return fs.readdirSync('/sys/class/net').filter((n) => n !== parent && n !== `${parent}p` && fs.readFileSync(`/sys/class/net/${n}/iflink`, 'utf8').trim() === idx);
+  // Parallel tests add and delete veths: an entry listed may be gone (ENOENT, or EINVAL mid-teardown) when read.
+  const iflink = (n: string) => {
+    try {
+      return fs.readFileSync(`/sys/class/net/${n}/iflink`, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  return fs.readdirSync('/sys/class/net').filter((n) => n !== parent && n !== `${parent}p` && iflink(n) === idx);
 }
 
 describe('macvlan network', () => {

@@ -372,7 +372,13 @@ describe('conmon + runc drivers', {skip}, () => {
     assert.equal(status, 0, err);
     const r = JSON.parse(out) as {conmonPid: number; fd30: string; mine: string[]};
     assert.equal(r.fd30, leakFile);
-    const theirs = fs.readdirSync(`/proc/${r.conmonPid}/fd`).map((f) => fs.readlinkSync(`/proc/${r.conmonPid}/fd/${f}`));
+    const theirs = fs.readdirSync(`/proc/${r.conmonPid}/fd`).map((f) => {
+      try {
+        return fs.readlinkSync(`/proc/${r.conmonPid}/fd/${f}`);
+      } catch {
+        return ''; // closed meanwhile
+      }
+    });
     assert.ok(!theirs.includes(leakFile), `conmon inherited the starter's fd 30: ${theirs.join(' ')}`);
     const ours = fs.readdirSync('/proc/self/fd').map((f) => {
       try {
