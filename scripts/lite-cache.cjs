@@ -4,15 +4,15 @@
 // It compiles dist/skiff-lite.js through the loader's own load() without a
 // cache, runs the light commands for real against a temporary empty store
 // (so V8 has compiled the functions they run: a cache holds only compiled
-// functions), then writes script.createCachedData() after the loader's header,
-// atomically. What fails here only makes the cache smaller, never wrong.
+// functions), then writes script.createCachedData() in the loader's format
+// (cacheFile()), atomically. What fails here only makes the cache smaller, never wrong.
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
 const dist = path.resolve(process.argv[2] || path.join(__dirname, '..', 'dist'));
-const {load, header} = require(path.join(dist, 'skiff-lite-load.js'));
+const {load, cacheFile} = require(path.join(dist, 'skiff-lite-load.js'));
 const {script, exports: lite, source} = load(dist, undefined);
 if (typeof lite.warmCache !== 'function') throw new Error(`${dist}/skiff-lite.js does not export warmCache()`);
 
@@ -44,7 +44,7 @@ const ARGVS = [
   process.exitCode = 0; // a failed command above set it; the cache is still good
   const out = path.join(dist, 'skiff-lite.cache');
   const part = `${out}.tmp`;
-  fs.writeFileSync(part, Buffer.concat([Buffer.from(header(source)), script.createCachedData()]));
+  fs.writeFileSync(part, cacheFile(source, script.createCachedData()));
   fs.renameSync(part, out);
 })().catch((err) => {
   process.stderr.write(`lite-cache: ${err && err.stack}\n`);

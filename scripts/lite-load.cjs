@@ -10,15 +10,20 @@
 // vm.Script's cachedData.
 //
 // The cache file: one line "skiff-lite-cache 1 BUILD LENGTH\n", then V8's
-// data. BUILD is the bundle's first line (scripts/build.mjs writes a build id
-// there), LENGTH the bundle's length in UTF-16 units. V8 itself rejects data
-// of another V8 version or other flags, or a truncated file
+// data twice. BUILD is the bundle's first line (scripts/build.mjs writes a
+// build id there), LENGTH the bundle's length in UTF-16 units. V8 itself
+// rejects data of another V8 version or other flags, or a truncated file
 // (script.cachedDataRejected), but it checks the source only by its length:
 // the header is what keeps a cache from another build of the same length
-// from being used with this bundle. Whatever is wrong, the bundle runs
-// uncached: correct, only slower. Nothing is ever written at run time (an
-// installed dist/ is root's; rootless users run it): scripts/lite-cache.cjs
-// makes the cache at build time, through load() below.
+// from being used with this bundle. Release builds of V8 do not checksum the
+// data either (a flipped byte inside it crashes Node); checksumming 150 KB
+// costs 0.5-2 ms here (node:v8's --verify-snapshot-checksum, node:zlib's
+// crc32 or a JS loop: most of what the cache saves), comparing two copies
+// ~0.05 ms, so the file holds two and any difference is damage. Whatever is
+// wrong, the bundle runs uncached: correct, only slower. Nothing is ever
+// written at run time (an installed dist/ is root's; rootless users run it):
+// scripts/lite-cache.cjs makes the cache at build time, through load() and
+// cacheFile() below.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -32,13 +37,21 @@ function header(source) {
   return `${MAGIC} ${nl < 0 ? '' : source.slice(0, nl)} ${source.length}\n`;
 }
 
-/** V8's data from cache file bytes, if they were made for this source. */
+/** V8's data from cache file bytes, if they were made for this source and are intact. */
 function cacheFor(source, bytes) {
   if (!bytes) return undefined;
   const want = header(source);
   const nl = bytes.indexOf(10);
   if (nl < 0 || nl + 1 !== Buffer.byteLength(want) || bytes.toString('utf8', 0, nl + 1) !== want) return undefined;
-  return bytes.subarray(nl + 1);
+  const len = (bytes.length - nl - 1) / 2;
+  if (!Number.isInteger(len) || len === 0) return undefined;
+  const data = bytes.subarray(nl + 1, nl + 1 + len);
+  return data.equals(bytes.subarray(nl + 1 + len)) ? data : undefined;
+}
+
+/** The cache file's bytes for SOURCE and V8's DATA (scripts/lite-cache.cjs). */
+function cacheFile(source, data) {
+  return Buffer.concat([Buffer.from(header(source)), data, data]);
 }
 
 /**
@@ -69,5 +82,5 @@ if (require.main === module) {
   if (process.env.SKIFF_LAUNCHER_DEBUG) process.stderr.write(`skiff-lite-load: ${cached ? 'code cache used' : 'no usable code cache'}\n`);
   exports.main();
 } else {
-  module.exports = {load, header};
+  module.exports = {load, cacheFile};
 }
