@@ -1,9 +1,9 @@
 #!/bin/sh
 # Start-up cost: `node -e 0` (the floor), `skiff version` through $SKIFF
 # (dist/skiff-launch when built, as install.sh puts on PATH: the light
-# entry's V8 snapshot), the same through the shell launcher bin/skiff
-# (skiff-sh), through the full entry
-# (SKIFF_NO_LITE=1), with the snapshot disabled (plain bundle), the single
+# entry from its V8 code cache), the same through the shell launcher bin/skiff
+# (skiff-sh), through the full entry and its snapshot
+# (SKIFF_NO_LITE=1), with cache and snapshot disabled (plain bundle), the single
 # binary, and `podman version`, side by side in one hyperfine run.
 # The target: skiff version (and later skiff ps) <= 1.3 x node -e 0.
 #   npm run build && node scripts/build-sea.mjs   # optional: the single binary

@@ -10,14 +10,19 @@
  * and test/integration/startup.test.ts runs its launcher tests on both:
  *
  *   - Node: the first `node` on PATH (as the shell's PATH search).
- *   - Entry: dist/skiff-lite.js for the command words version, ps, container
- *     ls|list|ps after the global flags (bin/skiff's lite_command), unless
- *     SKIFF_NO_LITE is set; else dist/skiff.js.
- *   - Snapshot: dist/ENTRY.blob when dist/ENTRY.blob.stamp's first line is
- *     "dev ino size mtime" of that node, then the sizes of the blob and the
- *     bundle (scripts/build.mjs writes it with `stat -L -c '%d %i %s %Y'`),
- *     and none of SKIFF_NO_SNAPSHOT NODE_DEBUG CLI_FLAGS_DEBUG
- *     TINYGLOBBY_DEBUG OCLIF_COLUMNS is set; else the plain bundle.
+ *   - Entry: the light one, dist/skiff-lite.js, for the command words
+ *     version, ps, container ls|list|ps after the global flags (bin/skiff's
+ *     lite_command), unless SKIFF_NO_LITE is set; else dist/skiff.js.
+ *   - Light entry: `node dist/skiff-lite-load.js ARGS` (it starts the bundle
+ *     from its V8 code cache, dist/skiff-lite.cache, and checks that cache
+ *     itself) when that loader exists and SKIFF_NO_SNAPSHOT is not set; else
+ *     the plain bundle.
+ *   - Full entry: its snapshot dist/skiff.blob when dist/skiff.blob.stamp's
+ *     first line is "dev ino size mtime" of that node, then the sizes of the
+ *     blob and the bundle (scripts/build.mjs writes it with
+ *     `stat -L -c '%d %i %s %Y'`), and none of SKIFF_NO_SNAPSHOT NODE_DEBUG
+ *     CLI_FLAGS_DEBUG TINYGLOBBY_DEBUG OCLIF_COLUMNS is set; else the plain
+ *     bundle.
  *   - NODE_EXTRA_CA_CERTS moves to SKIFF_EXTRA_CA_CERTS (Node would parse it
  *     at every start; skiff adds the CAs to its registry connections).
  *   - Rootless: when the user's pause process is alive (runtime dir owned by
@@ -232,11 +237,13 @@ int main(int argc, char **argv) {
     return 127;
   }
   const char *entry = "skiff";
-  char js[PATH_MAX + 32], blob[PATH_MAX + 32];
+  char js[PATH_MAX + 32], blob[PATH_MAX + 32], loader[PATH_MAX + 32];
   snprintf(js, sizeof js, "%s/skiff-lite.js", dist);
   if (!set("SKIFF_NO_LITE") && exists(js) && lite_command(argc, argv)) entry = "skiff-lite";
   snprintf(js, sizeof js, "%s/%s.js", dist, entry);
   snprintf(blob, sizeof blob, "%s/%s.blob", dist, entry);
+  snprintf(loader, sizeof loader, "%s/skiff-lite-load.js", dist);
+  int lite = !strcmp(entry, "skiff-lite");
 
   const char *ca = getenv("NODE_EXTRA_CA_CERTS");
   if (ca && *ca) {
@@ -249,7 +256,10 @@ int main(int argc, char **argv) {
   if (!args) return 125;
   int n = 0;
   args[n++] = node;
-  if (snapshot_ok(node, blob, js)) {
+  if (lite && !set("SKIFF_NO_SNAPSHOT") && exists(loader)) {
+    if (debug) fprintf(stderr, "skiff-launcher: code cache %s\n", loader);
+    snprintf(js, sizeof js, "%s", loader);
+  } else if (!lite && snapshot_ok(node, blob, js)) {
     if (debug) fprintf(stderr, "skiff-launcher: snapshot %s\n", blob);
     args[n++] = "--snapshot-blob";
     args[n++] = blob;

@@ -1,12 +1,15 @@
-// Builds dist/: the native addon, one CommonJS bundle of the CLI
-// (dist/skiff.js), and a V8 startup snapshot of that bundle (dist/skiff.blob,
-// plus dist/skiff.blob.stamp naming the Node binary that built it, which
-// bin/skiff checks before using the blob). See bench/README.md.
+// Builds dist/: the native addon, the launcher, two CommonJS bundles of the
+// CLI (dist/skiff.js, and the light entry dist/skiff-lite.js with its loader
+// dist/skiff-lite-load.js), a V8 startup snapshot of the full bundle
+// (dist/skiff.blob, plus dist/skiff.blob.stamp naming the Node binary that
+// built it, which the launchers check before using the blob) and a V8 code
+// cache of the light one (dist/skiff-lite.cache). See bench/README.md.
 //   node scripts/build.mjs                 everything
-//   node scripts/build.mjs --no-snapshot   skip the snapshot (bin/skiff falls back to the bundle)
-//   node scripts/build.mjs --snapshot-only rebuild the snapshot for the current Node binary
+//   node scripts/build.mjs --no-snapshot   skip the snapshot and the code cache (plain bundles)
+//   node scripts/build.mjs --snapshot-only rebuild the snapshot and the code cache for the current Node binary
 import {build} from 'esbuild';
 import {execFileSync, spawnSync} from 'node:child_process';
+import {randomBytes} from 'node:crypto';
 import {copyFileSync, mkdirSync, readFileSync, existsSync, statSync, rmSync, writeFileSync, renameSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -134,14 +137,51 @@ await build({
   plugins: [vendorPlugin, liteBoundary],
   entryPoints: [join(root, 'src', 'cli', 'lite.ts')],
   outfile: join(root, 'dist', 'skiff-lite.js'),
+  // The first line is this build's id: the code cache's header names it, so
+  // a cache of another build is never used with this bundle (scripts/lite-load.cjs).
+  banner: {js: `// skiff-lite build ${new Date().toISOString()} ${randomBytes(8).toString('hex')}`},
 });
+// esbuild turns each module's `import * as fs from 'node:fs'` into its own
+// __toESM(require("node:fs")), which copies every export of the built-in
+// into a new object: 22 copies, ~1 ms of each light start (the full entry
+// does them while its snapshot is built). Built-ins never change, so the
+// light bundle copies each once.
+{
+  const file = join(root, 'dist', 'skiff-lite.js');
+  let js = readFileSync(file, 'utf8');
+  const sites = /__toESM\(require\("(node:[\w/]+)"\)\)/g;
+  if (!js.includes('var __toESM=') || !sites.test(js)) throw new Error('build: esbuild\'s __toESM helper changed; update the light bundle rewrite');
+  js = js.replace(sites, (_, name) => `__builtinESM(${JSON.stringify(name)})`);
+  js = js.replace('var __toESM=', 'var __builtinESM=((seen)=>(name)=>seen[name]||(seen[name]=__toESM(require(name))))(Object.create(null)),__toESM=');
+  writeFileSync(file, js);
+}
+// The light entry's loader (starts it from dist/skiff-lite.cache).
+copyFileSync(join(root, 'scripts', 'lite-load.cjs'), join(dist, '.skiff-lite-load.js.tmp'));
+renameSync(join(dist, '.skiff-lite-load.js.tmp'), join(dist, 'skiff-lite-load.js'));
 
 }
 
+// The light entry no longer has a snapshot (its code cache starts faster): remove one of an older build.
+for (const f of ['skiff-lite.blob', 'skiff-lite.blob.stamp']) rmSync(join(dist, f), {force: true});
 if (!args.has('--no-snapshot')) {
   buildSnapshot('skiff');
-  buildSnapshot('skiff-lite');
-} else for (const f of ['skiff.blob', 'skiff.blob.stamp', 'skiff-lite.blob', 'skiff-lite.blob.stamp']) rmSync(join(dist, f), {force: true});
+  buildLiteCache();
+} else for (const f of ['skiff.blob', 'skiff.blob.stamp', 'skiff-lite.cache']) rmSync(join(dist, f), {force: true});
+
+/**
+ * dist/skiff-lite.cache: V8's code cache of dist/skiff-lite.js after the
+ * light commands ran (scripts/lite-cache.cjs). Made by this Node binary; any
+ * other V8 rejects it, and dist/skiff-lite-load.js then runs the bundle uncached.
+ */
+function buildLiteCache() {
+  rmSync(join(dist, 'skiff-lite.cache'), {force: true});
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'lite-cache.cjs'), dist], {
+    cwd: '/',
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...(process.env.TMPDIR ? {TMPDIR: process.env.TMPDIR} : {})},
+  });
+  if (r.status !== 0) throw new Error(`building the light entry's code cache failed (exit ${r.status ?? r.signal})`);
+}
 
 /**
  * dist/NAME.blob from dist/NAME.js, then the stamp bin/skiff compares with

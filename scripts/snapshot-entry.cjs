@@ -101,8 +101,8 @@ function endTrace() {
 }
 
 const {snapshotMain, seaMain, warmSnapshot} = mod.exports;
-// dist/skiff.js exports all three; the light entry dist/skiff-lite.js has
-// no single-binary main.
+// dist/skiff.js exports all three (the light entry dist/skiff-lite.js has
+// no snapshot: it starts from a code cache, scripts/lite-load.cjs).
 if (typeof snapshotMain !== 'function' || typeof warmSnapshot !== 'function' || (seaAddonDigest && typeof seaMain !== 'function')) {
   throw new Error(`${bundle} does not export snapshotMain(), warmSnapshot() and (for the single binary) seaMain()`);
 }

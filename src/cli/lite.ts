@@ -1,7 +1,8 @@
 /**
  * The light entry, dist/skiff-lite.js: the commands scripts poll most
- * (`version`, `ps`), bundled on their own so Node starts them from a small
- * snapshot (dist/skiff-lite.blob). bin/skiff picks this entry by the command
+ * (`version`, `ps`), bundled on their own so Node starts them from a V8 code
+ * cache of a small bundle (dist/skiff-lite-load.js with dist/skiff-lite.cache,
+ * made by scripts/lite-cache.cjs through warmCache()). bin/skiff picks this entry by the command
  * word; anything else that reaches it (help, another command) is handed to
  * the full bundle in the same process, so a wrong pick is slower, never
  * wrong. See docs/design.md "Start-up".
@@ -38,9 +39,13 @@ function needsFull(argv: string[]): boolean {
   return false;
 }
 
+/** Set while warmCache() runs: what would go to the full entry is skipped. */
+let warming = false;
+
 /** The full CLI, in this process: dist/skiff.js evaluated now (no snapshot). */
 function handOver(): void {
-  // createRequire: in the snapshot, the bundle's own `require` serves built-ins only.
+  if (warming) return;
+  // createRequire: resolves from dist/ whoever evaluated this bundle (node, or dist/skiff-lite-load.js).
   const {createRequire} = require('node:module') as typeof NodeModule;
   const full = createRequire(path.join(distDir, 'skiff-lite.js'))('./skiff.js') as {main(): void};
   full.main();
@@ -67,21 +72,25 @@ function start(dir: string): void {
   });
 }
 
-/** `node dist/skiff-lite.js ARGS` (bin/skiff's fallback when the lite snapshot cannot be used). */
+/** `node dist/skiff-lite.js ARGS`, or dist/skiff-lite-load.js after evaluating the bundle (__dirname is dist/ either way). */
 export function main(): void {
   start(__dirname);
 }
 
-/** Called by Node after deserializing dist/skiff-lite.blob (argv[1] is the bundle's absolute path). */
-export function snapshotMain(): void {
-  start(path.dirname(process.argv[1]));
-}
-
-/** The snapshot builder evaluates the light commands' modules now. */
-export async function warmSnapshot(): Promise<void> {
-  await Promise.all([...Object.values(LITE_COMMANDS).map((l) => l()), import('../lib/engine')]);
-  const [{warmOutput}, {PS_COLUMNS}] = await Promise.all([import('./output'), import('../commands/ps')]);
-  warmOutput([PS_COLUMNS]);
+/**
+ * The code cache builder (scripts/lite-cache.cjs): runs each ARGV as
+ * `skiff ARGV` would, one after the other in this process, so that V8 has
+ * compiled the functions they need when it writes the cache. What the light
+ * entry would hand to the full one is skipped (e.g. `ps` as non-root).
+ */
+export async function warmCache(argvs: string[][]): Promise<void> {
+  useDistDir(distDir);
+  warming = true;
+  try {
+    for (const argv of argvs) await run(argv);
+  } finally {
+    warming = false;
+  }
 }
 
 if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) main();

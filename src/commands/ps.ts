@@ -46,7 +46,7 @@ export default class Ps extends SkiffCommand {
   }
 }
 
-/** ps's default table (also compiled into the startup snapshots: src/cli/output.ts warmOutput). */
+/** ps's default table (also compiled into the full startup snapshot: src/cli/output.ts warmOutput). */
 export const PS_COLUMNS = [
   {header: 'CONTAINER ID', field: 'ID'},
   {header: 'IMAGE', field: 'Image'},

@@ -1,7 +1,8 @@
 /**
- * Start-up paths (bench/README.md): the snapshot launchers (bin/skiff, and
- * dist/skiff-launch, native/launcher.c, which must decide the same), their
- * fallback to the plain bundle, and the behaviour every entry must share
+ * Start-up paths (bench/README.md): the launchers (bin/skiff, and
+ * dist/skiff-launch, native/launcher.c, which must decide the same), the full
+ * entry's snapshot and the light entry's code cache, their fallback to the
+ * plain bundle, and the behaviour every entry must share
  * (argv passed intact, exit codes, help). Behaviour only, never timing.
  * The shared part runs against $SKIFF_BIN (dist/skiff-launch or bin/skiff, or the single binary).
  */
@@ -112,6 +113,7 @@ const LAUNCHERS: Array<[string, boolean]> = [
 for (const [LAUNCHER, built] of LAUNCHERS) describe(`${LAUNCHER} launcher`, {skip: !built && 'no dist/skiff-launch: the build found no C compiler'}, () => {
   let tmp = '';
   const hasBlob = fs.existsSync(path.join(DIST, 'skiff.blob')) && fs.existsSync(path.join(DIST, 'skiff.blob.stamp'));
+  const hasCache = fs.existsSync(path.join(DIST, 'skiff-lite-load.js')) && fs.existsSync(path.join(DIST, 'skiff-lite.cache'));
   const bin = path.join(REPO_ROOT, LAUNCHER);
 
   /** A copy of the package (bin/ and dist/) to break things in; its launcher. */
@@ -129,27 +131,30 @@ for (const [LAUNCHER, built] of LAUNCHERS) describe(`${LAUNCHER} launcher`, {ski
   });
   after(() => fs.rmSync(tmp, {recursive: true, force: true}));
 
-  test('uses the snapshot when it matches, also from a copy of the package', {skip: !hasBlob && 'no dist/skiff.blob (npm run build)'}, async () => {
+  test('uses the snapshot and the code cache when they match, also from a copy of the package', {skip: !(hasBlob && hasCache) && 'no dist/skiff.blob or dist/skiff-lite.cache (npm run build)'}, async () => {
     for (const b of [bin, copyPackage('intact')]) {
-      const r = await runAt(b, ['--root', path.join(tmp, 'r'), 'version', '--format', 'json']);
-      assert.match(r.stderr, /skiff-launcher: snapshot /, b);
-      versionJson(r);
+      const full = await runAt(b, ['--root', path.join(tmp, 'r'), 'version', '--format', 'json'], {SKIFF_NO_LITE: '1'});
+      assert.match(full.stderr, /skiff-launcher: snapshot \S*\/skiff\.blob/, b);
+      versionJson(full);
+      const lite = await runAt(b, ['--root', path.join(tmp, 'r'), 'version', '--format', 'json']);
+      assert.match(lite.stderr, /skiff-launcher: code cache \S*\/skiff-lite-load\.js\nskiff-lite-load: code cache used\n/, b);
+      assert.equal(lite.stdout, full.stdout, b);
     }
   });
 
-  test('through a symlink (as npm links bin/skiff)', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
+  test('through a symlink (as npm links bin/skiff)', {skip: !(hasBlob && hasCache) && 'no dist/skiff.blob'}, async () => {
     const link = path.join(tmp, 'skiff-link');
     fs.symlinkSync(bin, link);
     const r = await runAt(link, ['version', '--format', 'json']);
-    assert.match(r.stderr, /skiff-launcher: snapshot /);
+    assert.match(r.stderr, /skiff-launcher: code cache .*\nskiff-lite-load: code cache used/);
     versionJson(r);
+    const full = await runAt(link, ['version', '--format', 'json'], {SKIFF_NO_LITE: '1'});
+    assert.match(full.stderr, /skiff-launcher: snapshot /);
+    versionJson(full);
   });
 
-  // Each entry (bin/skiff picks it by the command word) and a command it serves.
-  const entries: Array<[string, (tmpRoot: string) => string[]]> = [
-    ['skiff-lite', (r) => ['--root', r, 'version', '--format', 'json']],
-    ['skiff', (r) => ['--root', r, 'info', '--format', '{{.host.os}}']],
-  ];
+  // The full entry (bin/skiff picks it by the command word) and a command it serves.
+  const entries: Array<[string, (tmpRoot: string) => string[]]> = [['skiff', (r) => ['--root', r, 'info', '--format', '{{.host.os}}']]];
   const broken: Array<[string, (dist: string, entry: string) => void]> = [
     ['the blob is missing', (d, e) => fs.rmSync(path.join(d, `${e}.blob`))],
     ['the stamp is missing', (d, e) => fs.rmSync(path.join(d, `${e}.blob.stamp`))],
@@ -176,7 +181,74 @@ for (const [LAUNCHER, built] of LAUNCHERS) describe(`${LAUNCHER} launcher`, {ski
     }
   }
 
-  test('picks the light entry by the command word, after global flags', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
+  // The light entry's code cache (scripts/lite-load.cjs): whatever is wrong
+  // with it, the loader runs the bundle uncached with the same output, and
+  // never writes into dist/.
+  const line1 = (d: string) => fs.readFileSync(path.join(d, 'skiff-lite.js'), 'utf8').split('\n', 1)[0];
+  const badCache: Array<[string, (dist: string) => void]> = [
+    ['the cache is missing', (d) => fs.rmSync(path.join(d, 'skiff-lite.cache'))],
+    ['the cache is empty', (d) => fs.writeFileSync(path.join(d, 'skiff-lite.cache'), '')],
+    ['the cache is truncated', (d) => fs.truncateSync(path.join(d, 'skiff-lite.cache'), 4096)],
+    ['the cache is garbage', (d) => fs.writeFileSync(path.join(d, 'skiff-lite.cache'), Buffer.alloc(1 << 16, 0x5a))],
+    [
+      "V8's data is garbage behind a right header",
+      (d) => {
+        const c = fs.readFileSync(path.join(d, 'skiff-lite.cache'));
+        const nl = c.indexOf(10);
+        fs.writeFileSync(path.join(d, 'skiff-lite.cache'), Buffer.concat([c.subarray(0, nl + 1), Buffer.alloc(c.length - nl - 1, 0x5a)]));
+      },
+    ],
+    [
+      // A rebuilt bundle of the same length: V8 would take the old cache (it checks the source by length only).
+      'the cache is of another build of the same length',
+      (d) => {
+        const js = path.join(d, 'skiff-lite.js');
+        const src = fs.readFileSync(js, 'utf8');
+        const id = line1(d);
+        const other = id.replace(/[0-9a-f]{16}$/, (h) => [...h].map((c) => (c === '0' ? '1' : '0')).join(''));
+        assert.notEqual(other, id);
+        fs.writeFileSync(js, other + src.slice(id.length));
+      },
+    ],
+    [
+      // V8 accepts that (release builds do not checksum code caches) and crashes on it: the loader's copies differ.
+      "a byte of V8's data is flipped",
+      (d) => {
+        const c = fs.readFileSync(path.join(d, 'skiff-lite.cache'));
+        c[Math.floor(c.length / 3)] ^= 0xff;
+        fs.writeFileSync(path.join(d, 'skiff-lite.cache'), c);
+      },
+    ],
+    ['the bundle was rebuilt without it', (d) => fs.appendFileSync(path.join(d, 'skiff-lite.js'), '\n// rebuilt\n')],
+  ];
+  test('skiff-lite: the loader runs the bundle uncached, with the same output, when the code cache does not fit', {skip: !hasCache && 'no dist/skiff-lite.cache (npm run build)'}, async () => {
+    const g = ['--root', path.join(tmp, 'r'), '--runroot', path.join(tmp, 'rr')];
+    const commands = [['version', '--format', 'json'], [...g, 'ps', '-a', '--format', 'json'], [...g, 'ps']];
+    const want = await Promise.all(commands.map((c) => runAt(bin, c)));
+    for (const w of want) assert.equal(w.code, 0, w.stderr);
+    for (const [what, breakIt] of badCache) {
+      const copy = copyPackage(`skiff-lite-${what.replace(/\W+/g, '-')}`);
+      const dist = path.join(path.dirname(copy), '..', 'dist');
+      breakIt(dist);
+      const before = fs.readdirSync(dist).map((f) => `${f} ${fs.statSync(path.join(dist, f)).size} ${fs.statSync(path.join(dist, f)).mtimeMs}`);
+      for (const [i, c] of commands.entries()) {
+        const r = await runAt(copy, c);
+        assert.match(r.stderr, /skiff-launcher: code cache \S*\/skiff-lite-load\.js\nskiff-lite-load: no usable code cache\n/, `${what}: ${r.stderr}`);
+        assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+        assert.equal(r.stdout, want[i].stdout, `${what}: ${c.join(' ')}`);
+      }
+      const after = fs.readdirSync(dist).map((f) => `${f} ${fs.statSync(path.join(dist, f)).size} ${fs.statSync(path.join(dist, f)).mtimeMs}`);
+      assert.deepEqual(after, before, `${what}: the loader wrote into dist/`);
+    }
+    // Without the loader: the plain light bundle.
+    const copy = copyPackage('skiff-lite-no-loader');
+    fs.rmSync(path.join(path.dirname(copy), '..', 'dist', 'skiff-lite-load.js'));
+    const r = await runAt(copy, commands[0]);
+    assert.match(r.stderr, /skiff-launcher: bundle \S*\/skiff-lite\.js/);
+    assert.equal(r.stdout, want[0].stdout);
+  });
+
+  test('picks the light entry by the command word, after global flags', {skip: !(hasBlob && hasCache) && 'no dist/skiff.blob'}, async () => {
     const r = path.join(tmp, 'r');
     const cases: Array<[string[], string]> = [
       [['version'], 'skiff-lite'],
@@ -191,11 +263,12 @@ for (const [LAUNCHER, built] of LAUNCHERS) describe(`${LAUNCHER} launcher`, {ski
     ];
     for (const [args, entry] of cases) {
       const out = await runAt(bin, args);
-      assert.match(out.stderr, new RegExp(`skiff-launcher: snapshot \\S*/${entry}\\.blob`), args.join(' '));
+      const how = entry === 'skiff' ? 'snapshot \\S*/skiff\\.blob' : 'code cache \\S*/skiff-lite-load\\.js';
+      assert.match(out.stderr, new RegExp(`skiff-launcher: ${how}`), args.join(' '));
     }
   });
 
-  test('the light entry hands what it cannot do to the full one, with the same result', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
+  test('the light entry hands what it cannot do to the full one, with the same result', {skip: !(hasBlob && hasCache) && 'no dist/skiff.blob'}, async () => {
     const g = ['--root', path.join(tmp, 'r'), '--runroot', path.join(tmp, 'rr')];
     const cases = [
       [...g, 'ps', '--filter', 'status=exited', '--format', 'json'],
@@ -209,17 +282,26 @@ for (const [LAUNCHER, built] of LAUNCHERS) describe(`${LAUNCHER} launcher`, {ski
     for (const args of cases) {
       const lite = await runAt(bin, args);
       const full = await runAt(bin, args, {SKIFF_NO_LITE: '1'});
-      assert.match(lite.stderr, /skiff-lite\.blob/, args.join(' '));
+      assert.match(lite.stderr, /skiff-launcher: code cache \S*\/skiff-lite-load\.js/, args.join(' '));
       assert.match(full.stderr, /skiff-launcher: snapshot \S*\/skiff\.blob/, args.join(' '));
-      const strip = (x: string) => x.replace(/^skiff-launcher: .*\n/m, '');
+      const strip = (x: string) => x.replace(/^skiff-(launcher|lite-load): .*\n/gm, '');
       assert.deepEqual({code: lite.code, stdout: lite.stdout, stderr: strip(lite.stderr)}, {code: full.code, stdout: full.stdout, stderr: strip(full.stderr)}, args.join(' '));
     }
   });
 
-  test('falls back when asked, or when a variable read at load time is set', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
+  test('falls back when asked, or when a variable read at load time is set', {skip: !(hasBlob && hasCache) && 'no dist/skiff.blob'}, async () => {
     for (const env of [{SKIFF_NO_SNAPSHOT: '1'}, {NODE_DEBUG: 'semver'}, {OCLIF_COLUMNS: '120'}]) {
+      const r = await runAt(bin, ['version', '--format', 'json'], {...env, SKIFF_NO_LITE: '1'});
+      assert.match(r.stderr, /skiff-launcher: bundle \S*\/skiff\.js/, JSON.stringify(env));
+      assert.equal(r.code, 0);
+    }
+    // The light entry: SKIFF_NO_SNAPSHOT only (its code cache holds no state, the bundle is evaluated at run time).
+    const plain = await runAt(bin, ['version', '--format', 'json'], {SKIFF_NO_SNAPSHOT: '1'});
+    assert.match(plain.stderr, /skiff-launcher: bundle \S*\/skiff-lite\.js/);
+    assert.equal(plain.code, 0);
+    for (const env of [{NODE_DEBUG: 'semver'}, {OCLIF_COLUMNS: '120'}]) {
       const r = await runAt(bin, ['version', '--format', 'json'], env);
-      assert.match(r.stderr, /skiff-launcher: bundle /, JSON.stringify(env));
+      assert.match(r.stderr, /skiff-launcher: code cache /, JSON.stringify(env));
       assert.equal(r.code, 0);
     }
   });
