@@ -58,7 +58,13 @@ export function heldLocks(root: string): Array<{file: string; pid: number}> {
   const dir = path.join(root, 'locks');
   if (!fs.existsSync(dir)) return [];
   const byIno = new Map<number, string>();
-  for (const f of fs.readdirSync(dir)) byIno.set(fs.statSync(path.join(dir, f)).ino, f);
+  for (const f of fs.readdirSync(dir)) {
+    try {
+      byIno.set(fs.statSync(path.join(dir, f)).ino, f);
+    } catch {
+      // removed meanwhile (a container's lock goes with it)
+    }
+  }
   const out: Array<{file: string; pid: number}> = [];
   for (const line of fs.readFileSync('/proc/locks', 'utf8').split('\n')) {
     const f = line.trim().split(/\s+/);
@@ -94,6 +100,13 @@ export interface Verdict {
  */
 export async function verifyStore(s: Store, opts: {allowMounts?: string[]} = {}): Promise<Verdict> {
   const problems: string[] = [];
+  // A killed command can leave work that a live process finishes: conmon's exit command cleaning
+  // up after a start killed between runc create and start (it holds the container's lock while
+  // runc deletes and the rootfs is unmounted). system check skips what another process holds, so
+  // judge the store once those are done; a lock still held after 20 s is a problem of its own.
+  const busy = () => heldLocks(s.root).filter((l) => alive(l.pid));
+  for (const end = Date.now() + 20_000; busy().length && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+  for (const l of busy()) problems.push(`lock ${l.file} still held by live process ${l.pid} after 20 s`);
   const repair = await s.run(['system', 'check', '--repair']);
   const repaired = repair.stdout.split('\n').filter(Boolean);
   if (repair.code !== 0) problems.push(`system check --repair exited ${repair.code}: ${repair.stdout}${repair.stderr}`);
