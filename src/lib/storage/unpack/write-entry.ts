@@ -161,7 +161,7 @@ export class LayerWriter implements EntrySink {
     return parent === '' ? base : parent + '/' + base;
   }
 
-  /** The layer root, open once as a directory: native calls work below it (see writeFileAt). */
+  /** The layer root, open once as a directory: native calls work below it (see writeFileQueued). */
   private rootFd(): number {
     if (this.dirfd < 0) this.dirfd = fs.openSync(this.state.root, O_PATH | O_DIRECTORY);
     return this.dirfd;
