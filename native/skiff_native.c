@@ -32,6 +32,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <pthread.h>
+#include <stdbool.h>
 
 #define MAX_PATH 8192
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "skiff_native: bad arguments"); return NULL; } } while (0)
@@ -460,7 +461,7 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
 }
 
 /*
- * writeFileQueued(dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime, id)
+ * writeFileQueued(slot, dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime, id)
  *
  * writeFileAt split in two: the create (the same open_beneath, with every
  * path rule) happens here, synchronously, and its failure is returned as
@@ -471,19 +472,22 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
  * or -errno of the open. Jobs are bounded (QMAX_JOBS open descriptors,
  * QMAX_BYTES of copies): past that this call waits for the worker.
  *
- * fileQueueDrain() waits until every queued job is done and returns 0, or
- * the first failure since the last drain as -(id * 65536 + (stage << 12 | errno)).
- * The queue is process-wide: one layer writer at a time (the JavaScript
- * extractor is synchronous, so a process unpacks one layer at a time).
+ * The worker and its bounds are process-wide, but each layer writer (a
+ * pull unpacks layers concurrently) has its own slot: fileQueueOpen() ->
+ * slot, or -1 when all QSLOTS are taken (the caller then uses writeFileAt).
+ * fileQueueDrain(slot, release) waits until every job of that slot is done
+ * and returns 0, or the slot's first failure since its last drain as
+ * -(id * 65536 + (stage << 12 | errno)); release frees the slot.
  */
 struct wjob {
   struct wjob *next;
   int fd;
-  uint32_t flags, uid, gid, mode, id;
+  uint32_t flags, uid, gid, mode, id, slot;
   double atime, mtime;
   size_t len;
   char data[];
 };
+#define QSLOTS 64
 #define QMAX_JOBS 256
 #define QMAX_BYTES (16u << 20)
 #define QWAKE_JOBS 16
@@ -494,7 +498,10 @@ static struct wjob *q_head, *q_tail;
 /* Jobs queued or in progress, and their bytes. */
 static size_t q_jobs, q_bytes;
 static int q_started, q_idle, q_waiting;
-static int64_t q_err;
+/* Per slot: in use, jobs queued or in progress, first failure. */
+static int q_slot_used[QSLOTS];
+static size_t q_slot_jobs[QSLOTS];
+static int64_t q_slot_err[QSLOTS];
 
 static void *q_worker(void *arg) {
   (void)arg;
@@ -508,7 +515,8 @@ static void *q_worker(void *arg) {
     pthread_mutex_unlock(&q_mu);
     int rc = finish_fd(j->fd, j->data, j->len, j->flags, j->uid, j->gid, j->mode, j->atime, j->mtime);
     pthread_mutex_lock(&q_mu);
-    if (rc < 0 && q_err == 0) q_err = -((int64_t)j->id * 65536 + (int64_t)(-rc));
+    if (rc < 0 && q_slot_err[j->slot] == 0) q_slot_err[j->slot] = -((int64_t)j->id * 65536 + (int64_t)(-rc));
+    q_slot_jobs[j->slot]--;
     q_jobs--;
     q_bytes -= j->len;
     if (q_waiting) pthread_cond_broadcast(&q_done);
@@ -518,25 +526,30 @@ static void *q_worker(void *arg) {
 }
 
 static napi_value js_write_file_queued(napi_env env, napi_callback_info info) {
-  napi_value argv[11];
-  if (get_args(env, info, 11, argv)) return NULL;
+  napi_value argv[12];
+  if (get_args(env, info, 12, argv)) return NULL;
   int32_t dirfd;
-  uint32_t cmode, flags, uid, gid, mode, id;
+  uint32_t slot, cmode, flags, uid, gid, mode, id;
   double atime, mtime;
   void *data = NULL; size_t len = 0;
-  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
-  CHECK(napi_get_buffer_info(env, argv[2], &data, &len));
-  CHECK(napi_get_value_uint32(env, argv[3], &cmode));
-  CHECK(napi_get_value_uint32(env, argv[4], &flags));
-  CHECK(napi_get_value_uint32(env, argv[5], &uid));
-  CHECK(napi_get_value_uint32(env, argv[6], &gid));
-  CHECK(napi_get_value_uint32(env, argv[7], &mode));
-  CHECK(napi_get_value_double(env, argv[8], &atime));
-  CHECK(napi_get_value_double(env, argv[9], &mtime));
-  CHECK(napi_get_value_uint32(env, argv[10], &id));
+  CHECK(napi_get_value_uint32(env, argv[0], &slot));
+  CHECK(napi_get_value_int32(env, argv[1], &dirfd));
+  CHECK(napi_get_buffer_info(env, argv[3], &data, &len));
+  CHECK(napi_get_value_uint32(env, argv[4], &cmode));
+  CHECK(napi_get_value_uint32(env, argv[5], &flags));
+  CHECK(napi_get_value_uint32(env, argv[6], &uid));
+  CHECK(napi_get_value_uint32(env, argv[7], &gid));
+  CHECK(napi_get_value_uint32(env, argv[8], &mode));
+  CHECK(napi_get_value_double(env, argv[9], &atime));
+  CHECK(napi_get_value_double(env, argv[10], &mtime));
+  CHECK(napi_get_value_uint32(env, argv[11], &id));
+  if (slot >= QSLOTS || !q_slot_used[slot]) {
+    napi_throw_range_error(env, NULL, "skiff_native: no such file queue slot");
+    return NULL;
+  }
   char name[MAX_PATH + 1];
   size_t nlen = 0;
-  if (napi_get_value_string_utf8(env, argv[1], name, sizeof(name), &nlen) != napi_ok || nlen >= MAX_PATH) {
+  if (napi_get_value_string_utf8(env, argv[2], name, sizeof(name), &nlen) != napi_ok || nlen >= MAX_PATH) {
     napi_throw_type_error(env, NULL, "skiff_native: expected a string");
     return NULL;
   }
@@ -559,13 +572,16 @@ static napi_value js_write_file_queued(napi_env env, napi_callback_info info) {
     int rc = finish_fd(fd, data, len, flags, uid, gid, mode, atime, mtime);
     if (rc < 0) {
       pthread_mutex_lock(&q_mu);
-      if (q_err == 0) q_err = -((int64_t)id * 65536 + (int64_t)(-rc));
+      if (q_slot_err[slot] == 0) q_slot_err[slot] = -((int64_t)id * 65536 + (int64_t)(-rc));
       pthread_mutex_unlock(&q_mu);
       return make_int(env, 1);
     }
-    return make_int(env, q_err != 0 ? 1 : 0);
+    pthread_mutex_lock(&q_mu);
+    int failed = q_slot_err[slot] != 0;
+    pthread_mutex_unlock(&q_mu);
+    return make_int(env, failed);
   }
-  j->next = NULL; j->fd = fd; j->flags = flags; j->uid = uid; j->gid = gid; j->mode = mode; j->id = id;
+  j->next = NULL; j->fd = fd; j->flags = flags; j->uid = uid; j->gid = gid; j->mode = mode; j->id = id; j->slot = slot;
   j->atime = atime; j->mtime = mtime; j->len = len;
   memcpy(j->data, data, len);
   while (q_jobs >= QMAX_JOBS || (q_jobs > 0 && q_bytes + len > QMAX_BYTES)) {
@@ -577,25 +593,47 @@ static napi_value js_write_file_queued(napi_env env, napi_callback_info info) {
   if (q_tail) q_tail->next = j; else q_head = j;
   q_tail = j;
   q_jobs++;
+  q_slot_jobs[slot]++;
   q_bytes += len;
   /* Wake an idle worker only for a batch: one futex call per many files. */
   if (q_idle && (q_jobs >= QWAKE_JOBS || q_bytes >= QWAKE_BYTES)) pthread_cond_signal(&q_work);
-  int failed = q_err != 0;
+  int failed = q_slot_err[slot] != 0;
   pthread_mutex_unlock(&q_mu);
   return make_int(env, failed ? 1 : 0);
 }
 
-static napi_value js_file_queue_drain(napi_env env, napi_callback_info info) {
+static napi_value js_file_queue_open(napi_env env, napi_callback_info info) {
   (void)info;
+  int slot = -1;
   pthread_mutex_lock(&q_mu);
-  while (q_jobs > 0) {
+  for (int i = 0; i < QSLOTS; i++) {
+    if (!q_slot_used[i]) { q_slot_used[i] = 1; q_slot_err[i] = 0; slot = i; break; }
+  }
+  pthread_mutex_unlock(&q_mu);
+  return make_int(env, slot);
+}
+
+static napi_value js_file_queue_drain(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  uint32_t slot;
+  bool release;
+  CHECK(napi_get_value_uint32(env, argv[0], &slot));
+  CHECK(napi_get_value_bool(env, argv[1], &release));
+  if (slot >= QSLOTS || !q_slot_used[slot]) {
+    napi_throw_range_error(env, NULL, "skiff_native: no such file queue slot");
+    return NULL;
+  }
+  pthread_mutex_lock(&q_mu);
+  while (q_slot_jobs[slot] > 0) {
     if (q_idle) pthread_cond_signal(&q_work);
     q_waiting++;
     pthread_cond_wait(&q_done, &q_mu);
     q_waiting--;
   }
-  int64_t err = q_err;
-  q_err = 0;
+  int64_t err = q_slot_err[slot];
+  q_slot_err[slot] = 0;
+  if (release) q_slot_used[slot] = 0;
   pthread_mutex_unlock(&q_mu);
   return make_int(env, err);
 }
@@ -688,6 +726,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"execve", NULL, js_execve, NULL, NULL, NULL, napi_default, NULL},
     {"writeFileAt", NULL, js_write_file_at, NULL, NULL, NULL, napi_default, NULL},
     {"writeFileQueued", NULL, js_write_file_queued, NULL, NULL, NULL, napi_default, NULL},
+    {"fileQueueOpen", NULL, js_file_queue_open, NULL, NULL, NULL, napi_default, NULL},
     {"fileQueueDrain", NULL, js_file_queue_drain, NULL, NULL, NULL, napi_default, NULL},
     {"symlinkAt", NULL, js_symlink_at, NULL, NULL, NULL, napi_default, NULL},
     {"x32Syscalls", NULL, js_x32_syscalls, NULL, NULL, NULL, napi_default, NULL},

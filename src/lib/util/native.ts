@@ -23,8 +23,9 @@ interface NativeBinding {
   unixDgramSend(p: string, data: Buffer): number;
   execve(file: string, argv: string[], env: string[]): number;
   writeFileAt(dirfd: number, name: string, data: Buffer, createMode: number, flags: number, uid: number, gid: number, mode: number, atime: number, mtime: number): number;
-  writeFileQueued(dirfd: number, name: string, data: Buffer, createMode: number, flags: number, uid: number, gid: number, mode: number, atime: number, mtime: number, id: number): number;
-  fileQueueDrain(): number;
+  writeFileQueued(slot: number, dirfd: number, name: string, data: Buffer, createMode: number, flags: number, uid: number, gid: number, mode: number, atime: number, mtime: number, id: number): number;
+  fileQueueOpen(): number;
+  fileQueueDrain(slot: number, release: boolean): number;
   symlinkAt(dirfd: number, target: string, name: string, flags: number, uid: number, gid: number, atime: number, mtime: number): number;
   x32Syscalls(): number;
 }
@@ -265,10 +266,12 @@ export function writeFileAt(
  * throws as writeFileAt's does), and the rest (write, fchown, fchmod,
  * futimens, close: calls on the new descriptor only, in that order) is done
  * by the addon's worker thread on a copy of data while the caller goes on.
- * `id` names the job in fileQueueDrain's failure. Returns true when an
- * earlier queued job has failed: call fileQueueDrain() then.
+ * `slot` is the caller's, from fileQueueOpen(); `id` names the job in
+ * fileQueueDrain's failure. Returns true when an earlier job of this slot
+ * has failed: call fileQueueDrain() then.
  */
 export function writeFileQueued(
+  slot: number,
   dirfd: number,
   name: string,
   data: Buffer,
@@ -283,18 +286,24 @@ export function writeFileQueued(
   dirPath: string,
 ): boolean {
   noNul(name, 'name');
-  const rc = native().writeFileQueued(dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime, id);
+  const rc = native().writeFileQueued(slot, dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime, id);
   if (rc < 0) throw sysError(rc, 'open', dirPath + '/' + name);
   return rc === 1;
 }
 
+/** A slot of the addon's file queue for one writer, or undefined when all are taken (then use writeFileAt). */
+export function fileQueueOpen(): number | undefined {
+  const slot = native().fileQueueOpen();
+  return slot < 0 ? undefined : slot;
+}
+
 /**
- * Waits until every writeFileQueued job is done. Returns undefined, or the
- * first failure since the last drain: the job's id and the error (as fs
- * would throw it, naming `name(id)`).
+ * Waits until every writeFileQueued job of `slot` is done (release: then
+ * frees the slot). Returns undefined, or the slot's first failure since its
+ * last drain: the job's id and the error (as fs would throw it, naming `name(id)`).
  */
-export function fileQueueDrain(name: (id: number) => string): {id: number; error: NodeJS.ErrnoException} | undefined {
-  const rc = native().fileQueueDrain();
+export function fileQueueDrain(slot: number, release: boolean, name: (id: number) => string): {id: number; error: NodeJS.ErrnoException} | undefined {
+  const rc = native().fileQueueDrain(slot, release);
   if (rc === 0) return undefined;
   const v = -rc;
   const id = Math.floor(v / 65536);

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import {errnoCode} from '../../util/errors';
-import {fileQueueDrain, mknod, symlinkAt, WRITE_FILE, writeFileQueued} from '../../util/native';
+import {fileQueueDrain, fileQueueOpen, mknod, symlinkAt, WRITE_FILE, writeFileAt, writeFileQueued} from '../../util/native';
 import type {TarEntry} from './entry';
 import {entryError} from './entry-error';
 import {checkHardlinkTarget} from './hardlink';
@@ -51,6 +51,8 @@ export class LayerWriter implements EntrySink {
    * (writeFileQueued) since the last drain, indexed by job id.
    */
   private queuedNames: string[] = [];
+  /** This writer's slot of the addon's queue (a pull unpacks layers concurrently); -1: none yet; undefined: none free, write synchronously. */
+  private slot: number | undefined = -1;
   private queuedRels: string[] = [];
   /** The member a queued job failed for, when that is what stopped the extraction (errors name it, not the member being parsed). */
   failedEntry: string | undefined;
@@ -115,19 +117,31 @@ export class LayerWriter implements EntrySink {
     if (!(this.rootIds && e.uid === 0 && e.gid === 0 && !this.state.setgidDirs.has(this.parent))) flags |= WRITE_FILE.CHOWN;
     const dirfd = this.rootFd();
     const atime = atimeOf(e);
-    const id = this.queuedRels.length;
     const createMode = plain ? e.mode : 0o600;
-    let failed: boolean;
-    try {
-      failed = writeFileQueued(dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, id, this.state.root);
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-      this.clear(rel);
-      failed = writeFileQueued(dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, id, this.state.root);
+    if (this.slot === -1) this.slot = fileQueueOpen();
+    const slot = this.slot;
+    if (slot === undefined) {
+      try {
+        writeFileAt(dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.root);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+        this.clear(rel);
+        writeFileAt(dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.root);
+      }
+    } else {
+      const id = this.queuedRels.length;
+      let failed: boolean;
+      try {
+        failed = writeFileQueued(slot, dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, id, this.state.root);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+        this.clear(rel);
+        failed = writeFileQueued(slot, dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, id, this.state.root);
+      }
+      this.queuedNames.push(e.path);
+      this.queuedRels.push(rel);
+      if (failed) this.drain(false);
     }
-    this.queuedNames.push(e.path);
-    this.queuedRels.push(rel);
-    if (failed) this.drain();
     this.bytes += e.size;
     this.state.markWritten(rel);
     return rel;
@@ -189,12 +203,15 @@ export class LayerWriter implements EntrySink {
   }
 
   /** Waits for the queued files; throws the first failure among them, naming its member. */
-  private drain(): void {
+  private drain(release: boolean): void {
+    const slot = this.slot;
+    if (slot === undefined || slot < 0) return;
+    if (release) this.slot = undefined;
     const names = this.queuedNames;
     const rels = this.queuedRels;
     this.queuedNames = [];
     this.queuedRels = [];
-    const failure = fileQueueDrain((id) => this.state.abs(rels[id] ?? ''));
+    const failure = fileQueueDrain(slot, release, (id) => this.state.abs(rels[id] ?? ''));
     if (failure === undefined) return;
     this.failedEntry = names[failure.id];
     throw failure.error;
@@ -202,19 +219,17 @@ export class LayerWriter implements EntrySink {
 
   /** After the last entry: the queued files, then directory times, now that nothing will be created inside them. */
   finish(): void {
-    this.drain();
+    this.drain(false);
     for (const [rel, [atime, mtime]] of this.state.dirTimes) fs.lutimesSync(this.state.abs(rel), atime, mtime);
   }
 
   /** At the end, success or not: release the open file, if any, and the root's descriptor. */
   abort(): void {
-    // Every queued file is finished (and closed) before the caller may delete dest.
-    if (this.queuedRels.length > 0) {
-      try {
-        this.drain();
-      } catch {
-        // already failing, or finish() reported it
-      }
+    // Every queued file is finished (and closed) before the caller may delete dest; the slot is freed.
+    try {
+      this.drain(true);
+    } catch {
+      // already failing, or finish() reported it
     }
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;

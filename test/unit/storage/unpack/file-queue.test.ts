@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import {execFileSync} from 'node:child_process';
 import {extractLayer} from '../../../../src/lib/storage/unpack';
 import {isSkiffError} from '../../../../src/lib/util/errors';
+import {fileQueueDrain, fileQueueOpen} from '../../../../src/lib/util/native';
 import {buildTar, sandbox, type FixtureEntry} from './tar-fixture';
 
 async function* one(buf: Buffer): AsyncGenerator<Buffer> {
@@ -103,4 +104,74 @@ test('a queued job that fails (ENOSPC) stops the extraction naming its member, a
     execFileSync('umount', [box.dest]);
     box.cleanup();
   }
+});
+
+/** The archive in `size`-byte chunks, yielding to the event loop between them so concurrent extractions interleave. */
+async function* interleaved(buf: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let i = 0; i < buf.length; i += size) {
+    await new Promise((r) => setImmediate(r));
+    yield buf.subarray(i, Math.min(buf.length, i + size));
+  }
+}
+
+test('concurrent extractions (a pull unpacks layers in parallel) keep their own failures', async (t) => {
+  if (process.geteuid?.() !== 0) return t.skip('needs root (tmpfs mount)');
+  const bad = sandbox();
+  const good = sandbox();
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', bad.dest]);
+  } catch {
+    bad.cleanup();
+    good.cleanup();
+    return t.skip('cannot mount tmpfs');
+  }
+  try {
+    const many = (p: string) => Array.from({length: 400}, (_, i): FixtureEntry => ({name: `${p}${i}`, data: `${p} ${i}`, uid: 3, gid: 4, mode: 0o4755}));
+    // 400 small files take 1.6 MB of the 4 MB tmpfs; five 900 KiB ones (gathered across chunks, then queued) cannot all fit.
+    const huge = Array.from({length: 5}, (_, i): FixtureEntry => ({name: `huge${i}`, data: Buffer.alloc(900 << 10, i)}));
+    const badLayer = buildTar([...many('b'), ...huge, ...many('c')]);
+    const goodLayer = buildTar(many('g'));
+    const fds = openFds();
+    const [b, g] = await Promise.allSettled([extractLayer(interleaved(badLayer, 64 << 10), bad.dest), extractLayer(interleaved(goodLayer, 4 << 10), good.dest)]);
+    assert.equal(b.status, 'rejected');
+    assert.match(((b as PromiseRejectedResult).reason as Error).message, /layer entry "huge\d": .*ENOSPC: write/);
+    assert.equal(g.status, 'fulfilled', String((g as PromiseRejectedResult).reason));
+    for (let i = 0; i < 400; i++) {
+      const st = fs.lstatSync(path.join(good.dest, `g${i}`));
+      assert.equal(fs.readFileSync(path.join(good.dest, `g${i}`), 'utf8'), `g ${i}`);
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [3, 4, 0o4755]);
+    }
+    assert.equal(openFds(), fds, 'no descriptor left open');
+  } finally {
+    execFileSync('umount', [bad.dest]);
+    bad.cleanup();
+    good.cleanup();
+  }
+});
+
+test('with every queue slot taken, files are written synchronously, with the same rules and metadata', async () => {
+  const held: number[] = [];
+  for (let s = fileQueueOpen(); s !== undefined; s = fileQueueOpen()) held.push(s);
+  const box = sandbox();
+  try {
+    assert.ok(held.length > 0);
+    const r = await extractLayer(one(buildTar([{name: 'a', data: 'A', mode: 0o4750, uid: 9, gid: 8, mtime: 1_234_567_890}, {name: 'a', data: 'B', mode: 0o2750, uid: 9, gid: 8, mtime: 1_234_567_890}])), box.dest);
+    assert.equal(r.entries, 2);
+    const st = fs.lstatSync(path.join(box.dest, 'a'));
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o7777, st.mtimeMs], [9, 8, 0o2750, 1_234_567_890_000]);
+    assert.equal(fs.readFileSync(path.join(box.dest, 'a'), 'utf8'), 'B');
+    // A file through a symlink to a directory outside lands inside dest, resolved as if dest were "/".
+    const before = box.outside();
+    await extractLayer(one(buildTar([{name: 'x', type: '2', linkname: box.sentinel}, {name: 'x/passwd', data: 'pwned'}])), box.dest);
+    assert.equal(box.outside(), before);
+    assert.equal(fs.readFileSync(path.join(box.dest, box.sentinel, 'passwd'), 'utf8'), 'pwned');
+    await assert.rejects(extractLayer(one(buildTar([{name: '../escape', data: 'no'}])), box.dest), /layer entry "..\/escape": path escapes/);
+  } finally {
+    for (const s of held) fileQueueDrain(s, true, String);
+    box.cleanup();
+  }
+  // The slots are free again.
+  const s = fileQueueOpen();
+  assert.notEqual(s, undefined);
+  fileQueueDrain(s as number, true, String);
 });
