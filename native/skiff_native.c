@@ -4,7 +4,9 @@
  * Every function returns 0 (or a value) on success and -errno on failure;
  * the JavaScript wrapper (src/lib/util/native.ts) turns a negative result
  * into a Node-style error with .code, .errno and .syscall. Nothing here
- * keeps state, allocates long-lived memory or touches threads.
+ * keeps state or touches threads, except the layer writer's file queue
+ * (writeFileQueued / fileQueueDrain below): one worker thread that finishes
+ * already-opened files.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -29,6 +31,8 @@
 #include <time.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <pthread.h>
+#include <stdbool.h>
 
 #define MAX_PATH 8192
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "skiff_native: bad arguments"); return NULL; } } while (0)
@@ -409,6 +413,26 @@ static int open_beneath(int dirfd, const char *name, int flags, mode_t mode) {
   return fd;
 }
 
+/* write, fchown (flags & 1), fchmod (flags & 2), futimens, close: 0 or -(stage << 12 | errno). Always closes fd. */
+static int finish_fd(int fd, const void *data, size_t len, uint32_t flags, uint32_t uid, uint32_t gid, uint32_t mode, double atime, double mtime) {
+  int stage = 0, err = 0;
+  const char *p = data;
+  size_t left = len;
+  while (left > 0) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0) { if (errno == EINTR) continue; stage = 1; err = errno; break; }
+    p += w; left -= (size_t)w;
+  }
+  if (!err && (flags & 1) && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) { stage = 2; err = errno; }
+  if (!err && (flags & 2) && fchmod(fd, (mode_t)mode) != 0) { stage = 3; err = errno; }
+  if (!err) {
+    struct timespec ts[2] = {to_timespec(atime), to_timespec(mtime)};
+    if (futimens(fd, ts) != 0) { stage = 4; err = errno; }
+  }
+  if (close(fd) != 0 && !err && errno != EINTR) { stage = 5; err = errno; }
+  return err ? -((stage << 12) | err) : 0;
+}
+
 static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
   napi_value argv[10];
   if (get_args(env, info, 10, argv)) return NULL;
@@ -433,22 +457,185 @@ static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
   }
   int fd = open_beneath(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)cmode);
   if (fd < 0) return make_int(env, -errno);
-  int stage = 0, err = 0;
-  const char *p = data;
-  size_t left = len;
-  while (left > 0) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0) { if (errno == EINTR) continue; stage = 1; err = errno; break; }
-    p += w; left -= (size_t)w;
+  return make_int(env, finish_fd(fd, data, len, flags, uid, gid, mode, atime, mtime));
+}
+
+/*
+ * writeFileQueued(slot, dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime, id)
+ *
+ * writeFileAt split in two: the create (the same open_beneath, with every
+ * path rule) happens here, synchronously, and its failure is returned as
+ * writeFileAt's (stage 0). What follows only touches the new descriptor
+ * (write, fchown, fchmod, futimens, close, in that order): a copy of data
+ * goes to one worker thread that does it while JavaScript parses the next
+ * members. Returns 0; 1 when a queued job has failed (call fileQueueDrain);
+ * or -errno of the open. Jobs are bounded (QMAX_JOBS open descriptors,
+ * QMAX_BYTES of copies): past that this call waits for the worker.
+ *
+ * The worker and its bounds are process-wide, but each layer writer (a
+ * pull unpacks layers concurrently) has its own slot: fileQueueOpen() ->
+ * slot, or -1 when all QSLOTS are taken (the caller then uses writeFileAt).
+ * fileQueueDrain(slot, release) waits until every job of that slot is done
+ * and returns 0, or the slot's first failure since its last drain as
+ * -(id * 65536 + (stage << 12 | errno)); release frees the slot.
+ */
+struct wjob {
+  struct wjob *next;
+  int fd;
+  uint32_t flags, uid, gid, mode, id, slot;
+  double atime, mtime;
+  size_t len;
+  char data[];
+};
+#define QSLOTS 64
+#define QMAX_JOBS 256
+#define QMAX_BYTES (16u << 20)
+#define QWAKE_JOBS 16
+#define QWAKE_BYTES (1u << 20)
+static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_work = PTHREAD_COND_INITIALIZER, q_done = PTHREAD_COND_INITIALIZER;
+static struct wjob *q_head, *q_tail;
+/* Jobs queued or in progress, and their bytes. */
+static size_t q_jobs, q_bytes;
+static int q_started, q_idle, q_waiting;
+/* Per slot: in use, jobs queued or in progress, first failure. */
+static int q_slot_used[QSLOTS];
+static size_t q_slot_jobs[QSLOTS];
+static int64_t q_slot_err[QSLOTS];
+
+static void *q_worker(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&q_mu);
+  for (;;) {
+    while (!q_head) { q_idle = 1; pthread_cond_wait(&q_work, &q_mu); }
+    q_idle = 0;
+    struct wjob *j = q_head;
+    q_head = j->next;
+    if (!q_head) q_tail = NULL;
+    pthread_mutex_unlock(&q_mu);
+    int rc = finish_fd(j->fd, j->data, j->len, j->flags, j->uid, j->gid, j->mode, j->atime, j->mtime);
+    pthread_mutex_lock(&q_mu);
+    if (rc < 0 && q_slot_err[j->slot] == 0) q_slot_err[j->slot] = -((int64_t)j->id * 65536 + (int64_t)(-rc));
+    q_slot_jobs[j->slot]--;
+    q_jobs--;
+    q_bytes -= j->len;
+    if (q_waiting) pthread_cond_broadcast(&q_done);
+    free(j);
   }
-  if (!err && (flags & 1) && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) { stage = 2; err = errno; }
-  if (!err && (flags & 2) && fchmod(fd, (mode_t)mode) != 0) { stage = 3; err = errno; }
-  if (!err) {
-    struct timespec ts[2] = {to_timespec(atime), to_timespec(mtime)};
-    if (futimens(fd, ts) != 0) { stage = 4; err = errno; }
+  return NULL;
+}
+
+static napi_value js_write_file_queued(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  if (get_args(env, info, 12, argv)) return NULL;
+  int32_t dirfd;
+  uint32_t slot, cmode, flags, uid, gid, mode, id;
+  double atime, mtime;
+  void *data = NULL; size_t len = 0;
+  CHECK(napi_get_value_uint32(env, argv[0], &slot));
+  CHECK(napi_get_value_int32(env, argv[1], &dirfd));
+  CHECK(napi_get_buffer_info(env, argv[3], &data, &len));
+  CHECK(napi_get_value_uint32(env, argv[4], &cmode));
+  CHECK(napi_get_value_uint32(env, argv[5], &flags));
+  CHECK(napi_get_value_uint32(env, argv[6], &uid));
+  CHECK(napi_get_value_uint32(env, argv[7], &gid));
+  CHECK(napi_get_value_uint32(env, argv[8], &mode));
+  CHECK(napi_get_value_double(env, argv[9], &atime));
+  CHECK(napi_get_value_double(env, argv[10], &mtime));
+  CHECK(napi_get_value_uint32(env, argv[11], &id));
+  if (slot >= QSLOTS || !q_slot_used[slot]) {
+    napi_throw_range_error(env, NULL, "skiff_native: no such file queue slot");
+    return NULL;
   }
-  if (close(fd) != 0 && !err && errno != EINTR) { stage = 5; err = errno; }
-  return make_int(env, err ? -((stage << 12) | err) : 0);
+  char name[MAX_PATH + 1];
+  size_t nlen = 0;
+  if (napi_get_value_string_utf8(env, argv[2], name, sizeof(name), &nlen) != napi_ok || nlen >= MAX_PATH) {
+    napi_throw_type_error(env, NULL, "skiff_native: expected a string");
+    return NULL;
+  }
+  int fd = open_beneath(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)cmode);
+  if (fd < 0) return make_int(env, -errno);
+  struct wjob *j = len <= QMAX_BYTES ? malloc(sizeof(*j) + len) : NULL;
+  pthread_mutex_lock(&q_mu);
+  if (!q_started && j) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, q_worker, NULL) == 0) q_started = 1;
+    pthread_attr_destroy(&attr);
+  }
+  if (!q_started || !j) {
+    /* No thread or no memory: finish it here, as writeFileAt does. */
+    pthread_mutex_unlock(&q_mu);
+    free(j);
+    int rc = finish_fd(fd, data, len, flags, uid, gid, mode, atime, mtime);
+    if (rc < 0) {
+      pthread_mutex_lock(&q_mu);
+      if (q_slot_err[slot] == 0) q_slot_err[slot] = -((int64_t)id * 65536 + (int64_t)(-rc));
+      pthread_mutex_unlock(&q_mu);
+      return make_int(env, 1);
+    }
+    pthread_mutex_lock(&q_mu);
+    int failed = q_slot_err[slot] != 0;
+    pthread_mutex_unlock(&q_mu);
+    return make_int(env, failed);
+  }
+  j->next = NULL; j->fd = fd; j->flags = flags; j->uid = uid; j->gid = gid; j->mode = mode; j->id = id; j->slot = slot;
+  j->atime = atime; j->mtime = mtime; j->len = len;
+  memcpy(j->data, data, len);
+  while (q_jobs >= QMAX_JOBS || (q_jobs > 0 && q_bytes + len > QMAX_BYTES)) {
+    if (q_idle) pthread_cond_signal(&q_work);
+    q_waiting++;
+    pthread_cond_wait(&q_done, &q_mu);
+    q_waiting--;
+  }
+  if (q_tail) q_tail->next = j; else q_head = j;
+  q_tail = j;
+  q_jobs++;
+  q_slot_jobs[slot]++;
+  q_bytes += len;
+  /* Wake an idle worker only for a batch: one futex call per many files. */
+  if (q_idle && (q_jobs >= QWAKE_JOBS || q_bytes >= QWAKE_BYTES)) pthread_cond_signal(&q_work);
+  int failed = q_slot_err[slot] != 0;
+  pthread_mutex_unlock(&q_mu);
+  return make_int(env, failed ? 1 : 0);
+}
+
+static napi_value js_file_queue_open(napi_env env, napi_callback_info info) {
+  (void)info;
+  int slot = -1;
+  pthread_mutex_lock(&q_mu);
+  for (int i = 0; i < QSLOTS; i++) {
+    if (!q_slot_used[i]) { q_slot_used[i] = 1; q_slot_err[i] = 0; slot = i; break; }
+  }
+  pthread_mutex_unlock(&q_mu);
+  return make_int(env, slot);
+}
+
+static napi_value js_file_queue_drain(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  uint32_t slot;
+  bool release;
+  CHECK(napi_get_value_uint32(env, argv[0], &slot));
+  CHECK(napi_get_value_bool(env, argv[1], &release));
+  if (slot >= QSLOTS || !q_slot_used[slot]) {
+    napi_throw_range_error(env, NULL, "skiff_native: no such file queue slot");
+    return NULL;
+  }
+  pthread_mutex_lock(&q_mu);
+  while (q_slot_jobs[slot] > 0) {
+    if (q_idle) pthread_cond_signal(&q_work);
+    q_waiting++;
+    pthread_cond_wait(&q_done, &q_mu);
+    q_waiting--;
+  }
+  int64_t err = q_slot_err[slot];
+  q_slot_err[slot] = 0;
+  if (release) q_slot_used[slot] = 0;
+  pthread_mutex_unlock(&q_mu);
+  return make_int(env, err);
 }
 
 /*
@@ -538,6 +725,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"unixDgramSend", NULL, js_unix_dgram_send, NULL, NULL, NULL, napi_default, NULL},
     {"execve", NULL, js_execve, NULL, NULL, NULL, napi_default, NULL},
     {"writeFileAt", NULL, js_write_file_at, NULL, NULL, NULL, napi_default, NULL},
+    {"writeFileQueued", NULL, js_write_file_queued, NULL, NULL, NULL, napi_default, NULL},
+    {"fileQueueOpen", NULL, js_file_queue_open, NULL, NULL, NULL, napi_default, NULL},
+    {"fileQueueDrain", NULL, js_file_queue_drain, NULL, NULL, NULL, napi_default, NULL},
     {"symlinkAt", NULL, js_symlink_at, NULL, NULL, NULL, napi_default, NULL},
     {"x32Syscalls", NULL, js_x32_syscalls, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -23,6 +23,9 @@ interface NativeBinding {
   unixDgramSend(p: string, data: Buffer): number;
   execve(file: string, argv: string[], env: string[]): number;
   writeFileAt(dirfd: number, name: string, data: Buffer, createMode: number, flags: number, uid: number, gid: number, mode: number, atime: number, mtime: number): number;
+  writeFileQueued(slot: number, dirfd: number, name: string, data: Buffer, createMode: number, flags: number, uid: number, gid: number, mode: number, atime: number, mtime: number, id: number): number;
+  fileQueueOpen(): number;
+  fileQueueDrain(slot: number, release: boolean): number;
   symlinkAt(dirfd: number, target: string, name: string, flags: number, uid: number, gid: number, atime: number, mtime: number): number;
   x32Syscalls(): number;
 }
@@ -255,6 +258,57 @@ export function writeFileAt(
   noNul(name, 'name');
   const rc = native().writeFileAt(dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime);
   if (rc < 0) throw sysError(-(-rc & 0xfff), WRITE_FILE_STAGES[-rc >> 12] ?? 'writeFileAt', dirPath + '/' + name);
+}
+
+/**
+ * writeFileAt in two halves, for a layer's many small files: the file is
+ * created here and now (the same open, with the same path rules; a failure
+ * throws as writeFileAt's does), and the rest (write, fchown, fchmod,
+ * futimens, close: calls on the new descriptor only, in that order) is done
+ * by the addon's worker thread on a copy of data while the caller goes on.
+ * `slot` is the caller's, from fileQueueOpen(); `id` names the job in
+ * fileQueueDrain's failure. Returns true when an earlier job of this slot
+ * has failed: call fileQueueDrain() then.
+ */
+export function writeFileQueued(
+  slot: number,
+  dirfd: number,
+  name: string,
+  data: Buffer,
+  createMode: number,
+  flags: number,
+  uid: number,
+  gid: number,
+  mode: number,
+  atime: number,
+  mtime: number,
+  id: number,
+  dirPath: string,
+): boolean {
+  noNul(name, 'name');
+  const rc = native().writeFileQueued(slot, dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime, id);
+  if (rc < 0) throw sysError(rc, 'open', dirPath + '/' + name);
+  return rc === 1;
+}
+
+/** A slot of the addon's file queue for one writer, or undefined when all are taken (then use writeFileAt). */
+export function fileQueueOpen(): number | undefined {
+  const slot = native().fileQueueOpen();
+  return slot < 0 ? undefined : slot;
+}
+
+/**
+ * Waits until every writeFileQueued job of `slot` is done (release: then
+ * frees the slot). Returns undefined, or the slot's first failure since its
+ * last drain: the job's id and the error (as fs would throw it, naming `name(id)`).
+ */
+export function fileQueueDrain(slot: number, release: boolean, name: (id: number) => string): {id: number; error: NodeJS.ErrnoException} | undefined {
+  const rc = native().fileQueueDrain(slot, release);
+  if (rc === 0) return undefined;
+  const v = -rc;
+  const id = Math.floor(v / 65536);
+  const low = v % 65536;
+  return {id, error: sysError(-(low & 0xfff), WRITE_FILE_STAGES[low >> 12] ?? 'writeFileAt', name(id))};
 }
 
 /**

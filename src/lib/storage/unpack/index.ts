@@ -54,7 +54,7 @@ export async function extractLayer(source: AsyncIterable<Buffer | Uint8Array>, d
   });
   const recorder = opts.tarSplit ? new TarSplitRecorder(writer, () => writer.contentPath) : undefined;
   const parser = recorder ? new TarParser(recorder, recorder.tap) : new TarParser(writer);
-  const wrap = (err: unknown) => (isSkiffError(err) ? err : entryError(parser.current, reasonOf(err), err));
+  const wrap = (err: unknown) => (isSkiffError(err) ? err : entryError(writer.failedEntry ?? parser.current, reasonOf(err), err));
   try {
     // Errors from the source itself (a corrupt compressed stream) propagate unchanged.
     // After the end-of-archive marker the parser ignores the rest, but the

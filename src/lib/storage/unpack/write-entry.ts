@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import {errnoCode} from '../../util/errors';
-import {mknod, symlinkAt, writeFileAt, WRITE_FILE} from '../../util/native';
+import {fileQueueDrain, fileQueueOpen, mknod, symlinkAt, WRITE_FILE, writeFileAt, writeFileQueued} from '../../util/native';
 import type {TarEntry} from './entry';
 import {entryError} from './entry-error';
 import {checkHardlinkTarget} from './hardlink';
@@ -46,6 +46,16 @@ export class LayerWriter implements EntrySink {
   /** Parent (real relative path) of the member locate() placed last. */
   private parent = '';
   private dirfd = -1;
+  /**
+   * Member names and real paths of the files handed to the addon's queue
+   * (writeFileQueued) since the last drain, indexed by job id.
+   */
+  private queuedNames: string[] = [];
+  /** This writer's slot of the addon's queue (a pull unpacks layers concurrently); -1: none yet; undefined: none free, write synchronously. */
+  private slot: number | undefined = -1;
+  private queuedRels: string[] = [];
+  /** The member a queued job failed for, when that is what stopped the extraction (errors name it, not the member being parsed). */
+  failedEntry: string | undefined;
   /** Files we create are root:root without a chown (outside setgid directories). */
   private readonly rootIds = process.geteuid?.() === 0 && process.getegid?.() === 0;
 
@@ -83,9 +93,12 @@ export class LayerWriter implements EntrySink {
 
   /**
    * A whole regular file whose content is at hand (the parser had it in one
-   * chunk): created, written, owned, moded and timed in one native call
-   * (native writeFileAt), instead of entry() + data() + end() and five or six
-   * fs calls. Returns where the content landed, relative to the root, or
+   * chunk): created here (native writeFileQueued: the open, with every path
+   * rule, happens in this call), then written, owned, moded and timed on its
+   * descriptor by the addon's worker thread while the parser goes on,
+   * instead of entry() + data() + end() and five or six fs calls. A failure
+   * of that second half stops the extraction at the next drain (at the
+   * latest in finish()), naming its member. Returns where the content landed, relative to the root, or
    * undefined when it is not stored (a whiteout marker, AUFS metadata).
    */
   file(e: TarEntry, content: Buffer): string | undefined {
@@ -104,12 +117,30 @@ export class LayerWriter implements EntrySink {
     if (!(this.rootIds && e.uid === 0 && e.gid === 0 && !this.state.setgidDirs.has(this.parent))) flags |= WRITE_FILE.CHOWN;
     const dirfd = this.rootFd();
     const atime = atimeOf(e);
-    try {
-      writeFileAt(dirfd, rel, content, plain ? e.mode : 0o600, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.root);
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-      this.clear(rel);
-      writeFileAt(dirfd, rel, content, plain ? e.mode : 0o600, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.root);
+    const createMode = plain ? e.mode : 0o600;
+    if (this.slot === -1) this.slot = fileQueueOpen();
+    const slot = this.slot;
+    if (slot === undefined) {
+      try {
+        writeFileAt(dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.root);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+        this.clear(rel);
+        writeFileAt(dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.root);
+      }
+    } else {
+      const id = this.queuedRels.length;
+      let failed: boolean;
+      try {
+        failed = writeFileQueued(slot, dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, id, this.state.root);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+        this.clear(rel);
+        failed = writeFileQueued(slot, dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, id, this.state.root);
+      }
+      this.queuedNames.push(e.path);
+      this.queuedRels.push(rel);
+      if (failed) this.drain(false);
     }
     this.bytes += e.size;
     this.state.markWritten(rel);
@@ -144,7 +175,7 @@ export class LayerWriter implements EntrySink {
     return parent === '' ? base : parent + '/' + base;
   }
 
-  /** The layer root, open once as a directory: native calls work below it (see writeFileAt). */
+  /** The layer root, open once as a directory: native calls work below it (see writeFileQueued). */
   private rootFd(): number {
     if (this.dirfd < 0) this.dirfd = fs.openSync(this.state.root, O_PATH | O_DIRECTORY);
     return this.dirfd;
@@ -171,13 +202,35 @@ export class LayerWriter implements EntrySink {
     this.fileEntry = undefined;
   }
 
-  /** After the last entry: directory times, now that nothing will be created inside them. */
+  /** Waits for the queued files; throws the first failure among them, naming its member. */
+  private drain(release: boolean): void {
+    const slot = this.slot;
+    if (slot === undefined || slot < 0) return;
+    if (release) this.slot = undefined;
+    const names = this.queuedNames;
+    const rels = this.queuedRels;
+    this.queuedNames = [];
+    this.queuedRels = [];
+    const failure = fileQueueDrain(slot, release, (id) => this.state.abs(rels[id] ?? ''));
+    if (failure === undefined) return;
+    this.failedEntry = names[failure.id];
+    throw failure.error;
+  }
+
+  /** After the last entry: the queued files, then directory times, now that nothing will be created inside them. */
   finish(): void {
+    this.drain(false);
     for (const [rel, [atime, mtime]] of this.state.dirTimes) fs.lutimesSync(this.state.abs(rel), atime, mtime);
   }
 
   /** At the end, success or not: release the open file, if any, and the root's descriptor. */
   abort(): void {
+    // Every queued file is finished (and closed) before the caller may delete dest; the slot is freed.
+    try {
+      this.drain(true);
+    } catch {
+      // already failing, or finish() reported it
+    }
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
     if (this.dirfd >= 0) fs.closeSync(this.dirfd);
