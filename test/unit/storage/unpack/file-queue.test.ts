@@ -31,7 +31,7 @@ test('more jobs and bytes than the queue holds: every file keeps its content, ow
     want.set(`d/f${i}`, f);
     entries.push({name: `d/f${i}`, ...f});
   }
-  // 20 MB of 4 MiB files: past the queue's 16 MiB of copies.
+  // 20 MB of 4 MiB files: written synchronously (files over QUEUED_FILE_MAX are not queued), between queued ones.
   for (let i = 0; i < 5; i++) {
     const f = {data: Buffer.alloc(4 << 20, 0x41 + i), mode: 0o4711, uid: 77, gid: 88, mtime: 1_400_000_000 + i};
     want.set(`big${i}`, f);
@@ -79,17 +79,19 @@ test('a queued job that fails (ENOSPC) stops the extraction naming its member, a
     return t.skip('cannot mount tmpfs');
   }
   try {
-    const entries: FixtureEntry[] = [{name: 'small', data: 'ok'}, {name: 'etc/huge', data: Buffer.alloc(3 << 20, 1)}];
+    // 12 KiB files (queued: up to QUEUED_FILE_MAX) until the 1 MiB tmpfs is full: a queued job fails.
+    const entries: FixtureEntry[] = [{name: 'small', data: 'ok'}];
+    for (let i = 0; i < 120; i++) entries.push({name: `etc/fill${i}`, data: Buffer.alloc(12 << 10, 1)});
     for (let i = 0; i < 50; i++) entries.push({name: `after${i}`, data: 'x'});
     const fds = openFds();
     const clear = () => {
       for (const n of fs.readdirSync(box.dest)) fs.rmSync(path.join(box.dest, n), {recursive: true});
     };
     // Failing mid-stream (seen by a later member's call) and as the last member (seen only by the final drain).
-    for (const layer of [entries, [...entries.slice(2), ...entries.slice(0, 2)]]) {
+    for (const layer of [entries, [...entries.slice(121), ...entries.slice(0, 121)]]) {
       await assert.rejects(extractLayer(one(buildTar(layer)), box.dest), (err: unknown) => {
         assert.ok(isSkiffError(err));
-        assert.match((err as Error).message, /layer entry "etc\/huge": .*ENOSPC: write/);
+        assert.match((err as Error).message, /layer entry "etc\/fill\d+": .*ENOSPC: write/);
         return true;
       });
       assert.equal(openFds(), fds, 'no descriptor left open');
@@ -127,14 +129,14 @@ test('concurrent extractions (a pull unpacks layers in parallel) keep their own 
   }
   try {
     const many = (p: string) => Array.from({length: 400}, (_, i): FixtureEntry => ({name: `${p}${i}`, data: `${p} ${i}`, uid: 3, gid: 4, mode: 0o4755}));
-    // 400 small files take 1.6 MB of the 4 MB tmpfs; five 900 KiB ones (gathered across chunks, then queued) cannot all fit.
-    const huge = Array.from({length: 5}, (_, i): FixtureEntry => ({name: `huge${i}`, data: Buffer.alloc(900 << 10, i)}));
+    // 400 small files take 1.6 MB of the 4 MB tmpfs; 250 of 12 KiB (some gathered across chunks, all queued) cannot all fit.
+    const huge = Array.from({length: 250}, (_, i): FixtureEntry => ({name: `huge${i}`, data: Buffer.alloc(12 << 10, i)}));
     const badLayer = buildTar([...many('b'), ...huge, ...many('c')]);
     const goodLayer = buildTar(many('g'));
     const fds = openFds();
     const [b, g] = await Promise.allSettled([extractLayer(interleaved(badLayer, 64 << 10), bad.dest), extractLayer(interleaved(goodLayer, 4 << 10), good.dest)]);
     assert.equal(b.status, 'rejected');
-    assert.match(((b as PromiseRejectedResult).reason as Error).message, /layer entry "huge\d": .*ENOSPC: write/);
+    assert.match(((b as PromiseRejectedResult).reason as Error).message, /layer entry "huge\d+": .*ENOSPC: write/);
     assert.equal(g.status, 'fulfilled', String((g as PromiseRejectedResult).reason));
     for (let i = 0; i < 400; i++) {
       const st = fs.lstatSync(path.join(good.dest, `g${i}`));
