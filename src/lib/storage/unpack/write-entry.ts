@@ -132,23 +132,10 @@ export class LayerWriter implements EntrySink {
     if (this.slot === -1) this.slot = fileQueueOpen();
     const slot = this.slot;
     if (slot === undefined || content.length > QUEUED_FILE_MAX) {
-      try {
-        writeFileAt(dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.root);
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-        this.clear(rel);
-        writeFileAt(dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.root);
-      }
+      this.replacing(rel, () => writeFileAt(dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, this.state.root));
     } else {
       const id = this.queuedRels.length;
-      let failed: boolean;
-      try {
-        failed = writeFileQueued(slot, dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, id, this.state.root);
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-        this.clear(rel);
-        failed = writeFileQueued(slot, dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, id, this.state.root);
-      }
+      const failed = this.replacing(rel, () => writeFileQueued(slot, dirfd, rel, content, createMode, flags, e.uid, e.gid, e.mode, atime, e.mtime, id, this.state.root));
       this.queuedNames.push(e.path);
       this.queuedRels.push(rel);
       if (failed) this.drain(false);
@@ -269,14 +256,7 @@ export class LayerWriter implements EntrySink {
     // itself; setuid/setgid/sticky must wait for the chown, which clears them.
     const plain = (e.mode & 0o7000) === 0 && (e.mode & this.state.umask) === 0;
     const mode = plain ? e.mode : 0o600;
-    let fd: number;
-    try {
-      fd = fs.openSync(abs, CREATE_FLAGS, mode);
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-      this.clear(rel);
-      fd = fs.openSync(abs, CREATE_FLAGS, mode);
-    }
+    const fd = this.replacing(rel, () => fs.openSync(abs, CREATE_FLAGS, mode));
     this.fileChmod = !plain;
     this.fileChown = !(this.rootIds && e.uid === 0 && e.gid === 0 && !this.state.setgidDirs.has(parent));
     this.fd = fd;
@@ -314,23 +294,11 @@ export class LayerWriter implements EntrySink {
       const flags = this.rootIds && e.uid === 0 && e.gid === 0 && !this.state.setgidDirs.has(this.parent) ? 0 : WRITE_FILE.CHOWN;
       const dirfd = this.rootFd();
       const atime = atimeOf(e);
-      try {
-        symlinkAt(dirfd, e.linkpath, rel, flags, e.uid, e.gid, atime, e.mtime, this.state.root);
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-        this.clear(rel);
-        symlinkAt(dirfd, e.linkpath, rel, flags, e.uid, e.gid, atime, e.mtime, this.state.root);
-      }
+      this.replacing(rel, () => symlinkAt(dirfd, e.linkpath, rel, flags, e.uid, e.gid, atime, e.mtime, this.state.root));
       return;
     }
     const abs = this.state.abs(rel);
-    try {
-      fs.symlinkSync(e.linkpath, abs);
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-      this.clear(rel);
-      fs.symlinkSync(e.linkpath, abs);
-    }
+    this.replacing(rel, () => fs.symlinkSync(e.linkpath, abs));
     applySymlinkMetadata(abs, e);
   }
 
@@ -339,27 +307,29 @@ export class LayerWriter implements EntrySink {
     if (target === rel) return; // a link to itself is already in place
     const abs = this.state.abs(rel);
     const from = this.state.abs(target);
-    try {
-      fs.linkSync(from, abs);
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-      this.clear(rel);
-      fs.linkSync(from, abs);
-    }
+    this.replacing(rel, () => fs.linkSync(from, abs));
   }
 
   private node(rel: string, e: TarEntry): void {
     assertDeviceAllowed(e.type, this.opts.allowDevices, e.path);
     const kind = e.type === 'char' ? S_IFCHR : e.type === 'block' ? S_IFBLK : S_IFIFO;
     const abs = this.state.abs(rel);
+    this.replacing(rel, () => mknod(abs, kind | (e.mode & 0o777), e.devmajor, e.devminor));
+    applyNodeMetadata(abs, e, true);
+  }
+
+  /**
+   * make() creates rel; a name already there (an earlier member, replaced as
+   * tar does) is cleared and make() runs once more.
+   */
+  private replacing<T>(rel: string, make: () => T): T {
     try {
-      mknod(abs, kind | (e.mode & 0o777), e.devmajor, e.devminor);
+      return make();
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
       this.clear(rel);
-      mknod(abs, kind | (e.mode & 0o777), e.devmajor, e.devminor);
+      return make();
     }
-    applyNodeMetadata(abs, e, true);
   }
 
   /** The "./" member: only a directory may describe the root, and only its metadata is applied. */
