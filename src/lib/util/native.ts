@@ -257,7 +257,12 @@ export function writeFileAt(
 ): void {
   noNul(name, 'name');
   const rc = native().writeFileAt(dirfd, name, data, createMode, flags, uid, gid, mode, atime, mtime);
-  if (rc < 0) throw sysError(-(-rc & 0xfff), WRITE_FILE_STAGES[-rc >> 12] ?? 'writeFileAt', dirPath + '/' + name);
+  if (rc < 0) throw writeFileError(-rc, dirPath + '/' + name);
+}
+
+/** The addon's write-file failure code (stage << 12 | errno) as fs would throw it. */
+function writeFileError(code: number, p: string): NodeJS.ErrnoException {
+  return sysError(-(code & 0xfff), WRITE_FILE_STAGES[code >> 12] ?? 'writeFileAt', p);
 }
 
 /**
@@ -307,8 +312,7 @@ export function fileQueueDrain(slot: number, release: boolean, name: (id: number
   if (rc === 0) return undefined;
   const v = -rc;
   const id = Math.floor(v / 65536);
-  const low = v % 65536;
-  return {id, error: sysError(-(low & 0xfff), WRITE_FILE_STAGES[low >> 12] ?? 'writeFileAt', name(id))};
+  return {id, error: writeFileError(v % 65536, name(id))};
 }
 
 /**
