@@ -85,7 +85,7 @@ describe('fault: concurrency', () => {
           invocations++;
           results.push(r);
           if (r.code !== 0) {
-            failures.push(`${op.kind}: skiff ${step.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+            failures.push(`${op.kind}: skiff ${step.join(' ')} exited ${r.code}: ${r.stderr.trim()}${r.stdout.trim() ? ` (stdout: ${r.stdout.trim()})` : ''}`);
             return;
           }
         }
