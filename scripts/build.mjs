@@ -90,6 +90,27 @@ const vendorPlugin = {
 
 // What both entries (dist/skiff.js, dist/skiff-lite.js) are built with; one
 // build time for both, so `version` says the same through either.
+// esbuild turns each module's `import * as fs from 'node:fs'` into its own
+// __toESM(require("node:fs")), which copies every export of the built-in
+// into a new object of getters: 81 copies of fs and 61 of path in the full
+// bundle, ~15,000 closures that the start-up snapshot carried (~1 MB of its
+// heap, deserialized by every start) and ~1 ms of each light start. Built-ins
+// never change, so each bundle copies each built-in once: the banner defines
+// the memo, memoizeBuiltinImports() points every such call at it.
+const BUILTIN_ESM = 'var __builtinESM=((seen)=>(name)=>seen[name]||(seen[name]=__toESM(require(name))))(Object.create(null));';
+
+/**
+ * Rewrites FILE's __toESM(require("node:X")) calls to __builtinESM("node:X"),
+ * padded with spaces to the same length, so that every column after them,
+ * and with them the source map, stays where esbuild put it.
+ */
+function memoizeBuiltinImports(file) {
+  const js = readFileSync(file, 'utf8');
+  const sites = /__toESM\(require\("(node:[\w/]+)"\)\)/g;
+  if (!js.includes('var __toESM=') || !sites.test(js)) throw new Error(`build: esbuild's __toESM helper changed; update memoizeBuiltinImports (${file})`);
+  writeFileSync(file, js.replace(sites, (site, name) => `__builtinESM(${JSON.stringify(name)})`.padEnd(site.length, ' ')));
+}
+
 const entryOptions = {
   bundle: true,
   platform: 'node',
@@ -112,7 +133,9 @@ await build({
   entryPoints: [join(root, 'src', 'cli', 'main.ts')],
   outfile: join(root, 'dist', 'skiff.js'),
   sourcemap: 'linked',
+  banner: {js: BUILTIN_ESM},
 });
+memoizeBuiltinImports(join(root, 'dist', 'skiff.js'));
 // The light entry (src/cli/lite.ts): version and ps in a bundle of their own,
 // so their snapshot holds little more than Node's own (docs/design.md
 // "Start-up"). The heavy services it can reach only lazily are left out:
@@ -139,22 +162,9 @@ await build({
   outfile: join(root, 'dist', 'skiff-lite.js'),
   // The first line is this build's id: the code cache's header names it, so
   // a cache of another build is never used with this bundle (scripts/lite-load.cjs).
-  banner: {js: `// skiff-lite build ${new Date().toISOString()} ${randomBytes(8).toString('hex')}`},
+  banner: {js: `// skiff-lite build ${new Date().toISOString()} ${randomBytes(8).toString('hex')}\n${BUILTIN_ESM}`},
 });
-// esbuild turns each module's `import * as fs from 'node:fs'` into its own
-// __toESM(require("node:fs")), which copies every export of the built-in
-// into a new object: 22 copies, ~1 ms of each light start (the full entry
-// does them while its snapshot is built). Built-ins never change, so the
-// light bundle copies each once.
-{
-  const file = join(root, 'dist', 'skiff-lite.js');
-  let js = readFileSync(file, 'utf8');
-  const sites = /__toESM\(require\("(node:[\w/]+)"\)\)/g;
-  if (!js.includes('var __toESM=') || !sites.test(js)) throw new Error('build: esbuild\'s __toESM helper changed; update the light bundle rewrite');
-  js = js.replace(sites, (_, name) => `__builtinESM(${JSON.stringify(name)})`);
-  js = js.replace('var __toESM=', 'var __builtinESM=((seen)=>(name)=>seen[name]||(seen[name]=__toESM(require(name))))(Object.create(null)),__toESM=');
-  writeFileSync(file, js);
-}
+memoizeBuiltinImports(join(root, 'dist', 'skiff-lite.js'));
 // The light entry's loader (starts it from dist/skiff-lite.cache).
 copyFileSync(join(root, 'scripts', 'lite-load.cjs'), join(dist, '.skiff-lite-load.js.tmp'));
 renameSync(join(dist, '.skiff-lite-load.js.tmp'), join(dist, 'skiff-lite-load.js'));
