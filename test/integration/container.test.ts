@@ -32,6 +32,13 @@ describe('run', () => {
     assert.equal(r.stderr, 'err\n');
   });
 
+  test('the container starts with no signal ignored or blocked (what skiff ignores itself, e.g. SIGPIPE, is not inherited)', async () => {
+    // conmon is started by the addon (vfork + execve), not child_process: it must reset what Node set.
+    const r = await s.run(['run', '--rm', IMG, 'grep', '-E', '^Sig(Ign|Blk):', '/proc/self/status']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n');
+  });
+
   test('-i feeds stdin and closes it at EOF', async () => {
     const r = await s.run(['run', '--rm', '-i', IMG, 'cat'], {input: 'hi\nthere\n'});
     assert.equal(r.code, 0, r.stderr);

@@ -28,6 +28,8 @@ interface NativeBinding {
   fileQueueDrain(slot: number, release: boolean): number;
   symlinkAt(dirfd: number, target: string, name: string, flags: number, uid: number, gid: number, atime: number, mtime: number): number;
   x32Syscalls(): number;
+  spawnMonitor(file: string, argv: string[], env: string[], cwd: string): [number, number, number] | number;
+  waitpid(pid: number, block: boolean): number;
 }
 
 /** node:os is not in Node's own startup snapshot: loaded on first use. */
@@ -214,6 +216,39 @@ export function execve(file: string, argv: string[], env: NodeJS.ProcessEnv): ne
   const envp = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   const rc = native().execve(file, argv, envp);
   throw sysError(rc, 'execve', file);
+}
+
+/** A child started by spawnMonitor: its pid and the read ends of its sync pipe (fd 3) and stderr. */
+export interface MonitorChild {
+  pid: number;
+  syncFd: number;
+  /** Non-blocking: read what is there after a failure, never wait on it (conmon's daemon may keep it open). */
+  errFd: number;
+}
+
+/**
+ * Starts file (conmon) through posix_spawn with stdin and stdout on
+ * /dev/null, stderr and fd 3 on fresh pipes, in cwd, every signal at its
+ * default: what child_process.spawn did here, without forking Node (1.5-2
+ * ms). Node does not reap the child: waitChild(). Throws the exec's error
+ * (ENOENT, EACCES) as fs would.
+ */
+export function spawnMonitor(file: string, argv: string[], env: NodeJS.ProcessEnv, cwd: string): MonitorChild {
+  const envp = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const r = native().spawnMonitor(file, argv, envp, cwd);
+  if (typeof r === 'number') throw sysError(r, 'posix_spawn', file);
+  return {pid: r[0], syncFd: r[1], errFd: r[2]};
+}
+
+/**
+ * Reaps a child started by spawnMonitor: its exit status (128+N for signal
+ * N), or undefined if it is still running and block is false.
+ */
+export function waitChild(pid: number, block: boolean): number | undefined {
+  const r = native().waitpid(pid, block);
+  if (r === -1) return undefined;
+  check(r, 'waitpid');
+  return r;
 }
 
 /** Marks every descriptor >= minFd close-on-exec, so the next child inherits only what it is handed. */
