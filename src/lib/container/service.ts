@@ -27,7 +27,7 @@ import {execProcess, type ExecRequest} from './exec';
 import {rootfsReader} from './user';
 import type {OciSpec} from '../runtime/spec/oci-types';
 import {readExitFile, waitForExit, readOomFile} from '../runtime/exit-file';
-import {findBinary, cgroupMode} from '../runtime/host';
+import {findBinary, crunRefusal} from '../runtime/host';
 import {selfCommand} from '../util/self';
 import {containerCgroupPath, removeCgroup} from '../runtime/cgroups';
 import {SkiffError, conflict, invalidInput, messageOf, notFound} from '../util/errors';
@@ -125,19 +125,18 @@ export class ContainerService extends ContainerReader {
     this.monitor = opts.monitor ?? conmonMonitor;
   }
 
-  /** The runtime named in the record (name or path); runc by default, as crun cannot run on hybrid cgroups. */
+  /** The runtime named in the record (name or path); runc by default (crun cannot run on every hybrid cgroup layout). */
   runtime(name: string): OciRuntime {
     const p = findBinary(name);
     if (!p) throw invalidInput(`OCI runtime "${name}" not found: install it or pass --runtime PATH`);
-    if (path.basename(p) === 'crun' && cgroupMode() === 'hybrid') {
-      throw invalidInput('crun does not support this host\'s hybrid cgroup layout (cgroup v1 controllers with a v2 mount): use --runtime runc');
-    }
+    const refusal = path.basename(p) === 'crun' ? crunRefusal() : undefined;
+    if (refusal) throw invalidInput(`${refusal}: use --runtime runc`);
     return new RuncRuntime({path: p, stateDir: path.join(this.paths.runroot, 'runtime')});
   }
 
   static defaultRuntime(): string {
     if (process.env.SKIFF_RUNTIME) return process.env.SKIFF_RUNTIME;
-    return cgroupMode() !== 'hybrid' && findBinary('crun') && !findBinary('runc') ? 'crun' : 'runc';
+    return !findBinary('runc') && findBinary('crun') && !crunRefusal() ? 'crun' : 'runc';
   }
 
   // --- reading -------------------------------------------------------------------

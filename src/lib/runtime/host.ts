@@ -11,8 +11,14 @@ import {execFileSync} from 'node:child_process';
 
 export type CgroupMode = 'v2' | 'v1' | 'hybrid';
 
-/** v2: unified at /sys/fs/cgroup; hybrid: v1 controllers plus a cgroup2 mount at .../unified; else v1. */
-export function cgroupMode(mountinfo = readMountinfo()): CgroupMode {
+let cachedMode: CgroupMode | undefined;
+
+/**
+ * v2: unified at /sys/fs/cgroup; hybrid: v1 controllers plus a cgroup2 mount
+ * at .../unified; else v1. This host's own layout is read once per process.
+ */
+export function cgroupMode(mountinfo?: string): CgroupMode {
+  if (mountinfo === undefined) return (cachedMode ??= cgroupMode(readMountinfo()));
   const mounts = mountinfo.split('\n').map((l) => {
     const parts = l.split(' ');
     const sep = parts.indexOf('-');
@@ -21,6 +27,30 @@ export function cgroupMode(mountinfo = readMountinfo()): CgroupMode {
   if (mounts.some((m) => m.target === '/sys/fs/cgroup' && m.fstype === 'cgroup2')) return 'v2';
   if (mounts.some((m) => m.fstype === 'cgroup2')) return 'hybrid';
   return 'v1';
+}
+
+/** The controllers of the hybrid layout's cgroup2 mount (where crun looks), '' when none or unreadable. */
+function unifiedControllers(): string {
+  try {
+    return fs.readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Why crun cannot run containers here, or undefined. crun (1.8 as in
+ * Debian 12, and later) accepts a hybrid layout only while its cgroup2 mount
+ * has no controllers: it reads /sys/fs/cgroup/unified/cgroup.controllers and
+ * refuses with "cgroups in hybrid mode not supported, drop all controllers
+ * from cgroupv2" otherwise. runc does not mind.
+ */
+export function crunRefusal(mode: CgroupMode = cgroupMode(), controllers: string = mode === 'hybrid' ? unifiedControllers() : ''): string | undefined {
+  if (mode !== 'hybrid') return undefined;
+  const list = controllers.trim().split(/\s+/).filter(Boolean);
+  if (list.length === 0) return undefined;
+  const first = list[0];
+  return `crun refuses this host's hybrid cgroup layout because its cgroup2 mount /sys/fs/cgroup/unified has controllers (${list.join(', ')}); runc does not mind, and mounting them as cgroup v1 hierarchies (e.g. mkdir /sys/fs/cgroup/${first} && mount -t cgroup -o ${first} cgroup /sys/fs/cgroup/${first}) makes crun usable`;
 }
 
 function readMountinfo(): string {
@@ -69,15 +99,14 @@ export interface RuntimeInfo {
   reason?: string;
 }
 
-/** runc and crun as found here. crun refuses the hybrid cgroup layout ("cgroups in hybrid mode not supported", seen with Debian 12's crun 1.8). */
+/** runc and crun as found here, and why one cannot be used (crunRefusal). */
 export function detectRuntimes(mode: CgroupMode = cgroupMode()): RuntimeInfo[] {
   return ['runc', 'crun'].map((name) => {
     const p = findBinary(name);
     if (!p) return {name, usable: false, reason: 'not installed'};
     const version = binaryVersion(p);
-    if (name === 'crun' && mode === 'hybrid') {
-      return {name, path: p, version, usable: false, reason: 'crun does not support the hybrid cgroup layout (cgroup v1 controllers with a v2 mount) this host uses; runc does'};
-    }
+    const refusal = name === 'crun' ? crunRefusal(mode) : undefined;
+    if (refusal) return {name, path: p, version, usable: false, reason: refusal};
     return {name, path: p, version, usable: true};
   });
 }
