@@ -40,6 +40,7 @@ import {x32Syscalls} from '../util/native';
 
 export {containerPaths, type ContainerPaths} from './paths';
 import {containerPaths, type ContainerPaths} from './paths';
+import {removeAll, removeFile} from '../state/remove-tree';
 
 export interface PrepareInput {
   config: ContainerConfig;
@@ -95,7 +96,7 @@ export async function prepare(paths: Paths, input: PrepareInput): Promise<OciSpe
         if (m.overlay) {
           // -v SRC:DST:O: the source is a read-only lower; writes go to a per-container upper, dropped at exit.
           const base = path.join(p.dir, 'overlay', String(overlays++));
-          fs.rmSync(base, {recursive: true, force: true});
+          removeAll(base);
           const merged = path.join(base, 'merged');
           fs.mkdirSync(merged, {recursive: true, mode: 0o700});
           mountRootfs({layers: [source], upper: path.join(base, 'upper'), work: path.join(base, 'work'), target: merged});
@@ -229,12 +230,12 @@ export function unprepare(paths: Paths, id: string, opts: {force?: boolean; keep
   const overlays = path.join(p.dir, 'overlay');
   if (fs.existsSync(overlays)) {
     for (const n of fs.readdirSync(overlays)) unmountRootfs(path.join(overlays, n, 'merged'));
-    fs.rmSync(overlays, {recursive: true, force: true});
+    removeAll(overlays);
   }
-  if (opts.force) fs.rmSync(mountCountFile(paths, id), {force: true});
+  if (opts.force) removeFile(mountCountFile(paths, id));
   if (opts.force || readMountCount(paths, id) === 0) unmountRootfs(p.rootfs);
   if (opts.keepFiles) return;
-  for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom', 'cleanup-claim']) fs.rmSync(path.join(p.bundle, f), {force: true});
-  fs.rmSync(path.join(p.bundle, 'notify'), {force: true, recursive: true});
-  fs.rmSync(path.join(p.bundle, 'exec'), {recursive: true, force: true}); // exec sessions (exec.ts)
+  for (const f of ['config.json', 'attach', 'ctl', 'winsz', 'pidfile', 'conmon.pid', 'oci-log', 'exit', 'oom', 'cleanup-claim']) removeFile(path.join(p.bundle, f));
+  removeAll(path.join(p.bundle, 'notify'));
+  removeAll(path.join(p.bundle, 'exec')); // exec sessions (exec.ts)
 }

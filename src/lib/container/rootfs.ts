@@ -20,6 +20,7 @@ import type {ContainerRecord} from './store';
 import {containerPaths} from './prepare';
 import {isMounted, mountRootfs, unmountRootfs} from '../storage/overlay';
 import {notFound} from '../util/errors';
+import {removeFile} from '../state/remove-tree';
 
 export function mountCountFile(paths: Paths, id: string): string {
   return path.join(paths.runContainersDir, id, 'mount-count');
@@ -40,7 +41,7 @@ export function readMountCount(paths: Paths, id: string): number {
 function writeMountCount(paths: Paths, id: string, n: number): void {
   const f = mountCountFile(paths, id);
   if (n <= 0) {
-    fs.rmSync(f, {force: true});
+    removeFile(f);
     return;
   }
   fs.mkdirSync(path.dirname(f), {recursive: true, mode: 0o700});

@@ -49,6 +49,7 @@ import {isRootless} from '../rootless/userns';
 import {containerEvent} from '../events/emit';
 import type {ResourceLimits} from './types';
 import {buildResources} from '../runtime/spec/resources';
+import {removeAll, removeFile} from '../state/remove-tree';
 
 export {LIVE};
 
@@ -414,7 +415,7 @@ export class ContainerService extends ContainerReader {
     const execId = randomBytes(32).toString('hex');
     const sessionDir = path.join(p.bundle, 'exec', execId);
     fs.mkdirSync(sessionDir, {recursive: true, mode: 0o700});
-    const done = () => fs.rmSync(sessionDir, {recursive: true, force: true});
+    const done = () => removeAll(sessionDir);
     try {
       const started = await startExec({
         conmonPath: conmon,
@@ -528,7 +529,7 @@ export class ContainerService extends ContainerReader {
     removeCgroup(containerCgroupPath(rec.config.id, rec.config.cgroupParent));
     unprepare(this.paths, rec.config.id);
     await this.teardownNetwork(rec.config.id);
-    fs.rmSync(path.join(p.exitDir, rec.config.id), {force: true});
+    removeFile(path.join(p.exitDir, rec.config.id));
     // Not fsynced: lost, it only makes the next reader unmount again (harmless).
     write({...this.store.read(rec.config.id)!.state, mounted: false}, false);
   }
@@ -600,7 +601,7 @@ export class ContainerService extends ContainerReader {
     try {
       await this.cleanup(id);
     } finally {
-      fs.rmSync(claim, {force: true});
+      removeFile(claim);
     }
     return this.find(id) ?? rec0;
   }
@@ -675,8 +676,8 @@ export class ContainerService extends ContainerReader {
     // The bundle's files go with the record's run directory below.
     unprepare(this.paths, id, {force: true, keepFiles: true});
     await this.teardownNetwork(id);
-    fs.rmSync(path.join(p.exitDir, id), {force: true});
-    if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
+    removeFile(path.join(p.exitDir, id));
+    if (rec.config.cidFile) removeFile(rec.config.cidFile);
     this.store.removeRecord(id);
     await containerEvent(this.paths, rec.config, 'remove');
     return rec.config.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => (m as {name: string}).name);
@@ -916,8 +917,8 @@ export class ContainerService extends ContainerReader {
         // A removal killed before its CNI DEL: the veth, port rules and leases go with the record.
         await this.teardownNetwork(id).catch((err) => log.warn(`network teardown of ${id.slice(0, 12)}: ${messageOf(err)}`));
         unprepare(this.paths, id);
-        fs.rmSync(path.join(containerPaths(this.paths, id).exitDir, id), {force: true});
-        if (rec.config.cidFile) fs.rmSync(rec.config.cidFile, {force: true});
+        removeFile(path.join(containerPaths(this.paths, id).exitDir, id));
+        if (rec.config.cidFile) removeFile(rec.config.cidFile);
         this.store.removeRecord(id);
         return;
       }

@@ -14,6 +14,7 @@ import {ensureDir, readJsonIfExists, syncPaths, writeJsonAtomic} from '../state/
 import {withLock, lockFile, type Lock} from '../state/lock';
 import {conflict, invalidInput, notFound, SkiffError} from '../util/errors';
 import type {ContainerConfig, ContainerState, ContainerStatus} from './types';
+import {removeAll, removeFile} from '../state/remove-tree';
 
 export interface ContainerRecord {
   config: ContainerConfig;
@@ -167,7 +168,7 @@ export class ContainerStore {
         writeJsonAtomic(this.configFile(config.id), config, {fsync: false}); // last: its presence makes the record visible
       } catch (err) {
         // A failed create (a full disk) leaves nothing behind, not an incomplete record.
-        fs.rmSync(this.dir(config.id), {recursive: true, force: true});
+        removeAll(this.dir(config.id));
         throw err;
       }
     });
@@ -210,9 +211,9 @@ export class ContainerStore {
   removeRecord(id: string): void {
     const dir = this.dir(id);
     // config.json first: the record stops being visible before its files go.
-    fs.rmSync(this.configFile(id), {force: true});
-    fs.rmSync(dir, {recursive: true, force: true});
-    fs.rmSync(this.runDir(id), {recursive: true, force: true});
+    removeFile(this.configFile(id));
+    removeAll(dir);
+    removeAll(this.runDir(id));
   }
 
   async withContainerLock<T>(id: string, fn: () => Promise<T> | T): Promise<T> {

@@ -22,6 +22,7 @@ import {log} from '../util/log';
 import {lastRuntimeError, oneLine} from './monitor/runtime-error';
 import {processStartTime} from '../container/boot';
 import {rootlessCgroups} from '../rootless/defaults';
+import {removeAll, removeFile} from '../state/remove-tree';
 
 /** The runtime's view of a container (`runc state`). */
 export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -155,7 +156,7 @@ export class RuncRuntime implements OciRuntime {
     if (force && this.fastPaths()) {
       const st = readRuncState(this.stateDir, id);
       if (st && st.privatePid && !initAlive(st) && removeCgroupDirs(st.cgroupPaths)) {
-        fs.rmSync(dir, {recursive: true, force: true});
+        removeAll(dir);
         return;
       }
     }
@@ -281,7 +282,7 @@ async function startThroughFifo(fifo: string, st: {pid: number; start: number}):
       got += bytesRead;
     }
     if (got === 0) return false;
-    fs.rmSync(fifo, {force: true});
+    removeFile(fifo);
     return true;
   } catch (err) {
     log.debug(`exec fifo ${fifo}: ${(err as Error).message}; asking runc`);

@@ -30,6 +30,7 @@ interface NativeBinding {
   x32Syscalls(): number;
   spawnMonitor(file: string, argv: string[], env: string[], cwd: string): [number, number, number] | number;
   waitpid(pid: number, block: boolean): number;
+  removeTree(p: string): number;
 }
 
 /** node:os is not in Node's own startup snapshot: loaded on first use. */
@@ -249,6 +250,15 @@ export function waitChild(pid: number, block: boolean): number | undefined {
   if (r === -1) return undefined;
   check(r, 'waitpid');
   return r;
+}
+
+/**
+ * rm -rf p: no symbolic link followed, no other file system entered (EXDEV:
+ * a mount left inside is an error, where fs.rmSync would empty it), a
+ * missing path is fine. See src/lib/state/remove-tree.ts.
+ */
+export function removeTreeNative(p: string): void {
+  check(native().removeTree(p), 'rm', p);
 }
 
 /** Marks every descriptor >= minFd close-on-exec, so the next child inherits only what it is handed. */
