@@ -87,7 +87,10 @@ describe('system check: network state', () => {
     assert.equal(found.stdout, `firewall rules of network ${gone.name} (${id.slice(0, 12)}): 5 iptables rules of a network that no longer exists\n`);
     const fixed = await s.run(['system', 'check', '--repair']);
     assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
-    assert.match(fixed.stdout, /no longer exists: removed$/m);
+    // A test running alongside that installs a network's rules may have removed
+    // these first: firewall.ts drops the rule sets of networks whose record is
+    // gone, whichever store they belong to. Then nothing is left to repair.
+    if (fixed.stdout !== '') assert.match(fixed.stdout, /no longer exists: removed$/m);
     assert.deepEqual(networkRules(s, gone.name), []);
     assert.equal(networkRules(s, kept.name).length, 5);
     assert.deepEqual(await s.run(['system', 'check']).then((r) => [r.code, r.stdout]), [0, '']);
