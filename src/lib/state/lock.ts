@@ -120,13 +120,26 @@ export async function lockFile(file: string, opts: LockOptions = {}): Promise<Lo
         throw new SkiffError('lock-timeout', `timed out after ${Math.round(timeout / 1000)}s waiting for lock ${file}`);
       }
       await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 25);
+      delay = nextDelay(delay, Date.now() - start);
     }
   } catch (err) {
     fs.closeSync(fd);
     throw err;
   }
   return makeLock(file, fd, mode);
+}
+
+/**
+ * How long a waiter sleeps before trying again. Store locks are held for a
+ * few milliseconds (a create's name check, an event append, one container's
+ * teardown), so a waiter polls every 1-4 ms at first: a longer sleep is idle
+ * time after the holder let go (the old cap was 25 ms), and parallel `run`s
+ * and `create`s queue on the same few locks. Long waits (a pull, a removal of many layers) back off to 25 and then 100
+ * ms, so a waiter costs next to no CPU.
+ */
+export function nextDelay(delay: number, waitedMs: number): number {
+  if (waitedMs < 250) return Math.min(delay * 2, 4);
+  return waitedMs < 2000 ? 25 : 100;
 }
 
 /** Run fn with the named store lock held; always released, even on throw. */

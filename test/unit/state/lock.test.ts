@@ -4,7 +4,7 @@ import {spawn} from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {lockFile, tryLockFile} from '../../../src/lib/state/lock';
+import {lockFile, nextDelay, tryLockFile} from '../../../src/lib/state/lock';
 import {isSkiffError} from '../../../src/lib/util/errors';
 import {tempDir} from '../../helpers/tmp';
 
@@ -75,4 +75,17 @@ test('downgrade lets shared holders in without releasing', async () => {
   h.child.kill('SIGKILL');
   await new Promise((r) => h.child.on('exit', r));
   ex.release();
+});
+
+test('a waiter polls every 1-4 ms while locks are usually held, then backs off to 25 and 100 ms', () => {
+  const seq: number[] = [];
+  for (let d = 1, waited = 0; waited < 3000; waited += d) {
+    seq.push(d);
+    d = nextDelay(d, waited + d);
+  }
+  assert.deepEqual(seq.slice(0, 5), [1, 2, 4, 4, 4]);
+  assert.ok(seq.filter((d) => d <= 4).length >= 60, 'about 250 ms of short polls');
+  assert.ok(seq.includes(25));
+  assert.equal(seq.at(-1), 100);
+  assert.ok(Math.max(...seq) === 100);
 });
