@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import {SKIFF_BIN, type RunResult, type Store} from '../helpers/skiff';
 import type {BuiltImage} from '../helpers/images';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
+import {crunRefusal} from '../../src/lib/runtime/host';
 import {notifySocket} from '../helpers/sd-notify';
 import {ensureJournald} from '../helpers/journald';
 
@@ -473,6 +474,43 @@ describe('resources', () => {
     const [soft, hard] = (await sh([], 'ulimit -n; ulimit -Hn')).trim().split('\n').map(Number);
     assert.ok(hard <= hostHard && soft <= hard, `${soft}:${hard} within ${hostHard}`);
     assert.equal((await s.run(['run', '--rm', '--ulimit', 'nofile=200:100', IMG, 'true'])).code, 125);
+  });
+
+  test('--runtime crun runs where crun can; where it refuses the cgroup layout, one line says why and nothing is left', async () => {
+    // Debian 12 on this host kind: crun refuses the hybrid layout while hugetlb sits on the cgroup2 mount.
+    const refusal = crunRefusal();
+    const before = (await s.run(['ps', '-a', '-q'])).stdout;
+    const r = await s.run(['run', '--rm', '--runtime', 'crun', IMG, 'echo', 'ok']);
+    if (refusal) {
+      assert.equal(r.code, 125, r.stderr);
+      assert.match(r.stderr, /crun refuses this host's hybrid cgroup layout because its cgroup2 mount \/sys\/fs\/cgroup\/unified has controllers \(.+\).*: use --runtime runc$/m);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    } else {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'ok\n');
+    }
+    assert.equal((await s.run(['ps', '-a', '-q'])).stdout, before);
+    assert.equal(mounts(), 0);
+  });
+
+  test('where crun refuses (a controller on the hybrid cgroup2 mount, faked here): create and run --rm fail with one line and leave nothing', {skip: fs.existsSync('/sys/fs/cgroup/unified/cgroup.controllers') ? false : 'no hybrid cgroup layout on this host'}, async () => {
+    const fake = path.join(s.dir, 'cgroup.controllers');
+    fs.writeFileSync(fake, 'hugetlb\n');
+    // A private mount namespace in which crun's file lists a controller, as on a fresh Debian 12 VM of this kind.
+    const inNs = (args: string[]) => new Promise<{code: number | null; stderr: string}>((resolve) => {
+      const c = spawn('unshare', ['-m', 'sh', '-c', 'mount --bind "$0" /sys/fs/cgroup/unified/cgroup.controllers && exec "$@"', fake, SKIFF_BIN, '--root', s.root, '--runroot', s.runroot, ...args], {env: s.env, stdio: ['ignore', 'ignore', 'pipe']});
+      let stderr = '';
+      c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      c.on('close', (code) => resolve({code, stderr}));
+    });
+    const before = (await s.run(['ps', '-a', '-q'])).stdout;
+    for (const args of [['create', '--runtime', 'crun', IMG, 'true'], ['run', '--rm', '--runtime', 'crun', IMG, 'true']]) {
+      const r = await inNs(args);
+      assert.equal(r.code, 125, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /^Error: crun refuses this host's hybrid cgroup layout because its cgroup2 mount \/sys\/fs\/cgroup\/unified has controllers \(hugetlb\); .*: use --runtime runc\n$/);
+    }
+    assert.equal((await s.run(['ps', '-a', '-q'])).stdout, before);
+    assert.equal(mounts(), 0);
   });
 
   test('--cgroups=disabled needs crun: with runc a clear error at create and no record', async () => {

@@ -126,13 +126,27 @@ export class ContainerService extends ContainerReader {
     this.monitor = opts.monitor ?? conmonMonitor;
   }
 
-  /** The runtime named in the record (name or path); runc by default (crun cannot run on every hybrid cgroup layout). */
-  runtime(name: string): OciRuntime {
+  /**
+   * The runtime named in the record (name or path); runc by default (crun
+   * cannot run on every hybrid cgroup layout). For 'run' (create, start) it
+   * must be able to make containers here; for anything else (kill, delete of
+   * what exists) being installed is enough.
+   */
+  runtime(name: string, purpose: 'run' | 'manage' = 'manage'): OciRuntime {
     const p = findBinary(name);
     if (!p) throw invalidInput(`OCI runtime "${name}" not found: install it or pass --runtime PATH`);
-    const refusal = path.basename(p) === 'crun' ? crunRefusal() : undefined;
+    const refusal = purpose === 'run' && path.basename(p) === 'crun' ? crunRefusal() : undefined;
     if (refusal) throw invalidInput(`${refusal}: use --runtime runc`);
     return new RuncRuntime({path: p, stateDir: path.join(this.paths.runroot, 'runtime')});
+  }
+
+  /** A teardown's forced delete in the runtime: a runtime that is gone or fails is logged and never stops the teardown. */
+  private async runtimeDelete(rec: ContainerRecord): Promise<void> {
+    try {
+      await this.runtime(rec.config.runtime).delete(rec.config.id, true);
+    } catch (err) {
+      log.debug(`runtime delete ${rec.config.id}: ${messageOf(err)}`);
+    }
   }
 
   static defaultRuntime(): string {
@@ -148,11 +162,10 @@ export class ContainerService extends ContainerReader {
     if (config.cidFile && fs.existsSync(config.cidFile)) {
       throw invalidInput(`container id file exists. Ensure another container is not using it or delete ${config.cidFile}`);
     }
-    if (config.cgroups === 'disabled') {
-      // runc always makes cgroups; only crun can run a container without them (podman's rule and words).
-      const rt = this.runtime(config.runtime);
-      if (path.basename(rt.path) !== 'crun') throw invalidInput(`requested OCI runtime ${rt.name} is not compatible with NoCgroups: invalid argument`);
-    }
+    // A runtime that is missing or cannot make containers here fails the create, before anything is written.
+    const rt = this.runtime(config.runtime, 'run');
+    // runc always makes cgroups; only crun can run a container without them (podman's rule and words).
+    if (config.cgroups === 'disabled' && path.basename(rt.path) !== 'crun') throw invalidInput(`requested OCI runtime ${rt.name} is not compatible with NoCgroups: invalid argument`);
     await this.checkNetworks(config);
     // Volumes: create named ones on first use; anonymous ones get a name now.
     const created: string[] = [];
@@ -275,7 +288,7 @@ export class ContainerService extends ContainerReader {
     const imageConfig = this.images.config(image);
     const layerDirs = image.layers.map((l) => this.images.layers.diffPath(l));
     const p = containerPaths(this.paths, config.id);
-    const runtime = this.runtime(config.runtime);
+    const runtime = this.runtime(config.runtime, 'run');
     const notify = sdNotifyPlan(config.sdnotify, process.env.NOTIFY_SOCKET);
     let session: AttachSession | undefined;
     let net: Awaited<ReturnType<ContainerService['setupNetwork']>> = undefined;
@@ -521,11 +534,7 @@ export class ContainerService extends ContainerReader {
     // the removal leaves a 'running' record of another boot, read as exited.
     write(final, !rec.config.autoRemove);
     if (LIVE.has(rec.state.status)) await containerEvent(this.paths, rec.config, 'died', {exitCode: code});
-    try {
-      await this.runtime(rec.config.runtime).delete(rec.config.id, true);
-    } catch (err) {
-      log.debug(`runtime delete ${rec.config.id}: ${messageOf(err)}`);
-    }
+    await this.runtimeDelete(rec);
     removeCgroup(containerCgroupPath(rec.config.id, rec.config.cgroupParent));
     unprepare(this.paths, rec.config.id);
     await this.teardownNetwork(rec.config.id);
@@ -671,7 +680,7 @@ export class ContainerService extends ContainerReader {
       log.debug(`removing ${id}: ${err.message}`);
     }
     if (exited) await containerEvent(this.paths, rec.config, 'died', {exitCode: code});
-    await this.runtime(rec.config.runtime).delete(id, true).catch((err) => log.debug(`runtime delete ${id}: ${messageOf(err)}`));
+    await this.runtimeDelete(rec);
     removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
     // The bundle's files go with the record's run directory below.
     unprepare(this.paths, id, {force: true, keepFiles: true});
@@ -909,10 +918,12 @@ export class ContainerService extends ContainerReader {
       const st = this.observed(rec);
       if (rec.state.status === 'removing') {
         if (st.status === 'running' || st.status === 'paused' || st.status === 'stopping') {
-          await this.runtime(rec.config.runtime).kill(id, 'KILL', true).catch(() => undefined);
+          await Promise.resolve()
+            .then(() => this.runtime(rec.config.runtime).kill(id, 'KILL', true))
+            .catch(() => undefined);
           await waitForExit(containerPaths(this.paths, id).exitDir, id, {timeoutMs: 10_000});
         }
-        await this.runtime(rec.config.runtime).delete(id, true).catch(() => undefined);
+        await this.runtimeDelete(rec);
         removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
         // A removal killed before its CNI DEL: the veth, port rules and leases go with the record.
         await this.teardownNetwork(id).catch((err) => log.warn(`network teardown of ${id.slice(0, 12)}: ${messageOf(err)}`));
