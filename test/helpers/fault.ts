@@ -85,6 +85,35 @@ export function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Cleanups still to come for containers of this store that have exited:
+ * a conmon whose container's exit file exists (it is about to run, or is
+ * delaying, its exit command) and the exit command itself (`... container
+ * cleanup ID`, the sh wrapper or skiff). Until they are done a stopped
+ * container may still hold its mounts, legitimately; under heavy load the
+ * exit command's Node start alone can take seconds.
+ */
+export function pendingCleanups(s: Store): Array<{pid: number; what: string}> {
+  const out: Array<{pid: number; what: string}> = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (!argv.some((a) => a.includes(s.runroot))) continue;
+    const c = argv.indexOf('cleanup');
+    if (c > 0 && argv[c - 1] === 'container') out.push({pid: Number(p), what: `cleanup ${String(argv[c + 1]).slice(0, 12)}`});
+    else if (path.basename(argv[0]) === 'conmon') {
+      const id = argv[argv.indexOf('-c') + 1];
+      if (id && fs.existsSync(path.join(s.runroot, 'exits', id))) out.push({pid: Number(p), what: `conmon of exited ${id.slice(0, 12)}`});
+    }
+  }
+  return out.filter((x) => alive(x.pid));
+}
+
 export interface Verdict {
   /** Findings `system check --repair` reported and repaired. */
   repaired: string[];
@@ -104,9 +133,11 @@ export async function verifyStore(s: Store, opts: {allowMounts?: string[]} = {})
   // up after a start killed between runc create and start (it holds the container's lock while
   // runc deletes and the rootfs is unmounted). system check skips what another process holds, so
   // judge the store once those are done; a lock still held after 20 s is a problem of its own.
+  // Likewise the exit commands still to run for containers that exited (pendingCleanups).
   const busy = () => heldLocks(s.root).filter((l) => alive(l.pid));
-  for (const end = Date.now() + 20_000; busy().length && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+  for (const end = Date.now() + 20_000; (busy().length || pendingCleanups(s).length) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
   for (const l of busy()) problems.push(`lock ${l.file} still held by live process ${l.pid} after 20 s`);
+  for (const c of pendingCleanups(s)) problems.push(`${c.what} (pid ${c.pid}) still pending after 20 s`);
   const repair = await s.run(['system', 'check', '--repair']);
   const repaired = repair.stdout.split('\n').filter(Boolean);
   if (repair.code !== 0) problems.push(`system check --repair exited ${repair.code}: ${repair.stdout}${repair.stderr}`);
