@@ -680,16 +680,29 @@ export class ContainerService extends ContainerReader {
       log.debug(`removing ${id}: ${err.message}`);
     }
     if (exited) await containerEvent(this.paths, rec.config, 'died', {exitCode: code});
+    await this.releaseAndRemoveRecord(rec, {networkErrors: 'throw'});
+    await containerEvent(this.paths, rec.config, 'remove');
+    return rec.config.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => (m as {name: string}).name);
+  }
+
+  /**
+   * The second half of a removal, after its `removing` marker: runtime state,
+   * cgroups, mounts, network, exit file, cidfile, then the record with its
+   * bundle. removeLocked, and settle() finishing a removal that was killed
+   * midway (which warns about a network it cannot tear down, so the record
+   * still goes).
+   */
+  private async releaseAndRemoveRecord(rec: ContainerRecord, opts: {networkErrors: 'throw' | 'warn'}): Promise<void> {
+    const id = rec.config.id;
     await this.runtimeDelete(rec);
     removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
     // The bundle's files go with the record's run directory below.
     unprepare(this.paths, id, {force: true, keepFiles: true});
-    await this.teardownNetwork(id);
-    removeFile(path.join(p.exitDir, id));
+    if (opts.networkErrors === 'throw') await this.teardownNetwork(id);
+    else await this.teardownNetwork(id).catch((err) => log.warn(`network teardown of ${id.slice(0, 12)}: ${messageOf(err)}`));
+    removeFile(path.join(containerPaths(this.paths, id).exitDir, id));
     if (rec.config.cidFile) removeFile(rec.config.cidFile);
     this.store.removeRecord(id);
-    await containerEvent(this.paths, rec.config, 'remove');
-    return rec.config.mounts.filter((m) => m.type === 'volume' && m.anonymous).map((m) => (m as {name: string}).name);
   }
 
   private async removeVolumes(names: string[]): Promise<void> {
@@ -923,14 +936,8 @@ export class ContainerService extends ContainerReader {
             .catch(() => undefined);
           await waitForExit(containerPaths(this.paths, id).exitDir, id, {timeoutMs: 10_000});
         }
-        await this.runtimeDelete(rec);
-        removeCgroup(containerCgroupPath(id, rec.config.cgroupParent));
-        // A removal killed before its CNI DEL: the veth, port rules and leases go with the record.
-        await this.teardownNetwork(id).catch((err) => log.warn(`network teardown of ${id.slice(0, 12)}: ${messageOf(err)}`));
-        unprepare(this.paths, id);
-        removeFile(path.join(containerPaths(this.paths, id).exitDir, id));
-        if (rec.config.cidFile) removeFile(rec.config.cidFile);
-        this.store.removeRecord(id);
+        // A removal killed midway (maybe before its CNI DEL: the veth, port rules and leases go with the record).
+        await this.releaseAndRemoveRecord(rec, {networkErrors: 'warn'});
         return;
       }
       if (rec.state.status === 'stopping' && st.status === 'running') {
