@@ -145,6 +145,8 @@ class Session implements AttachSession {
         log.debug(`attach: hanging up: ${(err as Error).message}`);
       }
     }
+    // Ended meanwhile (conmon closed the connection): close() owns the fd now.
+    if (this.ended) return;
     // Wakes the read parked in the threadpool: it returns 0.
     try {
       shutdownSocket(this.fd, SHUT.RDWR);

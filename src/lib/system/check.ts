@@ -488,8 +488,10 @@ export class SystemChecker {
       const lock = tryLockFile(this.paths.lockFile(`container-${id}`));
       if (!lock) continue;
       try {
-        if (fs.existsSync(this.containers.store.configFile(id)) || fs.existsSync(this.containers.store.dir(id))) continue;
         const dir = path.join(this.paths.runContainersDir, id);
+        // Listed before a removal took its last step (record, then this directory) and let go of the lock.
+        if (!fs.existsSync(dir)) continue;
+        if (fs.existsSync(this.containers.store.configFile(id)) || fs.existsSync(this.containers.store.dir(id))) continue;
         const f = this.add({object: `runroot container ${id.slice(0, 12)}`, problem: 'runtime files of a container that no longer exists'});
         if (this.opts.repair) {
           for (const mp of mountPoints().filter((x) => x === canonical(path.join(dir, 'rootfs')) || x.startsWith(canonical(dir) + '/')).sort().reverse()) detach(mp);
@@ -793,18 +795,31 @@ export class SystemChecker {
       const st = safe(() => fs.statSync(path.join(this.paths.locksDir, f)), undefined);
       if (st) inodes.set(st.ino, f);
     }
-    const locks = safe(() => fs.readFileSync('/proc/locks', 'utf8'), '');
-    for (const line of locks.split('\n')) {
-      // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
-      const f = line.trim().split(/\s+/);
-      if (f[1] !== 'FLOCK' || f.length < 6) continue;
-      const ino = Number(f[5].split(':')[2]);
-      const file = inodes.get(ino);
-      if (!file) continue;
-      const pid = Number(f[4]);
-      if (pid > 0 && !processAlive(pid) && fs.existsSync(`/proc/${pid}`) === false) {
-        this.add({object: `lock ${file}`, problem: `held by process ${pid}, which is gone`, unrepairable: this.opts.repair ? 'the kernel releases it when the last descriptor closes' : undefined});
+    /** "<file> <pid>" of each store lock /proc/locks lists for a process that no longer exists. */
+    const deadHolders = (): string[] => {
+      const out: string[] = [];
+      const locks = safe(() => fs.readFileSync('/proc/locks', 'utf8'), '');
+      for (const line of locks.split('\n')) {
+        // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
+        const f = line.trim().split(/\s+/);
+        if (f[1] !== 'FLOCK' || f.length < 6) continue;
+        const ino = Number(f[5].split(':')[2]);
+        const file = inodes.get(ino);
+        if (!file) continue;
+        const pid = Number(f[4]);
+        if (pid > 0 && !processAlive(pid) && fs.existsSync(`/proc/${pid}`) === false) out.push(`${file} ${pid}`);
       }
+      return out;
+    };
+    const first = deadHolders();
+    if (first.length === 0) return;
+    // A holder that exited after /proc/locks was read released its locks as it went: only a
+    // lock a second read still lists for the dead process is held by a descriptor outliving it.
+    const again = new Set(deadHolders());
+    for (const key of first.filter((k) => again.has(k))) {
+      const file = key.slice(0, key.lastIndexOf(' '));
+      const pid = key.slice(key.lastIndexOf(' ') + 1);
+      this.add({object: `lock ${file}`, problem: `held by process ${pid}, which is gone`, unrepairable: this.opts.repair ? 'the kernel releases it when the last descriptor closes' : undefined});
     }
   }
 }
