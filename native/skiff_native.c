@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -279,6 +281,39 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[1], &how));
   int r = shutdown(fd, how);
   return make_int(env, r == 0 ? 0 : -errno);
+}
+
+/*
+ * sendEmpty(fd) -> 0 | -errno
+ *
+ * Sends one zero-length message on a SOCK_SEQPACKET socket without blocking:
+ * the peer's read(2) of it returns 0, as for a shutdown, but unlike a
+ * shutdown it is a queued message, so outq() below tells when the peer has
+ * read it.
+ */
+static napi_value js_send_empty(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  ssize_t n;
+  do { n = send(fd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT); } while (n < 0 && errno == EINTR);
+  return make_int(env, n < 0 ? -errno : 0);
+}
+
+/*
+ * outq(fd) -> bytes | -errno
+ *
+ * ioctl(SIOCOUTQ): for an AF_UNIX socket, the memory of the messages this
+ * socket sent that the peer has not read yet (0 once it has read them all).
+ */
+static napi_value js_outq(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  int n = 0;
+  return make_int(env, ioctl(fd, SIOCOUTQ, &n) < 0 ? -errno : n);
 }
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -907,6 +942,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"flock", NULL, js_flock, NULL, NULL, NULL, napi_default, NULL},
     {"unixSeqpacketConnect", NULL, js_unix_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
     {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_default, NULL},
+    {"sendEmpty", NULL, js_send_empty, NULL, NULL, NULL, napi_default, NULL},
+    {"outq", NULL, js_outq, NULL, NULL, NULL, napi_default, NULL},
     {"cloexecFrom", NULL, js_cloexec_from, NULL, NULL, NULL, napi_default, NULL},
     {"unixDgramSend", NULL, js_unix_dgram_send, NULL, NULL, NULL, napi_default, NULL},
     {"execve", NULL, js_execve, NULL, NULL, NULL, napi_default, NULL},

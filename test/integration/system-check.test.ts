@@ -7,9 +7,9 @@ import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import {busyboxStore, type BusyboxStore} from '../helpers/busybox-store';
-import {mountsUnder, sleep} from '../helpers/fault';
+import {exited, mountsUnder, sleep} from '../helpers/fault';
 
 let bb: BusyboxStore;
 const HEX = (c: string) => c.repeat(64);
@@ -145,6 +145,55 @@ describe('system check', () => {
     assert.equal((await run(['inspect', '--format', '{{.State.Status}}', a])).stdout.trim(), 'exited');
     assert.equal((await run(['inspect', '--format', '{{.State.Status}}', b])).stdout.trim(), 'running');
     assert.equal((await run(['rm', '-f', '-t', '0', a, b])).code, 0);
+    assert.deepEqual(mountsUnder(bb.store.dir), []);
+  });
+
+  test("the runtime's passing mounts in its state directory: left alone while the container is busy or running, a leftover otherwise", async () => {
+    // runc 1.1 bind-mounts its own binary at runroot/runtime/<id>/runc.XXXXXX for a moment while it
+    // creates the container (the starting skiff holds the container's lock) or runs an exec (the
+    // container runs). check --repair used to unmount it as an orphan (and fail when runc got there first).
+    const created = (await run(['create', bb.image, 'true'])).stdout.trim();
+    const running = (await run(['run', '-d', bb.image, 'sleep', '300'])).stdout.trim();
+    const passing = (id: string) => {
+      const dir = path.join(bb.store.runroot, 'runtime', id);
+      fs.mkdirSync(dir, {recursive: true});
+      const mp = path.join(dir, 'runc.Ab12Cd');
+      fs.writeFileSync(mp, '');
+      execFileSync('mount', ['--bind', '-o', 'ro', process.execPath, mp]);
+      return mp;
+    };
+    const mounted = (mp: string) => mountsUnder(bb.store.dir).some((m) => m.endsWith(`/${path.basename(path.dirname(mp))}/runc.Ab12Cd`));
+    const a = passing(created);
+    const b = passing(running);
+    const lockPath = path.join(bb.store.root, 'locks', `container-${created}.lock`);
+    const holder = spawn('flock', ['--no-fork', lockPath, 'sleep', '120'], {stdio: 'ignore'});
+    try {
+      for (let i = 0; i < 200; i++) {
+        try {
+          execFileSync('flock', ['--nonblock', lockPath, 'true']);
+          await sleep(50);
+        } catch {
+          break; // held
+        }
+      }
+      const r = await run(['system', 'check', '--repair']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(r.stdout, '');
+      assert.ok(mounted(a) && mounted(b), mountsUnder(bb.store.dir).join('\n'));
+    } finally {
+      holder.kill();
+      await exited(holder);
+    }
+    // Nobody at work on the created container: a runtime killed midway left its mount.
+    const r = await run(['system', 'check', '--repair']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^mount .*runc\.Ab12Cd: mounted, but nothing running uses it: unmounted$/m);
+    assert.equal(r.stdout.trim().split('\n').length, 1, r.stdout);
+    assert.ok(!mounted(a) && mounted(b));
+    execFileSync('umount', [b]);
+    assert.equal((await run(['rm', '-f', '-t', '0', created, running])).code, 0);
+    for (const id of [created, running]) fs.rmSync(path.join(bb.store.runroot, 'runtime', id), {recursive: true, force: true});
+    await clean();
     assert.deepEqual(mountsUnder(bb.store.dir), []);
   });
 });

@@ -248,6 +248,33 @@ describe('attach', () => {
     assert.equal(missing.code, 125);
     await s.run(['rm', 'notrunning']);
   });
+
+  test('detaching while the container prints still closes its stdin', async () => {
+    // conmon frees a client whose output write failed before it read the client's EOF,
+    // then forgets to close the container's stdin (attach.ts hangUp()): a detach during
+    // a flood of output used to leave stdin open most of the time.
+    const prog = '(while :; do echo tick; done) & cat >/dev/null; exit 7';
+    for (let i = 0; i < 3; i++) {
+      const name = `flood${i}`;
+      await runDetached(['-i', '--log-driver', 'none', '--name', name, IMG, 'sh', '-c', prog]);
+      const child = spawn(SKIFF_BIN, ['--root', s.root, '--runroot', s.runroot, 'attach', name], {env: s.env, stdio: ['pipe', 'pipe', 'pipe']});
+      try {
+        let seen = false;
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (seen ||= d.includes('tick')));
+        child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+        const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+        await until('output', () => seen || undefined);
+        child.stdin.write('\x10\x11');
+        assert.equal(await exit, 0, err);
+        // EOF on stdin ends cat: the container exits 7 on its own.
+        await until(`${name} to see EOF and exit`, async () => (/^exited 7/.test(await status(name)) ? true : undefined), 20_000);
+      } finally {
+        child.kill('SIGKILL');
+        await s.run(['rm', '-f', '-t', '0', name]);
+      }
+    }
+  });
 });
 
 describe('terminal (tmux)', () => {

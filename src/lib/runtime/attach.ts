@@ -9,10 +9,12 @@
  * naming the stream (2 stdout, 3 stderr; with a tty everything arrives as 2).
  * Bytes the client writes go to the container's stdin as they are (when conmon
  * was started with -i); conmon reads at most 32 KiB per packet, so stdin is
- * written in chunks no larger. When the client shuts down its write side,
- * conmon closes the container's stdin (unless --leave-stdin-open). When the
- * container exits, conmon drains its output to every client and closes the
- * connection: a read returns 0 and the session ends.
+ * written in chunks no larger. When conmon reads end of input from a client
+ * (a shutdown of its write side, or a zero-length packet), it closes the
+ * container's stdin (unless --leave-stdin-open). When the container exits,
+ * conmon drains its output to every client and closes the connection: a
+ * read returns 0 and the session ends. Detaching takes care of a conmon bug:
+ * see hangUp().
  *
  * Reads and writes are plain fs.read/fs.write on the blocking fd, so they run
  * on libuv's threadpool (one thread parked in read for the session, one in
@@ -23,7 +25,7 @@ import * as fs from 'node:fs';
 import type {Readable, Writable} from 'node:stream';
 import {SkiffError} from '../util/errors';
 import {log} from '../util/log';
-import {SHUT, shutdownSocket, unixSeqpacketConnect} from '../util/native';
+import {SHUT, sendEmptyMessage, shutdownSocket, socketOutq, unixSeqpacketConnect} from '../util/native';
 
 export const STREAM_STDOUT = 2;
 export const STREAM_STDERR = 3;
@@ -31,6 +33,8 @@ export const STREAM_STDERR = 3;
 const STDIN_CHUNK = 32 * 1024;
 /** conmon sends at most 8192 bytes of output plus the stream byte per packet. */
 const READ_BUF = 64 * 1024;
+/** How long a detaching client waits for conmon to read its end of input (see hangUp()). */
+const HANGUP_WAIT_MS = 3000;
 
 export interface AttachStreams {
   /** Fed to the container's stdin; at its end the write side is shut down (EOF for the container). */
@@ -99,13 +103,56 @@ class Session implements AttachSession {
     if (this.ended || this.detached) return;
     this.detached = true;
     this.stopStdin();
+    void this.hangUp();
+    this.streams.onDetach?.();
+  }
+
+  /**
+   * Leaves conmon's socket so that conmon closes the container's stdin
+   * (with -i) whatever the container is printing at that moment.
+   *
+   * conmon 2.1 (src/conn_sock.c, still so upstream) frees a client when it
+   * has stopped both reading from it and writing to it. If a write of output
+   * to the client fails (the client already shut down or closed its socket)
+   * before conmon reads the client's end of input, the read that follows
+   * frees the client inside terminate_remote_sock(), which then reads the
+   * freed memory to decide whether to close the container's stdin, and
+   * usually does not: the container never sees EOF (strace: write -> EPIPE,
+   * shutdown(SHUT_WR), read -> 0, shutdown(SHUT_RD), close(sock), and no
+   * close of the stdin pipe). So the client must keep its socket open and
+   * readable until conmon has read the end of input: it sends it as a
+   * zero-length packet, which conmon reads as EOF exactly as a shutdown, and
+   * waits until SIOCOUTQ says the packet was consumed (conmon is single
+   * threaded: it then closes stdin before writing to anyone again), reading
+   * and dropping output meanwhile so conmon never blocks on a full queue.
+   * Only then does it shut the socket down, which ends the read loop. conmon
+   * reads the socket only while the container's stdin pipe has room, hence
+   * the time limit.
+   */
+  private async hangUp(): Promise<void> {
+    await this.writing;
+    if (!this.ended && !this.shutWr) {
+      this.shutWr = true;
+      const deadline = Date.now() + HANGUP_WAIT_MS;
+      try {
+        let sent = false;
+        for (let delay = 1; !this.ended && Date.now() < deadline; delay = Math.min(delay * 2, 50)) {
+          if (!sent) sent = sendEmptyMessage(this.fd);
+          if (sent && socketOutq(this.fd) === 0) break;
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      } catch (err) {
+        log.debug(`attach: hanging up: ${(err as Error).message}`);
+      }
+    }
+    // Ended meanwhile (conmon closed the connection): close() owns the fd now.
+    if (this.ended) return;
     // Wakes the read parked in the threadpool: it returns 0.
     try {
       shutdownSocket(this.fd, SHUT.RDWR);
     } catch (err) {
       log.debug(`attach: shutdown: ${(err as Error).message}`);
     }
-    this.streams.onDetach?.();
   }
 
   private async readLoop(): Promise<AttachResult> {
@@ -126,7 +173,8 @@ class Session implements AttachSession {
       const data = Buffer.from(buf.subarray(1, n));
       const out = tag === STREAM_STDOUT ? this.streams.stdout : tag === STREAM_STDERR ? this.streams.stderr : undefined;
       if (tag !== STREAM_STDOUT && tag !== STREAM_STDERR) log.debug(`attach: ignoring a frame for stream ${tag}`);
-      if (out) await writeWithBackpressure(out, data);
+      // Output that arrives while detaching is dropped.
+      if (out && !this.detached) await writeWithBackpressure(out, data);
     }
     this.ended = true;
     return {detached: this.detached};

@@ -488,8 +488,10 @@ export class SystemChecker {
       const lock = tryLockFile(this.paths.lockFile(`container-${id}`));
       if (!lock) continue;
       try {
-        if (fs.existsSync(this.containers.store.configFile(id)) || fs.existsSync(this.containers.store.dir(id))) continue;
         const dir = path.join(this.paths.runContainersDir, id);
+        // Listed before a removal took its last step (record, then this directory) and let go of the lock.
+        if (!fs.existsSync(dir)) continue;
+        if (fs.existsSync(this.containers.store.configFile(id)) || fs.existsSync(this.containers.store.dir(id))) continue;
         const f = this.add({object: `runroot container ${id.slice(0, 12)}`, problem: 'runtime files of a container that no longer exists'});
         if (this.opts.repair) {
           for (const mp of mountPoints().filter((x) => x === canonical(path.join(dir, 'rootfs')) || x.startsWith(canonical(dir) + '/')).sort().reverse()) detach(mp);
@@ -509,10 +511,18 @@ export class SystemChecker {
     }
     for (const id of files) {
       if (known.has(id) || !HEX64.test(id)) continue;
-      const f = this.add({object: `exit file ${id.slice(0, 12)}`, problem: 'exit code of a container that no longer exists'});
-      if (this.opts.repair) {
-        fs.rmSync(path.join(exits, id), {force: true});
-        f.repaired = 'removed';
+      // `known` was listed before: a container created since may have run and exited already.
+      const lock = tryLockFile(this.paths.lockFile(`container-${id}`));
+      if (!lock) continue;
+      try {
+        if (fs.existsSync(this.containers.store.dir(id)) || !fs.existsSync(path.join(exits, id))) continue;
+        const f = this.add({object: `exit file ${id.slice(0, 12)}`, problem: 'exit code of a container that no longer exists'});
+        if (this.opts.repair) {
+          fs.rmSync(path.join(exits, id), {force: true});
+          f.repaired = 'removed';
+        }
+      } finally {
+        lock.release();
       }
     }
   }
@@ -711,9 +721,14 @@ export class SystemChecker {
 
   /**
    * Mounts below the store that nothing running accounts for. A mount that
-   * belongs to a container (its rootfs, its :O overlays) or a volume is
+   * belongs to a container (its rootfs, its :O overlays, and whatever the
+   * runtime mounts in its state directory runroot/runtime/<id>: runc 1.1
+   * bind-mounts its own binary at runc.XXXXXX there for a moment while it
+   * starts the container's init or an exec'd process) or a volume is
    * judged under that object's lock, on a fresh read: a start or a volume
    * mount in progress holds the lock, so it is skipped, never unmounted.
+   * A mount that goes away by itself before it can be unmounted was work in
+   * progress after all, not a finding.
    */
   private checkMounts(): void {
     const root = canonical(this.paths.root) + '/';
@@ -722,13 +737,14 @@ export class SystemChecker {
     const netns = canonical(netnsDir(this.paths.runroot)) + '/';
     const runCtrs = canonical(this.paths.runContainersDir) + '/';
     const ctrs = canonical(this.paths.containersDir) + '/';
+    const runtimeState = canonical(path.join(this.paths.runroot, 'runtime')) + '/';
     const vols = canonical(this.paths.volumesDir) + '/';
     const candidates = mountPoints()
       .filter((mp) => (mp.startsWith(root) || mp.startsWith(runroot)) && !mp.startsWith(tmp) && !mp.startsWith(netns)) // probes in tmp: checkTemp; netns: checkNetns
       .sort()
       .reverse();
     for (const mp of new Set(candidates)) {
-      const ctr = ownerId(mp, runCtrs) ?? ownerId(mp, ctrs);
+      const ctr = ownerId(mp, runCtrs) ?? ownerId(mp, ctrs) ?? ownerId(mp, runtimeState);
       const vol = ctr ? undefined : ownerId(mp, vols);
       const lockName = ctr ? `container-${ctr}` : vol ? `volume-${vol}` : undefined;
       const lock = lockName ? tryLockFile(this.paths.lockFile(lockName)) : undefined;
@@ -746,14 +762,17 @@ export class SystemChecker {
           const rec = this.containers.volumes.get(vol);
           if (rec && rec.mountCount > 0 && mp === canonical(this.containers.volumes.mountpoint(vol))) continue;
         }
-        const f = this.add({object: `mount ${mp}`, problem: 'mounted, but nothing running uses it'});
-        if (this.opts.repair) {
-          try {
-            detach(mp);
-            f.repaired = 'unmounted';
-          } catch (err) {
-            f.unrepairable = `unmount failed: ${messageOf(err)}`;
-          }
+        if (!this.opts.repair) {
+          this.add({object: `mount ${mp}`, problem: 'mounted, but nothing running uses it'});
+          continue;
+        }
+        try {
+          detach(mp);
+          this.add({object: `mount ${mp}`, problem: 'mounted, but nothing running uses it', repaired: 'unmounted'});
+        } catch (err) {
+          // Unmounted meanwhile by whoever mounted it (a lock-free owner): nothing was wrong.
+          if (!mountPoints().includes(mp)) continue;
+          this.add({object: `mount ${mp}`, problem: 'mounted, but nothing running uses it', unrepairable: `unmount failed: ${messageOf(err)}`});
         }
       } finally {
         lock?.release();
@@ -776,18 +795,31 @@ export class SystemChecker {
       const st = safe(() => fs.statSync(path.join(this.paths.locksDir, f)), undefined);
       if (st) inodes.set(st.ino, f);
     }
-    const locks = safe(() => fs.readFileSync('/proc/locks', 'utf8'), '');
-    for (const line of locks.split('\n')) {
-      // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
-      const f = line.trim().split(/\s+/);
-      if (f[1] !== 'FLOCK' || f.length < 6) continue;
-      const ino = Number(f[5].split(':')[2]);
-      const file = inodes.get(ino);
-      if (!file) continue;
-      const pid = Number(f[4]);
-      if (pid > 0 && !processAlive(pid) && fs.existsSync(`/proc/${pid}`) === false) {
-        this.add({object: `lock ${file}`, problem: `held by process ${pid}, which is gone`, unrepairable: this.opts.repair ? 'the kernel releases it when the last descriptor closes' : undefined});
+    /** "<file> <pid>" of each store lock /proc/locks lists for a process that no longer exists. */
+    const deadHolders = (): string[] => {
+      const out: string[] = [];
+      const locks = safe(() => fs.readFileSync('/proc/locks', 'utf8'), '');
+      for (const line of locks.split('\n')) {
+        // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
+        const f = line.trim().split(/\s+/);
+        if (f[1] !== 'FLOCK' || f.length < 6) continue;
+        const ino = Number(f[5].split(':')[2]);
+        const file = inodes.get(ino);
+        if (!file) continue;
+        const pid = Number(f[4]);
+        if (pid > 0 && !processAlive(pid) && fs.existsSync(`/proc/${pid}`) === false) out.push(`${file} ${pid}`);
       }
+      return out;
+    };
+    const first = deadHolders();
+    if (first.length === 0) return;
+    // A holder that exited after /proc/locks was read released its locks as it went: only a
+    // lock a second read still lists for the dead process is held by a descriptor outliving it.
+    const again = new Set(deadHolders());
+    for (const key of first.filter((k) => again.has(k))) {
+      const file = key.slice(0, key.lastIndexOf(' '));
+      const pid = key.slice(key.lastIndexOf(' ') + 1);
+      this.add({object: `lock ${file}`, problem: `held by process ${pid}, which is gone`, unrepairable: this.opts.repair ? 'the kernel releases it when the last descriptor closes' : undefined});
     }
   }
 }

@@ -19,6 +19,8 @@ interface NativeBinding {
   flock(fd: number, op: number): number;
   unixSeqpacketConnect(p: string): number;
   shutdown(fd: number, how: number): number;
+  sendEmpty(fd: number): number;
+  outq(fd: number): number;
   cloexecFrom(minFd: number): number;
   unixDgramSend(p: string, data: Buffer): number;
   execve(file: string, argv: string[], env: string[]): number;
@@ -207,6 +209,26 @@ export const SHUT = {RD: 0, WR: 1, RDWR: 2} as const;
 /** shutdown(2) on a socket fd: SHUT.WR sends EOF to the peer; SHUT.RDWR also wakes a blocked read. */
 export function shutdownSocket(fd: number, how: number): void {
   check(native().shutdown(fd, how), 'shutdown');
+}
+
+/**
+ * Sends one zero-length message on a SOCK_SEQPACKET socket, without
+ * blocking: the peer reads it as end of input (its read returns 0), and,
+ * being a queued message, socketOutq() shows when it has been read.
+ * Returns false when the peer's queue is full (EAGAIN).
+ */
+export function sendEmptyMessage(fd: number): boolean {
+  const rc = native().sendEmpty(fd);
+  if (rc === 0) return true;
+  if (-rc === nodeOs().constants.errno.EAGAIN) return false;
+  throw sysError(rc, 'send');
+}
+
+/** ioctl(SIOCOUTQ) on an AF_UNIX socket: bytes (of memory) sent and not yet read by the peer. */
+export function socketOutq(fd: number): number {
+  const n = native().outq(fd);
+  check(n, 'ioctl');
+  return n;
 }
 
 /**
