@@ -14,6 +14,7 @@
 # files (~30k+ entries from /usr/share and /usr/lib). Override with
 # LAYER_A=/path/a.tar LAYER_B=/path/b.tar.
 #
+# LAYERS="a b" (default both) picks the layers.
 # MODES="tar gz" (default both): `tar` = the uncompressed layer, skiff's
 # extractLayer fed from the file; `gz` = the layer gzipped once (gzip -6,
 # gzip's default, cached as LAYER.gz next to the tar, or in WORKDIR when
@@ -67,7 +68,8 @@ diffid_of() {
   echo "sha256:$(cat "$f")"
 }
 
-for layer in "$A" "$B"; do
+LAYERS=${LAYERS:-a b}
+for layer in $(for l in $LAYERS; do case $l in a) echo "$A" ;; b) echo "$B" ;; esac; done); do
 for mode in $MODES; do
   name=$(basename "$layer" .tar)
   files=$(tar -tf "$layer" | wc -l)
