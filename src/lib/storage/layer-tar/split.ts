@@ -51,7 +51,8 @@ export class TarSplitRecorder implements EntrySink {
   private gz: zlib.Gzip | undefined;
   private readonly gzOut: Buffer[] = [];
   private gzError: Error | undefined;
-  private raw: Buffer[] = [];
+  /** Raw bytes not yet in a line, copied into one reused buffer (not a Buffer per header). */
+  private raw = Buffer.allocUnsafe(2 * RAW_FLUSH);
   private rawLen = 0;
   private inline = true;
 
@@ -77,7 +78,12 @@ export class TarSplitRecorder implements EntrySink {
   }
 
   readonly tap = (b: Buffer): void => {
-    this.raw.push(Buffer.from(b));
+    if (this.rawLen + b.length > this.raw.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.raw.length, this.rawLen + b.length));
+      this.raw.copy(grown, 0, 0, this.rawLen);
+      this.raw = grown;
+    }
+    b.copy(this.raw, this.rawLen);
     this.rawLen += b.length;
     if (this.rawLen >= RAW_FLUSH) this.flush();
   };
@@ -104,8 +110,8 @@ export class TarSplitRecorder implements EntrySink {
 
   private flush(): void {
     if (this.rawLen === 0) return;
-    this.line(JSON.stringify({r: Buffer.concat(this.raw, this.rawLen).toString('base64')}));
-    this.raw = [];
+    // base64 needs no JSON escaping.
+    this.line('{"r":"' + this.raw.toString('base64', 0, this.rawLen) + '"}');
     this.rawLen = 0;
   }
 
