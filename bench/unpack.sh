@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Layer extraction speed: skiff's extractLayer vs GNU tar on the same
-# uncompressed layer and the same disk, in alternating runs. Prints the ratio
+# layer and the same disk, in alternating runs, uncompressed (skiff's
+# extractLayer vs `tar -xpf`) and gzipped (skiff's pull path vs `tar -xzpf`,
+# see below). Prints the ratio
 # (skiff / tar, medians and means) per layer, whole-process and net of
 # Node's start-up (inside the CLI the extractor runs in an already-started
 # process), wall-clock and CPU; the target is <= 1.1. Runs alternate between
@@ -11,11 +13,24 @@
 # Layers: (a) ~50 MB with ~1.5k files (a slice of /usr/lib), (b) many small
 # files (~30k+ entries from /usr/share and /usr/lib). Override with
 # LAYER_A=/path/a.tar LAYER_B=/path/b.tar.
+#
+# LAYERS="a b" (default both) picks the layers.
+# MODES="tar gz" (default both): `tar` = the uncompressed layer, skiff's
+# extractLayer fed from the file; `gz` = the layer gzipped once (gzip -6,
+# gzip's default, cached as LAYER.gz next to the tar, or in WORKDIR when
+# that directory is not writable), `tar --numeric-owner -xzpf` (gzip in a
+# second process) vs skiff's pull path, unpackLayerBlob (layer-stream.ts):
+# node:zlib's gunzip, the sha256 of the tar checked against the diff ID
+# (computed once, cached as LAYER.sha256), the tar-split recorded, the
+# extraction. BASELINE=DIR adds a fourth command, "skiff base": DIR's
+# unpack-one.js (with its skiff_native.node beside it), e.g. the bundle of
+# an earlier commit, to compare before/after in the same runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 WORK=${1:-/var/tmp/skiff-bench-unpack}
 RUNS=${RUNS:-10}
+MODES=${MODES:-tar gz}
 mkdir -p "$WORK"
 
 
@@ -39,11 +54,40 @@ npx esbuild --bundle --platform=node --target=node20 --log-level=error "$ROOT/be
 cp "$ROOT/native/build/Release/skiff_native.node" "$WORK/skiff_native.node"
 DRIVER="node $WORK/unpack-one.js"
 
-for layer in "$A" "$B"; do
+# The gzipped layer and the tar's sha256 (its diff ID), made once.
+gz_of() {
+  local layer=$1 gz=$1.gz
+  [ -w "$(dirname "$layer")" ] || gz=$WORK/$(basename "$layer").gz
+  if [ ! -s "$gz" ]; then gzip -6 -c "$layer" >"$gz.tmp.$$" && mv "$gz.tmp.$$" "$gz"; fi
+  echo "$gz"
+}
+diffid_of() {
+  local layer=$1 f=$1.sha256
+  [ -w "$(dirname "$layer")" ] || f=$WORK/$(basename "$layer").sha256
+  if [ ! -s "$f" ]; then sha256sum "$layer" | cut -d' ' -f1 >"$f.tmp.$$" && mv "$f.tmp.$$" "$f"; fi
+  echo "sha256:$(cat "$f")"
+}
+
+LAYERS=${LAYERS:-a b}
+for layer in $(for l in $LAYERS; do case $l in a) echo "$A" ;; b) echo "$B" ;; esac; done); do
+for mode in $MODES; do
   name=$(basename "$layer" .tar)
   files=$(tar -tf "$layer" | wc -l)
   size=$(du -m "$layer" | cut -f1)
-  echo "== $name: $files entries, $size MB"
+  if [ "$mode" = gz ]; then
+    gz=$(gz_of "$layer")
+    id=$(diffid_of "$layer")
+    echo "== $name, gzip: $files entries, $size MB ($(du -m "$gz" | cut -f1) MB gzipped): tar -xzpf vs skiff's pull path"
+    TAR_CMD="tar --numeric-owner -xzpf $gz -C {dir}"
+    SKIFF_ARGS="$gz {dir} $id"
+    name=$name-gz
+  else
+    echo "== $name: $files entries, $size MB"
+    TAR_CMD="tar --numeric-owner -xpf $layer -C {dir}"
+    SKIFF_ARGS="$layer {dir}"
+  fi
+  CMDS=("tar=$TAR_CMD" "skiff=$DRIVER $SKIFF_ARGS" "node start-up=$DRIVER --startup-only")
+  [ -n "${BASELINE:-}" ] && CMDS+=("skiff base=node $BASELINE/unpack-one.js $SKIFF_ARGS")
   out=$WORK/$name.json
   # Every run gets a fresh directory and nothing is deleted until the end:
   # on this ext4 (mounted with discard) freeing blocks between runs costs
@@ -53,7 +97,7 @@ for layer in "$A" "$B"; do
   # hyperfine's all-of-one-then-the-next, so load and writeback drift hit
   # each the same. The JSON has hyperfine's shape (median, mean, stddev,
   # user, system in seconds) for the report below.
-  python3 - "$out" "$RUNS" "$WORK" "tar -xf=tar --numeric-owner -xpf $layer -C {dir}" "skiff=$DRIVER $layer {dir}" "node start-up=$DRIVER --startup-only" <<'PY'
+  python3 - "$out" "$RUNS" "$WORK" "${CMDS[@]}" <<'PY'
 import json, os, statistics, subprocess, sys, tempfile, time
 out, runs, work, pairs = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 cmds = [p.split('=', 1) for p in pairs]
@@ -84,14 +128,20 @@ PY
   node -e '
     const r = require(process.argv[1]).results;
     const get = (n) => r.find((x) => x.command === n);
-    const t = get("tar -xf"), s = get("skiff"), n = get("node start-up");
+    const t = get("tar"), n = get("node start-up");
     const ms = (x) => (x.median * 1000).toFixed(0) + " ms (mean " + (x.mean * 1000).toFixed(0) + " ± " + (x.stddev * 1000).toFixed(0) + ")";
-    console.log("  tar -xf:        " + ms(t) + "\n  skiff:          " + ms(s) + "\n  node start-up:  " + ms(n));
-    console.log("  ratio (median, whole process):     " + (s.median / t.median).toFixed(2) + "x   (mean: " + (s.mean / t.mean).toFixed(2) + "x)");
-    console.log("  ratio (median, net of start-up):   " + ((s.median - n.median) / t.median).toFixed(2) + "x");
     const cpu = (x) => x.user + x.system;
-    console.log("  cpu (user+sys, mean): tar " + (cpu(t) * 1000).toFixed(0) + " ms, skiff " + (cpu(s) * 1000).toFixed(0) + " ms, node start-up " + (cpu(n) * 1000).toFixed(0) + " ms");
-    console.log("  cpu ratio (whole process):         " + (cpu(s) / cpu(t)).toFixed(2) + "x");
-    console.log("  cpu ratio (net of start-up):       " + ((cpu(s) - cpu(n)) / cpu(t)).toFixed(2) + "x");
-  ' "$out"
+    const tag = process.argv[2] === "gz" ? " (gzip)" : "";
+    console.log("  tar" + (tag ? " -xzpf" : " -xpf") + ":      " + ms(t) + "\n  node start-up:  " + ms(n));
+    for (const label of ["skiff", "skiff base"]) {
+      const s = get(label);
+      if (!s) continue;
+      console.log("  " + (label + ":").padEnd(16) + ms(s));
+      console.log("    ratio" + tag + " (median, whole process):   " + (s.median / t.median).toFixed(2) + "x   (mean: " + (s.mean / t.mean).toFixed(2) + "x)");
+      console.log("    ratio" + tag + " (median, net of start-up): " + ((s.median - n.median) / t.median).toFixed(2) + "x");
+      console.log("    cpu (user+sys, mean): tar " + (cpu(t) * 1000).toFixed(0) + " ms, " + label + " " + (cpu(s) * 1000).toFixed(0) + " ms, node start-up " + (cpu(n) * 1000).toFixed(0) + " ms");
+      console.log("    cpu ratio" + tag + " (net of start-up):     " + ((cpu(s) - cpu(n)) / cpu(t)).toFixed(2) + "x");
+    }
+  ' "$out" "$mode"
+done
 done

@@ -31,6 +31,8 @@ export function tarSplitPathFor(diffDir: string): string {
 }
 
 const RAW_FLUSH = 64 * 1024;
+/** Characters of JSON lines handed to the gzip stream at a time. */
+const TEXT_FLUSH = 256 * 1024;
 
 /**
  * Wraps the extractor's writer: pass `tap` to the parser and this object
@@ -38,8 +40,19 @@ const RAW_FLUSH = 64 * 1024;
  * member's content (undefined when it did not store it).
  */
 export class TarSplitRecorder implements EntrySink {
-  private readonly lines: string[] = ['{"tarsplit":1}'];
-  private raw: Buffer[] = [];
+  /**
+   * Lines not yet handed to the compressor. They go to a gzip stream (its
+   * work runs on libuv's pool, alongside the extraction) every TEXT_FLUSH
+   * characters: compressing the whole recording at the end, synchronously,
+   * was ~0.2 s of the JS thread on a 29k-member layer.
+   */
+  private lines: string[] = ['{"tarsplit":1}'];
+  private linesLen = 0;
+  private gz: zlib.Gzip | undefined;
+  private readonly gzOut: Buffer[] = [];
+  private gzError: Error | undefined;
+  /** Raw bytes not yet in a line, copied into one reused buffer (not a Buffer per header). */
+  private raw = Buffer.allocUnsafe(2 * RAW_FLUSH);
   private rawLen = 0;
   private inline = true;
 
@@ -58,14 +71,19 @@ export class TarSplitRecorder implements EntrySink {
         this.tap(content);
       } else if (e.size > 0) {
         this.flush();
-        this.lines.push(JSON.stringify({f: p, s: e.size}));
+        this.line(JSON.stringify({f: p, s: e.size}));
       }
       return p;
     };
   }
 
   readonly tap = (b: Buffer): void => {
-    this.raw.push(Buffer.from(b));
+    if (this.rawLen + b.length > this.raw.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.raw.length, this.rawLen + b.length));
+      this.raw.copy(grown, 0, 0, this.rawLen);
+      this.raw = grown;
+    }
+    b.copy(this.raw, this.rawLen);
     this.rawLen += b.length;
     if (this.rawLen >= RAW_FLUSH) this.flush();
   };
@@ -76,7 +94,7 @@ export class TarSplitRecorder implements EntrySink {
     this.inline = p === undefined;
     if (p !== undefined && e.size > 0) {
       this.flush();
-      this.lines.push(JSON.stringify({f: p, s: e.size}));
+      this.line(JSON.stringify({f: p, s: e.size}));
     }
   }
 
@@ -92,16 +110,53 @@ export class TarSplitRecorder implements EntrySink {
 
   private flush(): void {
     if (this.rawLen === 0) return;
-    this.lines.push(JSON.stringify({r: Buffer.concat(this.raw, this.rawLen).toString('base64')}));
-    this.raw = [];
+    // base64 needs no JSON escaping.
+    this.line('{"r":"' + this.raw.toString('base64', 0, this.rawLen) + '"}');
     this.rawLen = 0;
   }
 
+  private line(l: string): void {
+    this.lines.push(l);
+    this.linesLen += l.length + 1;
+    if (this.linesLen >= TEXT_FLUSH) this.ship();
+  }
+
+  /** Hands the pending lines to the gzip stream (created on first use). */
+  private ship(): void {
+    if (this.lines.length === 0) return;
+    const text = this.lines.join('\n') + '\n';
+    this.lines = [];
+    this.linesLen = 0;
+    if (this.gz === undefined) {
+      const gz = zlib.createGzip({level: 6});
+      gz.on('data', (b: Buffer) => this.gzOut.push(b));
+      gz.on('error', (err) => {
+        this.gzError = err;
+      });
+      this.gz = gz;
+    }
+    this.gz.write(text);
+  }
+
   /** Writes the recording (call after the stream ended and verified). */
-  save(file: string): void {
+  async save(file: string): Promise<void> {
     this.flush();
-    const data = zlib.gzipSync(this.lines.join('\n') + '\n', {level: 6});
-    fs.writeFileSync(file, data, {mode: 0o600});
+    this.ship();
+    const gz = this.gz as zlib.Gzip;
+    this.gz = undefined;
+    await new Promise<void>((resolve, reject) => {
+      if (this.gzError) return reject(this.gzError);
+      gz.once('end', resolve);
+      gz.once('error', reject);
+      gz.end();
+    });
+    fs.writeFileSync(file, Buffer.concat(this.gzOut), {mode: 0o600});
+  }
+
+  /** The extraction failed: drop the compressor. */
+  abort(): void {
+    this.gz?.destroy();
+    this.gz = undefined;
   }
 }
 

@@ -70,11 +70,18 @@ export async function extractLayer(source: AsyncIterable<Buffer | Uint8Array>, d
     try {
       parser.finish();
       writer.finish();
-      if (recorder && opts.tarSplit) recorder.save(opts.tarSplit);
     } catch (err) {
       throw wrap(err);
     }
+    if (recorder && opts.tarSplit) {
+      try {
+        await recorder.save(opts.tarSplit);
+      } catch (err) {
+        throw wrap(err);
+      }
+    }
   } finally {
+    recorder?.abort();
     writer.abort();
   }
   return {entries: writer.entries, bytes: writer.bytes};

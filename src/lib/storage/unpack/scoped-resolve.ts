@@ -61,10 +61,16 @@ export function resolveDirInRoot(state: LayerState, comps: readonly string[], co
       continue;
     }
     const abs = state.abs(next);
-    const st = fs.lstatSync(abs, {throwIfNoEntry: false});
+    // Creating: try mkdir first (in a fresh layer the parent is usually
+    // missing; one syscall instead of a failed lstat and a mkdir). mkdir
+    // never follows a symlink or reuses anything at its last component:
+    // whatever is there (EEXIST) goes through the lstat below, as before.
+    // Its parent `real` is a verified real directory.
+    const made = opts.create && mkdirIfAbsent(abs);
+    const st = made ? undefined : fs.lstatSync(abs, {throwIfNoEntry: false});
     if (st === undefined) {
       if (!opts.create) return undefined;
-      fs.mkdirSync(abs, 0o755);
+      if (!made) fs.mkdirSync(abs, 0o755);
       // 0755 whatever the umask; in a setgid parent mkdir adds S_ISGID, which chmod clears.
       if (state.umask & 0o755 || state.setgidDirs.has(real)) fs.chmodSync(abs, 0o755);
       state.dirs.add(next);
@@ -103,4 +109,15 @@ export function isRealDirChain(state: LayerState, comps: readonly string[], coun
     state.dirs.add(real);
   }
   return true;
+}
+
+/** mkdir(abs, 0755): true when it created it, false when something is already there (EEXIST); other errors throw. */
+function mkdirIfAbsent(abs: string): boolean {
+  try {
+    fs.mkdirSync(abs, 0o755);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
 }
