@@ -6,15 +6,15 @@
  *
  * Process model (conmon 2.1, see its src/conmon.c):
  *
- *   skiff ── posix_spawn ─► conmon (intermediate) ── fork ─► conmon (daemon, setsid) ── fork/exec ─► runc create
- *                             │ writes -P pidfile, _exit(0)        │ writes {"data": PID} on the sync pipe
+ *   skiff ── vfork/exec ─► conmon (intermediate) ── fork ─► conmon (daemon, setsid) ── fork/exec ─► runc create
+ *                            │ writes -P pidfile, _exit(0)        │ writes {"data": PID} on the sync pipe
  *
  * skiff waits for one sync-pipe message, reaps the intermediate, then closes
  * its ends of both pipes: it never waits on the daemon, and the daemon holds
  * no descriptor of skiff's except the pipes handed to it (all other
  * descriptors are marked close-on-exec just before the spawn). The spawn is
- * the addon's (spawnMonitor), not child_process's: no fork of Node, no
- * stream per pipe, ~2-3 ms less per start. No start pipe: conmon waits on
+ * the addon's (spawnMonitor), not child_process's: no fork of Node's page
+ * tables, no stream per pipe (~2 ms of each start). No start pipe: conmon waits on
  * one only to be moved into a cgroup first, which skiff does not do.
  *
  * The container is created, not started: the caller attaches (attach.ts) and
