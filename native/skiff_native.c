@@ -30,6 +30,7 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <stdint.h>
+#include <limits.h>
 #include <time.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -468,31 +469,51 @@ static int finish_fd(int fd, const void *data, size_t len, uint32_t flags, uint3
   return err ? -((stage << 12) | err) : 0;
 }
 
-static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
-  napi_value argv[10];
-  if (get_args(env, info, 10, argv)) return NULL;
+/* writeFileAt's ten arguments, which writeFileQueued takes too (after its slot). */
+struct file_args {
   int32_t dirfd;
   uint32_t cmode, flags, uid, gid, mode;
   double atime, mtime;
-  void *data = NULL; size_t len = 0;
-  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
-  CHECK(napi_get_buffer_info(env, argv[2], &data, &len));
-  CHECK(napi_get_value_uint32(env, argv[3], &cmode));
-  CHECK(napi_get_value_uint32(env, argv[4], &flags));
-  CHECK(napi_get_value_uint32(env, argv[5], &uid));
-  CHECK(napi_get_value_uint32(env, argv[6], &gid));
-  CHECK(napi_get_value_uint32(env, argv[7], &mode));
-  CHECK(napi_get_value_double(env, argv[8], &atime));
-  CHECK(napi_get_value_double(env, argv[9], &mtime));
+  void *data;
+  size_t len;
+};
+#define ARGS_THROWN INT_MIN
+
+/*
+ * Decodes (dirfd, name, data, createMode, flags, uid, gid, mode, atime,
+ * mtime) from argv[0..9] into *a and creates the file `name` below dirfd
+ * (O_EXCL|O_NOFOLLOW, through open_beneath). Returns the new descriptor,
+ * -errno, or ARGS_THROWN with a JS exception pending.
+ */
+static int create_from_args(napi_env env, napi_value *argv, struct file_args *a) {
+  a->data = NULL;
+  a->len = 0;
+  if (napi_get_value_int32(env, argv[0], &a->dirfd) != napi_ok || napi_get_buffer_info(env, argv[2], &a->data, &a->len) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &a->cmode) != napi_ok || napi_get_value_uint32(env, argv[4], &a->flags) != napi_ok ||
+      napi_get_value_uint32(env, argv[5], &a->uid) != napi_ok || napi_get_value_uint32(env, argv[6], &a->gid) != napi_ok ||
+      napi_get_value_uint32(env, argv[7], &a->mode) != napi_ok || napi_get_value_double(env, argv[8], &a->atime) != napi_ok ||
+      napi_get_value_double(env, argv[9], &a->mtime) != napi_ok) {
+    napi_throw_error(env, NULL, "skiff_native: bad arguments");
+    return ARGS_THROWN;
+  }
   char name[MAX_PATH + 1];
   size_t nlen = 0;
   if (napi_get_value_string_utf8(env, argv[1], name, sizeof(name), &nlen) != napi_ok || nlen >= MAX_PATH) {
     napi_throw_type_error(env, NULL, "skiff_native: expected a string");
-    return NULL;
+    return ARGS_THROWN;
   }
-  int fd = open_beneath(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)cmode);
-  if (fd < 0) return make_int(env, -errno);
-  return make_int(env, finish_fd(fd, data, len, flags, uid, gid, mode, atime, mtime));
+  int fd = open_beneath(a->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)a->cmode);
+  return fd < 0 ? -errno : fd;
+}
+
+static napi_value js_write_file_at(napi_env env, napi_callback_info info) {
+  napi_value argv[10];
+  if (get_args(env, info, 10, argv)) return NULL;
+  struct file_args a;
+  int fd = create_from_args(env, argv, &a);
+  if (fd == ARGS_THROWN) return NULL;
+  if (fd < 0) return make_int(env, fd);
+  return make_int(env, finish_fd(fd, a.data, a.len, a.flags, a.uid, a.gid, a.mode, a.atime, a.mtime));
 }
 
 /*
@@ -563,33 +584,21 @@ static void *q_worker(void *arg) {
 static napi_value js_write_file_queued(napi_env env, napi_callback_info info) {
   napi_value argv[12];
   if (get_args(env, info, 12, argv)) return NULL;
-  int32_t dirfd;
-  uint32_t slot, cmode, flags, uid, gid, mode, id;
-  double atime, mtime;
-  void *data = NULL; size_t len = 0;
+  uint32_t slot, id;
   CHECK(napi_get_value_uint32(env, argv[0], &slot));
-  CHECK(napi_get_value_int32(env, argv[1], &dirfd));
-  CHECK(napi_get_buffer_info(env, argv[3], &data, &len));
-  CHECK(napi_get_value_uint32(env, argv[4], &cmode));
-  CHECK(napi_get_value_uint32(env, argv[5], &flags));
-  CHECK(napi_get_value_uint32(env, argv[6], &uid));
-  CHECK(napi_get_value_uint32(env, argv[7], &gid));
-  CHECK(napi_get_value_uint32(env, argv[8], &mode));
-  CHECK(napi_get_value_double(env, argv[9], &atime));
-  CHECK(napi_get_value_double(env, argv[10], &mtime));
   CHECK(napi_get_value_uint32(env, argv[11], &id));
   if (slot >= QSLOTS || !q_slot_used[slot]) {
     napi_throw_range_error(env, NULL, "skiff_native: no such file queue slot");
     return NULL;
   }
-  char name[MAX_PATH + 1];
-  size_t nlen = 0;
-  if (napi_get_value_string_utf8(env, argv[2], name, sizeof(name), &nlen) != napi_ok || nlen >= MAX_PATH) {
-    napi_throw_type_error(env, NULL, "skiff_native: expected a string");
-    return NULL;
-  }
-  int fd = open_beneath(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)cmode);
-  if (fd < 0) return make_int(env, -errno);
+  struct file_args a;
+  int fd = create_from_args(env, argv + 1, &a);
+  if (fd == ARGS_THROWN) return NULL;
+  if (fd < 0) return make_int(env, fd);
+  const void *data = a.data;
+  size_t len = a.len;
+  uint32_t flags = a.flags, uid = a.uid, gid = a.gid, mode = a.mode;
+  double atime = a.atime, mtime = a.mtime;
   struct wjob *j = len <= QMAX_BYTES ? malloc(sizeof(*j) + len) : NULL;
   pthread_mutex_lock(&q_mu);
   if (!q_started && j) {
