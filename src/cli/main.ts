@@ -143,7 +143,20 @@ function fail(err: unknown): void {
   process.exitCode = 125;
 }
 
+/**
+ * The launchers start the snapshot with glibc malloc tunables of their own
+ * (native/launcher.c SNAPSHOT_TUNABLES): they are for this Node process only.
+ * Taken out before anything runs, so no child (conmon, the runtime, hooks,
+ * network helpers, a re-exec) inherits them.
+ */
+function dropLauncherTunables(): void {
+  if (!process.env.SKIFF_UNSET_GLIBC_TUNABLES) return;
+  delete process.env.GLIBC_TUNABLES;
+  delete process.env.SKIFF_UNSET_GLIBC_TUNABLES;
+}
+
 function start(dir: string): void {
+  dropLauncherTunables();
   distDir = dir;
   useDistDir(dir);
   startPrefix = [process.execPath, ...process.execArgv, '--', process.argv[1]];

@@ -39,6 +39,23 @@ describe('run', () => {
     assert.equal(r.stdout, 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n');
   });
 
+  test("the launcher's malloc tunables stay with skiff: conmon (and so the runtime) gets neither them nor their marker; a user's GLIBC_TUNABLES passes through", async () => {
+    for (const own of [undefined, 'glibc.malloc.check=0']) {
+      const r = await s.run(['run', '-d', IMG, 'sleep', '60'], {env: own === undefined ? {} : {GLIBC_TUNABLES: own}});
+      assert.equal(r.code, 0, r.stderr);
+      const id = r.stdout.trim();
+      try {
+        const pid = Number((await s.run(['inspect', '--format', '{{.State.ConmonPid}}', id])).stdout.trim());
+        assert.ok(pid > 0);
+        const environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+        assert.equal(environ.find((e) => e.startsWith('GLIBC_TUNABLES=')), own === undefined ? undefined : `GLIBC_TUNABLES=${own}`);
+        assert.equal(environ.find((e) => e.startsWith('SKIFF_UNSET_GLIBC_TUNABLES=')), undefined);
+      } finally {
+        assert.equal((await s.run(['rm', '-f', id])).code, 0);
+      }
+    }
+  });
+
   test('-i feeds stdin and closes it at EOF', async () => {
     const r = await s.run(['run', '--rm', '-i', IMG, 'cat'], {input: 'hi\nthere\n'});
     assert.equal(r.code, 0, r.stderr);

@@ -142,6 +142,21 @@ for (const [LAUNCHER, built] of LAUNCHERS) describe(`${LAUNCHER} launcher`, {ski
     }
   });
 
+  test('the snapshot starts with glibc malloc tunables unless the user set GLIBC_TUNABLES (even empty)', {skip: !hasBlob && 'no dist/skiff.blob'}, async () => {
+    const tuned = await runAt(bin, ['--root', path.join(tmp, 'r'), 'version', '--format', 'json'], {SKIFF_NO_LITE: '1'});
+    assert.match(tuned.stderr, /skiff-launcher: snapshot \S*\/skiff\.blob\nskiff-launcher: glibc tunables glibc\.malloc\.hugetlb=1:glibc\.malloc\.mmap_threshold=8388608\n/);
+    versionJson(tuned);
+    for (const own of ['', 'glibc.malloc.check=0']) {
+      const r = await runAt(bin, ['--root', path.join(tmp, 'r'), 'version', '--format', 'json'], {SKIFF_NO_LITE: '1', GLIBC_TUNABLES: own});
+      assert.match(r.stderr, /skiff-launcher: snapshot /);
+      assert.doesNotMatch(r.stderr, /glibc tunables/);
+      versionJson(r);
+    }
+    // Only the full entry's snapshot: the light entry gains nothing from them.
+    const lite = await runAt(bin, ['version', '--format', 'json']);
+    assert.doesNotMatch(lite.stderr, /glibc tunables/);
+  });
+
   test('through a symlink (as npm links bin/skiff)', {skip: !(hasBlob && hasCache) && 'no dist/skiff.blob'}, async () => {
     const link = path.join(tmp, 'skiff-link');
     fs.symlinkSync(bin, link);
