@@ -62,21 +62,37 @@ function readMountinfo(): string {
 }
 
 /** First executable named `name` on PATH (plus the usual sbin dirs), or undefined. */
+/**
+ * Where found, per search path and name: a command looks up conmon and its
+ * runtime more than once (run: default runtime, validation, monitor), and
+ * each miss along PATH is an exception in Node. Only hits are kept.
+ */
+const found = new Map<string, string>();
+
 export function findBinary(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (name.includes('/')) return isExecutable(name) ? name : undefined;
+  const key = `${env.PATH ?? ''}\0${name}`;
+  const hit = found.get(key);
+  if (hit !== undefined && isExecutable(hit)) return hit;
   const dirs = [...(env.PATH ?? '').split(':'), '/usr/local/bin', '/usr/bin', '/usr/sbin', '/usr/libexec/podman', '/usr/lib/podman'];
   for (const d of dirs) {
     if (!d) continue;
     const p = path.join(d, name);
-    if (isExecutable(p)) return p;
+    if (isExecutable(p)) {
+      found.set(key, p);
+      return p;
+    }
   }
+  found.delete(key);
   return undefined;
 }
 
 function isExecutable(p: string): boolean {
   try {
+    // stat first: a missing file (most of PATH) is then no exception.
+    if (!fs.statSync(p, {throwIfNoEntry: false})?.isFile()) return false;
     fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
+    return true;
   } catch {
     return false;
   }
