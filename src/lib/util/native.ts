@@ -33,7 +33,18 @@ interface NativeBinding {
   spawnMonitor(file: string, argv: string[], env: string[], cwd: string): [number, number, number] | number;
   waitpid(pid: number, block: boolean): number;
   removeTree(p: string): number;
+  gzOpen(): GunzipHandle;
+  gzPush(h: GunzipHandle, data: Buffer): number;
+  gzQueued(h: GunzipHandle): number;
+  gzEnd(h: GunzipHandle): void;
+  gzNext(h: GunzipHandle): Buffer | null;
+  gzResult(h: GunzipHandle): [string, number];
+  gzClose(h: GunzipHandle): void;
 }
+
+declare const gunzipHandle: unique symbol;
+/** An open native gunzip (gunzipChunks). */
+export type GunzipHandle = {readonly [gunzipHandle]: true};
 
 /** node:os is not in Node's own startup snapshot: loaded on first use. */
 const nodeOs = () => require('node:os') as typeof OS;
@@ -381,6 +392,63 @@ export function fileQueueDrain(slot: number, release: boolean, name: (id: number
   const v = -rc;
   const id = Math.floor(v / 65536);
   return {id, error: writeFileError(v % 65536, name(id))};
+}
+
+/** Compressed bytes queued ahead of the gunzip thread (at most this many chunks and bytes). */
+const GZ_AHEAD_CHUNKS = 4;
+const GZ_AHEAD_BYTES = 2 << 20;
+
+/**
+ * A gzip stream's inflated bytes, inflated and sha256-hashed by a thread of
+ * the addon (gzOpen in native/skiff_native.c) rather than by node:zlib on
+ * libuv's pool with node:crypto's hash on the JS thread. Yields blocks of up
+ * to 1 MiB that the caller may keep; `done` gets the sha256 (hex) and the
+ * length of the whole inflated stream once the generator has returned.
+ * Source chunks must not change once yielded (copy a reused buffer first).
+ * A corrupt stream throws, after the bytes inflated before it, an Error
+ * with .code Z_DATA_ERROR / Z_BUF_ERROR ("unexpected end of file") as
+ * node:zlib's does. Returning early (or throwing) stops the thread.
+ */
+export async function* gunzipChunks(src: AsyncIterable<Buffer>, done: {sha256?: string; size?: number}): AsyncGenerator<Buffer> {
+  const n = native();
+  const h = n.gzOpen();
+  // Compressed chunks the thread may still read: kept referenced until it has.
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  const release = () => {
+    const q = n.gzQueued(h);
+    while (held.length > q) heldBytes -= (held.shift() as Buffer).length;
+  };
+  try {
+    const it = src[Symbol.asyncIterator]();
+    let srcDone = false;
+    for (;;) {
+      // Keep the thread fed while the caller works on the last block.
+      while (!srcDone && held.length < GZ_AHEAD_CHUNKS && heldBytes < GZ_AHEAD_BYTES) {
+        const r = await it.next();
+        if (r.done) {
+          srcDone = true;
+          n.gzEnd(h);
+        } else if (r.value.length > 0) {
+          held.push(r.value);
+          heldBytes += r.value.length;
+          n.gzPush(h, r.value);
+        }
+      }
+      const block = n.gzNext(h);
+      release();
+      if (block === null) {
+        if (srcDone) break;
+        continue;
+      }
+      yield block;
+    }
+    const [sha256, size] = n.gzResult(h);
+    done.sha256 = sha256;
+    done.size = size;
+  } finally {
+    n.gzClose(h);
+  }
 }
 
 /**
