@@ -945,40 +945,43 @@ static napi_value js_remove_tree(napi_env env, napi_callback_info info) {
  * Gunzip + sha256 on a thread of its own, for the pull path's gzip layers
  * (src/lib/image/layer-stream.ts). node:zlib inflates on libuv's pool, but
  * each 256 KiB chunk costs the JS thread a stream round trip (Transform,
- * async iterator, promise), and node:crypto's sha256 of the tar (the diff
- * ID) runs on the JS thread: together ~0.1 s of a 29k-member layer whose
- * JS thread is the critical path. Neither library can inflate or hash on
- * a thread of the caller's own without that hand-off; this does both with
- * the zlib and OpenSSL that Node links in and exports.
+ * async iterator, promise) and a fresh output buffer, and node:crypto's
+ * sha256 of the tar (the diff ID) runs on the JS thread: together ~0.1 s
+ * of a 29k-member layer whose JS thread is the critical path. Neither
+ * library can inflate or hash on a thread of the caller's own without that
+ * hand-off; this does both with the zlib and OpenSSL that Node links in
+ * and exports.
  *
- * gzOpen() -> handle; gzPush(h, buf) queues compressed bytes (the caller
- * keeps buf alive and unchanged until gzQueued(h) says it is consumed);
- * gzEnd(h) says no more input comes; gzNext(h) returns the next block of
- * inflated bytes (a Buffer that owns its memory), waiting while the thread
- * has input to work on, and null when it needs more input (or, after
- * gzEnd, when all is delivered); gzResult(h) -> [sha256 hex, bytes];
- * gzClose(h) stops the thread and frees everything (also done by GC).
- * A corrupt stream: gzNext throws, after the blocks inflated before the
- * error, an Error with zlib's message and .code Z_DATA_ERROR etc.
- * Members: concatenated gzip members are read as one stream, and zero
- * bytes after a member are skipped (padding), as node:zlib's Gunzip does.
+ * gzOpen() -> handle. gzPush(h, buf) queues compressed bytes; gzGive(h,
+ * buf) lends an empty output buffer; the caller keeps both alive and
+ * unchanged until they come back: an input once gzQueued(h) counts past
+ * it, an output when gzNext(h) returns its filled length (outputs are
+ * filled whole, in the order lent, except the last). gzNext waits while
+ * the thread has input, and returns -1 when it needs more input (or, after
+ * gzEnd(h), when all is delivered). gzResult(h) -> [sha256 hex, bytes].
+ * gzClose(h) stops and joins the thread (also done by GC); nothing lent is
+ * touched after it. A corrupt stream: gzNext throws, after the outputs
+ * filled before the damage, an Error with zlib's message and .code
+ * Z_DATA_ERROR, Z_BUF_ERROR ("unexpected end of file"), as node:zlib does.
+ * Concatenated gzip members are read as one stream and zero bytes after a
+ * member are skipped (padding), as node:zlib's Gunzip does.
  */
 #include <zlib.h>
 #include <openssl/evp.h>
 
-#define GZ_BLOCK (1u << 20)
-#define GZ_OUT_MAX 4
 #define GZ_IN_MAX 64
+#define GZ_OUT_MAX 16
 
-struct gz_out { unsigned char *p; size_t len; };
 struct gz {
   pthread_mutex_t mu;
   pthread_cond_t cv_thread, cv_main;
   const unsigned char *in_p[GZ_IN_MAX];
   size_t in_len[GZ_IN_MAX];
   unsigned in_head, in_count;
-  struct gz_out out[GZ_OUT_MAX];
-  unsigned out_head, out_count;
+  /* Lent output buffers, in order: the first out_filled of them are full (lengths in out_len). */
+  unsigned char *out_p[GZ_OUT_MAX];
+  size_t out_cap[GZ_OUT_MAX], out_len[GZ_OUT_MAX];
+  unsigned out_head, out_count, out_filled;
   int ended, stop, finished, zerr, member_end, closed, main_waiting;
   char msg[160];
   uint64_t total;
@@ -987,22 +990,22 @@ struct gz {
   int started;
   z_stream strm;
   EVP_MD_CTX *md;
-  unsigned char *cur;
-  size_t cur_len;
 };
 
-/* Hands the current block to the main thread (waits for room); returns 0, or -1 when told to stop. Called with mu held. */
-static int gz_emit_locked(struct gz *g) {
-  while (g->out_count == GZ_OUT_MAX && !g->stop) pthread_cond_wait(&g->cv_thread, &g->mu);
-  if (g->stop) return -1;
-  unsigned i = (g->out_head + g->out_count) % GZ_OUT_MAX;
-  g->out[i].p = g->cur;
-  g->out[i].len = g->cur_len;
-  g->out_count++;
-  g->cur = NULL;
-  g->cur_len = 0;
+/* The buffer being filled (the first lent one not yet full), waiting for one; NULL when told to stop. Called with mu held. */
+static unsigned char *gz_cur_locked(struct gz *g, size_t *cap) {
+  while (g->out_count == g->out_filled && !g->stop) pthread_cond_wait(&g->cv_thread, &g->mu);
+  if (g->stop) return NULL;
+  unsigned i = (g->out_head + g->out_filled) % GZ_OUT_MAX;
+  *cap = g->out_cap[i];
+  return g->out_p[i];
+}
+
+/* The buffer being filled is done (len bytes): the main thread may take it. Called with mu held. */
+static void gz_emit_locked(struct gz *g, size_t len) {
+  g->out_len[(g->out_head + g->out_filled) % GZ_OUT_MAX] = len;
+  g->out_filled++;
   if (g->main_waiting) pthread_cond_signal(&g->cv_main);
-  return 0;
 }
 
 static void gz_fail_locked(struct gz *g, int code, const char *msg) {
@@ -1013,6 +1016,8 @@ static void gz_fail_locked(struct gz *g, int code, const char *msg) {
 
 static void *gz_worker(void *arg) {
   struct gz *g = arg;
+  unsigned char *cur = NULL;
+  size_t cur_cap = 0, cur_len = 0;
   pthread_mutex_lock(&g->mu);
   for (;;) {
     while (!g->stop && g->in_count == 0 && !g->ended) pthread_cond_wait(&g->cv_thread, &g->mu);
@@ -1020,7 +1025,7 @@ static void *gz_worker(void *arg) {
     if (g->in_count == 0) {
       /* gzEnd and all input consumed: the last block, the digest. */
       if (!g->zerr && !g->member_end) gz_fail_locked(g, Z_BUF_ERROR, "unexpected end of file");
-      if (g->cur_len > 0 && gz_emit_locked(g) < 0) break;
+      if (cur_len > 0) gz_emit_locked(g, cur_len);
       unsigned int dl = 0;
       EVP_DigestFinal_ex(g->md, g->digest, &dl);
       g->finished = 1;
@@ -1033,6 +1038,7 @@ static void *gz_worker(void *arg) {
     pthread_mutex_unlock(&g->mu);
     z_stream *s = &g->strm;
     s->next_in = (unsigned char *)p;
+    s->avail_in = 0;
     /* Chunks over 4 GiB do not come from a stream; take them in pieces anyway. */
     size_t left = len;
     int stopped = 0;
@@ -1048,24 +1054,22 @@ static void *gz_worker(void *arg) {
         inflateReset(s);
         g->member_end = 0;
       }
-      if (!g->cur) {
-        g->cur = malloc(GZ_BLOCK);
-        g->cur_len = 0;
-        if (!g->cur) {
-          pthread_mutex_lock(&g->mu);
-          gz_fail_locked(g, Z_MEM_ERROR, "out of memory");
-          pthread_mutex_unlock(&g->mu);
-          failed = 1;
-          break;
-        }
+      if (!cur) {
+        pthread_mutex_lock(&g->mu);
+        cur = gz_cur_locked(g, &cur_cap);
+        pthread_mutex_unlock(&g->mu);
+        cur_len = 0;
+        if (!cur) { stopped = 1; break; }
       }
-      s->next_out = g->cur + g->cur_len;
-      s->avail_out = GZ_BLOCK - g->cur_len;
+      size_t room = cur_cap - cur_len;
+      s->next_out = cur + cur_len;
+      s->avail_out = room > UINT_MAX ? UINT_MAX : (unsigned)room;
+      unsigned before = s->avail_out;
       int r = inflate(s, Z_NO_FLUSH);
-      size_t made = (GZ_BLOCK - g->cur_len) - s->avail_out;
+      size_t made = before - s->avail_out;
       if (made > 0) {
-        EVP_DigestUpdate(g->md, g->cur + g->cur_len, made);
-        g->cur_len += made;
+        EVP_DigestUpdate(g->md, cur + cur_len, made);
+        cur_len += made;
         g->total += made;
       }
       int fcode = 0;
@@ -1077,18 +1081,18 @@ static void *gz_worker(void *arg) {
         snprintf(fmsg, sizeof fmsg, "%s", s->msg ? s->msg : r == Z_NEED_DICT ? "Missing dictionary" : "zlib error");
         failed = 1;
       }
-      if (g->cur_len == GZ_BLOCK || (failed && g->cur_len > 0)) {
-        pthread_mutex_lock(&g->mu);
-        stopped = gz_emit_locked(g) < 0;
-        pthread_mutex_unlock(&g->mu);
+      pthread_mutex_lock(&g->mu);
+      if (cur_len == cur_cap || (failed && cur_len > 0)) {
+        gz_emit_locked(g, cur_len);
+        cur = NULL;
+        cur_len = 0;
       }
       /* The error after the bytes inflated before it, so the reader sees them first. */
       if (fcode) {
-        pthread_mutex_lock(&g->mu);
         gz_fail_locked(g, fcode, fmsg);
         if (g->main_waiting) pthread_cond_signal(&g->cv_main);
-        pthread_mutex_unlock(&g->mu);
       }
+      pthread_mutex_unlock(&g->mu);
     }
     pthread_mutex_lock(&g->mu);
     if (stopped) break;
@@ -1111,13 +1115,6 @@ static void gz_destroy(struct gz *g) {
     pthread_mutex_unlock(&g->mu);
     pthread_join(g->th, NULL);
   }
-  while (g->out_count > 0) {
-    free(g->out[g->out_head].p);
-    g->out_head = (g->out_head + 1) % GZ_OUT_MAX;
-    g->out_count--;
-  }
-  free(g->cur);
-  g->cur = NULL;
   inflateEnd(&g->strm);
   EVP_MD_CTX_free(g->md);
   g->md = NULL;
@@ -1194,6 +1191,29 @@ static napi_value js_gz_push(napi_env env, napi_callback_info info) {
   return make_int(env, n);
 }
 
+static napi_value js_gz_give(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  struct gz *g = gz_arg(env, argv[0]);
+  if (!g) return NULL;
+  void *data;
+  size_t len;
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  pthread_mutex_lock(&g->mu);
+  if (g->out_count == GZ_OUT_MAX || len == 0) {
+    pthread_mutex_unlock(&g->mu);
+    napi_throw_error(env, NULL, "skiff_native: too many gunzip output buffers, or an empty one");
+    return NULL;
+  }
+  unsigned i = (g->out_head + g->out_count) % GZ_OUT_MAX;
+  g->out_p[i] = data;
+  g->out_cap[i] = len;
+  g->out_count++;
+  pthread_cond_signal(&g->cv_thread);
+  pthread_mutex_unlock(&g->mu);
+  return NULL;
+}
+
 static napi_value js_gz_queued(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (get_args(env, info, 1, argv)) return NULL;
@@ -1217,11 +1237,6 @@ static napi_value js_gz_end(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void gz_free_block(napi_env env, void *data, void *hint) {
-  (void)env; (void)hint;
-  free(data);
-}
-
 static napi_value gz_throw(napi_env env, int code, const char *msg) {
   const char *name = code == Z_DATA_ERROR ? "Z_DATA_ERROR" : code == Z_BUF_ERROR ? "Z_BUF_ERROR" : code == Z_MEM_ERROR ? "Z_MEM_ERROR" : code == Z_STREAM_ERROR ? "Z_STREAM_ERROR" : "Z_ERRNO";
   napi_value c, m, err, errno_v;
@@ -1240,20 +1255,14 @@ static napi_value js_gz_next(napi_env env, napi_callback_info info) {
   struct gz *g = gz_arg(env, argv[0]);
   if (!g) return NULL;
   pthread_mutex_lock(&g->mu);
+  int64_t got = -1;
   for (;;) {
-    if (g->out_count > 0) {
-      struct gz_out o = g->out[g->out_head];
+    if (g->out_filled > 0) {
+      got = (int64_t)g->out_len[g->out_head];
       g->out_head = (g->out_head + 1) % GZ_OUT_MAX;
       g->out_count--;
-      pthread_cond_signal(&g->cv_thread);
-      pthread_mutex_unlock(&g->mu);
-      napi_value buf;
-      if (napi_create_external_buffer(env, o.len, o.p, gz_free_block, NULL, &buf) != napi_ok) {
-        free(o.p);
-        napi_throw_error(env, NULL, "skiff_native: cannot wrap an inflated block");
-        return NULL;
-      }
-      return buf;
+      g->out_filled--;
+      break;
     }
     if (g->zerr) {
       /* Everything inflated before the error was delivered above. */
@@ -1269,9 +1278,7 @@ static napi_value js_gz_next(napi_env env, napi_callback_info info) {
     g->main_waiting = 0;
   }
   pthread_mutex_unlock(&g->mu);
-  napi_value null_v;
-  napi_get_null(env, &null_v);
-  return null_v;
+  return make_int(env, got);
 }
 
 static napi_value js_gz_result(napi_env env, napi_callback_info info) {
@@ -1330,6 +1337,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"removeTree", NULL, js_remove_tree, NULL, NULL, NULL, napi_default, NULL},
     {"gzOpen", NULL, js_gz_open, NULL, NULL, NULL, napi_default, NULL},
     {"gzPush", NULL, js_gz_push, NULL, NULL, NULL, napi_default, NULL},
+    {"gzGive", NULL, js_gz_give, NULL, NULL, NULL, napi_default, NULL},
     {"gzQueued", NULL, js_gz_queued, NULL, NULL, NULL, napi_default, NULL},
     {"gzEnd", NULL, js_gz_end, NULL, NULL, NULL, napi_default, NULL},
     {"gzNext", NULL, js_gz_next, NULL, NULL, NULL, napi_default, NULL},

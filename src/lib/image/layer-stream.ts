@@ -64,12 +64,14 @@ export async function unpackLayerBlob(blob: Chunks, dest: string, diffId: string
   const compression = head ? sniffCompression(head) : 'none';
   // A reused-buffer file source (readFileChunks) goes straight to the
   // extractor, which is done with each chunk before the next; decompressors
-  // keep their input, so they get copies.
-  const raw = compression !== 'none' && reusesChunks(blob) ? copiedChunks(prepend(head, rest)) : prepend(head, rest);
+  // keep their input, so they get copies (the native gunzip into recycled
+  // buffers of its own).
+  const reused = reusesChunks(blob);
+  const raw = compression === 'zstd' && reused ? copiedChunks(prepend(head, rest)) : prepend(head, rest);
   // gzip: inflated and hashed by the addon's thread (native.ts gunzipChunks);
   // otherwise hashed here as the chunks pass.
   const nativeGz: {sha256?: string; size?: number} = {};
-  const plain = compression === 'gzip' ? gunzipChunks(raw, nativeGz) : compression === 'zstd' ? unzstd(raw) : raw;
+  const plain = compression === 'gzip' ? gunzipChunks(raw, nativeGz, {copyInput: reused}) : compression === 'zstd' ? unzstd(raw) : raw;
   const hash = compression === 'gzip' ? undefined : createHash('sha256');
   let tarBytes = 0;
   const it = plain[Symbol.asyncIterator]();

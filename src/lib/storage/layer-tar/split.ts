@@ -56,7 +56,9 @@ const HEADER_V2 = '{"tarsplit":2}\n';
  * the JS thread.
  */
 export class TarSplitRecorder implements EntrySink {
-  private out = Buffer.allocUnsafe(BATCH);
+  private out: Buffer = Buffer.allocUnsafeSlow(BATCH);
+  /** Batch buffers the compressor is done with. */
+  private readonly spare: Buffer[] = [];
   private pos = 0;
   /** Offset of the open raw record's length field; -1 when none is open. */
   private rawAt = -1;
@@ -153,17 +155,20 @@ export class TarSplitRecorder implements EntrySink {
       const batch = this.out.subarray(0, this.pos);
       const i = this.done.length;
       this.done.push(EMPTY);
+      const whole = this.out;
       this.pending.push(
         new Promise<void>((resolve) => {
           zlib.gzip(batch, {level: 1}, (err, gz) => {
             if (err) this.gzError ??= err;
             else this.done[i] = gz;
+            // Compressed: the buffer can take the next batch (fresh memory costs a page fault per 4 KiB).
+            if (whole.length === BATCH) this.spare.push(whole);
             resolve();
           });
         }),
       );
     }
-    this.out = Buffer.allocUnsafe(Math.max(BATCH, need));
+    this.out = need <= BATCH ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(BATCH)) : Buffer.allocUnsafeSlow(need);
     this.pos = 0;
   }
 
