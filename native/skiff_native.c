@@ -949,8 +949,8 @@ static napi_value js_remove_tree(napi_env env, napi_callback_info info) {
  * sha256 of the tar (the diff ID) runs on the JS thread: together ~0.1 s
  * of a 29k-member layer whose JS thread is the critical path. Neither
  * library can inflate or hash on a thread of the caller's own without that
- * hand-off; this does both with the zlib and OpenSSL that Node links in
- * and exports.
+ * hand-off; this does both with the zlib and OpenSSL (SHA256_*, see
+ * below) that Node links in and exports.
  *
  * gzOpen() -> handle. gzPush(h, buf) queues compressed bytes; gzGive(h,
  * buf) lends an empty output buffer; the caller keeps both alive and
@@ -967,7 +967,12 @@ static napi_value js_remove_tree(napi_env env, napi_callback_info info) {
  * member are skipped (padding), as node:zlib's Gunzip does.
  */
 #include <zlib.h>
-#include <openssl/evp.h>
+/* SHA256_*: OpenSSL's low-level hash (deprecated in 3.0, still exported by
+ * Node): a plain function over our own context, no provider fetched, no
+ * global state that OpenSSL's exit-time cleanup could free under a thread
+ * still hashing. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #define GZ_IN_MAX 64
 #define GZ_OUT_MAX 16
@@ -989,7 +994,7 @@ struct gz {
   pthread_t th;
   int started;
   z_stream strm;
-  EVP_MD_CTX *md;
+  SHA256_CTX sha;
 };
 
 /* The buffer being filled (the first lent one not yet full), waiting for one; NULL when told to stop. Called with mu held. */
@@ -1026,8 +1031,7 @@ static void *gz_worker(void *arg) {
       /* gzEnd and all input consumed: the last block, the digest. */
       if (!g->zerr && !g->member_end) gz_fail_locked(g, Z_BUF_ERROR, "unexpected end of file");
       if (cur_len > 0) gz_emit_locked(g, cur_len);
-      unsigned int dl = 0;
-      EVP_DigestFinal_ex(g->md, g->digest, &dl);
+      SHA256_Final(g->digest, &g->sha);
       g->finished = 1;
       pthread_cond_signal(&g->cv_main);
       break;
@@ -1068,7 +1072,7 @@ static void *gz_worker(void *arg) {
       int r = inflate(s, Z_NO_FLUSH);
       size_t made = before - s->avail_out;
       if (made > 0) {
-        EVP_DigestUpdate(g->md, cur + cur_len, made);
+        SHA256_Update(&g->sha, cur + cur_len, made);
         cur_len += made;
         g->total += made;
       }
@@ -1116,13 +1120,17 @@ static void gz_destroy(struct gz *g) {
     pthread_join(g->th, NULL);
   }
   inflateEnd(&g->strm);
-  EVP_MD_CTX_free(g->md);
-  g->md = NULL;
+}
+
+/* Node tearing the environment down with a handle still open: join its thread before the buffers it may touch go. */
+static void gz_cleanup_hook(void *data) {
+  gz_destroy(data);
 }
 
 static void gz_finalize(napi_env env, void *data, void *hint) {
-  (void)env; (void)hint;
+  (void)hint;
   struct gz *g = data;
+  napi_remove_env_cleanup_hook(env, gz_cleanup_hook, g);
   gz_destroy(g);
   pthread_cond_destroy(&g->cv_thread);
   pthread_cond_destroy(&g->cv_main);
@@ -1147,17 +1155,17 @@ static napi_value js_gz_open(napi_env env, napi_callback_info info) {
   pthread_cond_init(&g->cv_thread, NULL);
   pthread_cond_init(&g->cv_main, NULL);
   /* 16 + 15: gzip only, a 32 KiB window (node:zlib's Gunzip). */
-  g->md = EVP_MD_CTX_new();
-  if (inflateInit2(&g->strm, 16 + MAX_WBITS) != Z_OK || !g->md || EVP_DigestInit_ex(g->md, EVP_sha256(), NULL) != 1 ||
-      pthread_create(&g->th, NULL, gz_worker, g) != 0) {
+  SHA256_Init(&g->sha);
+  int zok = inflateInit2(&g->strm, 16 + MAX_WBITS) == Z_OK;
+  if (!zok || pthread_create(&g->th, NULL, gz_worker, g) != 0) {
     g->closed = 1;
-    EVP_MD_CTX_free(g->md);
-    inflateEnd(&g->strm);
+    if (zok) inflateEnd(&g->strm);
     free(g);
     napi_throw_error(env, NULL, "skiff_native: cannot start the gunzip thread");
     return NULL;
   }
   g->started = 1;
+  napi_add_env_cleanup_hook(env, gz_cleanup_hook, g);
   napi_value out;
   if (napi_create_external(env, g, gz_finalize, NULL, &out) != napi_ok) {
     gz_finalize(env, g, NULL);

@@ -140,3 +140,24 @@ test('unpackLayerBlob on a gzip layer: the diff ID comes from the thread; a wron
     box.cleanup();
   }
 });
+
+test('a process that ends with a gunzip still open (never returned) exits cleanly, by the event loop running dry or process.exit', async () => {
+  const {spawnSync} = await import('node:child_process');
+  const script = `
+    const zlib = require('node:zlib');
+    const {gunzipChunks} = require(${JSON.stringify(path.resolve(__dirname, '../../../src/lib/util/native.ts'))});
+    const gz = zlib.gzipSync(Buffer.alloc(8 << 20, 7));
+    async function* src() { for (let o = 0; o < gz.length; o += 4096) yield gz.subarray(o, o + 4096); }
+    (async () => {
+      const it = gunzipChunks(src(), {})[Symbol.asyncIterator]();
+      await it.next();
+      if (process.argv.includes('exit')) process.exit(3);
+      // else: left open; nothing else keeps the loop alive
+    })();
+  `;
+  for (const [arg, code] of [['dry', 0], ['exit', 3]] as const) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script, arg], {encoding: 'utf8', timeout: 30_000});
+    assert.equal(r.signal, null, `${arg}: no signal (${r.stderr})`);
+    assert.equal(r.status, code, `${arg}: ${r.stderr}`);
+  }
+});
