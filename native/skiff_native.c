@@ -960,9 +960,10 @@ static napi_value js_remove_tree(napi_env env, napi_callback_info info) {
  * the thread has input, and returns -1 when it needs more input (or, after
  * gzEnd(h), when all is delivered). gzResult(h) -> [sha256 hex, bytes].
  * gzClose(h) stops and joins the thread (also done by GC); nothing lent is
- * touched after it. A corrupt stream: gzNext throws, after the outputs
- * filled before the damage, an Error with zlib's message and .code
- * Z_DATA_ERROR, Z_BUF_ERROR ("unexpected end of file"), as node:zlib does.
+ * touched after it. A corrupt stream: gzNext throws, after the blocks
+ * filled before the one where inflate noticed (that one is dropped), an
+ * Error with zlib's message and .code Z_DATA_ERROR; a truncated one, after
+ * all it inflated, Z_BUF_ERROR "unexpected end of file", as node:zlib does.
  * Concatenated gzip members are read as one stream and zero bytes after a
  * member are skipped (padding), as node:zlib's Gunzip does.
  */
@@ -1086,12 +1087,15 @@ static void *gz_worker(void *arg) {
         failed = 1;
       }
       pthread_mutex_lock(&g->mu);
-      if (cur_len == cur_cap || (failed && cur_len > 0)) {
+      if (cur_len == cur_cap && !failed) {
         gz_emit_locked(g, cur_len);
         cur = NULL;
         cur_len = 0;
       }
-      /* The error after the bytes inflated before it, so the reader sees them first. */
+      /* The error after the blocks filled before it; the block it broke is
+       * dropped (node:zlib drops the output of the failing call too): what
+       * inflate made just before noticing is likely garbage, which the tar
+       * parser would otherwise report first, as a bad header. */
       if (fcode) {
         gz_fail_locked(g, fcode, fmsg);
         if (g->main_waiting) pthread_cond_signal(&g->cv_main);

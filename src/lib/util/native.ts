@@ -409,10 +409,11 @@ const GZ_BLOCK = 1 << 20;
  * the addon (gzOpen in native/skiff_native.c) rather than by node:zlib on
  * libuv's pool with node:crypto's hash on the JS thread. `done` gets the
  * sha256 (hex) and the length of the whole inflated stream once the
- * generator has returned. A corrupt stream throws, after the bytes inflated
- * before the damage, an Error with .code Z_DATA_ERROR / Z_BUF_ERROR
- * ("unexpected end of file") as node:zlib's does. Returning early (or
- * throwing) stops the thread.
+ * generator has returned. A corrupt stream throws an Error with .code
+ * Z_DATA_ERROR after the blocks filled before the one in which inflate
+ * noticed (that one, likely ending in garbage, is dropped), a truncated one
+ * Z_BUF_ERROR "unexpected end of file" after all it inflated, as node:zlib
+ * does. Returning early (or throwing) stops the thread.
  *
  * Contract, as readFileChunks': a yielded block (up to 1 MiB) is valid only
  * until the next one is requested; it is then lent to the thread again (a

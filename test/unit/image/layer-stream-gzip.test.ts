@@ -3,8 +3,9 @@
  * gunzipChunks, gzOpen in native/skiff_native.c): the same bytes, sha256 and
  * length as node:zlib and node:crypto give, over any chunking; concatenated
  * members and zero padding read as node:zlib's Gunzip reads them; a
- * truncated or corrupt stream refused with node:zlib's codes, after the
- * bytes inflated before the damage; and a consumer that stops early (a
+ * truncated or corrupt stream refused with node:zlib's codes and messages,
+ * after the blocks before the damage (the one in which inflate noticed is
+ * dropped: it likely ends in garbage); and a consumer that stops early (a
  * failed extraction) stops the thread. unpackLayerBlob then gives the diff
  * ID check and the "corrupt gzip stream" error on that path.
  */
@@ -92,6 +93,30 @@ test('a corrupt stream is refused with Z_DATA_ERROR after the bytes before the d
   // Not gzip at all, and a gzip member followed by something that is not one.
   await assert.rejects(inflateAll(Buffer.from('this is not gzip data at all'), 10), {code: 'Z_DATA_ERROR'});
   await assert.rejects(inflateAll(Buffer.concat([zlib.gzipSync('ok'), Buffer.from('garbage')]), 10), {code: 'Z_DATA_ERROR'});
+});
+
+test('the block in which inflate notices damage is dropped (what it made just before is likely garbage), the blocks before it are not', async () => {
+  // A gzip member by hand: 2.5 MiB in stored deflate blocks, then a block of the invalid type 3.
+  const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+  const blocks: Buffer[] = [];
+  const body = Buffer.alloc(40_000, 0x61);
+  for (let i = 0; i < 66; i++) {
+    const h = Buffer.alloc(5);
+    h[0] = 0; // BFINAL 0, BTYPE 00 (stored)
+    h.writeUInt16LE(body.length, 1);
+    h.writeUInt16LE(~body.length & 0xffff, 3);
+    blocks.push(h, body);
+  }
+  blocks.push(Buffer.from([0x07])); // BFINAL 1, BTYPE 11
+  const bad = Buffer.concat([header, ...blocks, Buffer.alloc(8)]);
+  assert.throws(() => zlib.gunzipSync(bad), {code: 'Z_DATA_ERROR', message: 'invalid block type'});
+  const parts: Buffer[] = [];
+  await assert.rejects(async () => {
+    for await (const b of gunzipChunks(chunked(bad, bad.length), {})) parts.push(Buffer.from(b));
+  }, {code: 'Z_DATA_ERROR', message: 'invalid block type'});
+  const got = Buffer.concat(parts);
+  assert.equal(got.length, 2 << 20, 'the two full 1 MiB blocks before the damage, not the partial third');
+  assert.ok(got.equals(Buffer.alloc(2 << 20, 0x61)));
 });
 
 test('a consumer that stops early stops the thread (many times over, no hang, no leak of handles)', async () => {
