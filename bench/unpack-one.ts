@@ -6,7 +6,7 @@
  * (bench/unpack.sh runs it against GNU tar, alternating runs.)
  *
  * A .gz layer goes the way a pull's does: unpackLayerBlob (layer-stream.ts)
- * gunzips it with node:zlib, hashes the tar for the diff ID (given as the
+ * gunzips it and hashes the tar on an addon thread for the diff ID (given as the
  * third argument, checked), records its tar-split beside DEST/diff, and
  * extracts into DEST/diff.
  */

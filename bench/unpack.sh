@@ -20,7 +20,7 @@
 # gzip's default, cached as LAYER.gz next to the tar, or in WORKDIR when
 # that directory is not writable), `tar --numeric-owner -xzpf` (gzip in a
 # second process) vs skiff's pull path, unpackLayerBlob (layer-stream.ts):
-# node:zlib's gunzip, the sha256 of the tar checked against the diff ID
+# gunzip and the sha256 of the tar (on an addon thread), checked against the diff ID
 # (computed once, cached as LAYER.sha256), the tar-split recorded, the
 # extraction. BASELINE=DIR adds a fourth command, "skiff base": DIR's
 # unpack-one.js (with its skiff_native.node beside it), e.g. the bundle of

@@ -6,7 +6,8 @@
  * into a Node-style error with .code, .errno and .syscall. Nothing here
  * keeps state or touches threads, except the layer writer's file queue
  * (writeFileQueued / fileQueueDrain below): one worker thread that finishes
- * already-opened files.
+ * already-opened files; and the pull path's gunzip (gzOpen...): a thread
+ * per gzip layer that inflates and hashes it.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -940,6 +941,387 @@ static napi_value js_remove_tree(napi_env env, napi_callback_info info) {
   return make_int(env, rc);
 }
 
+/*
+ * Gunzip + sha256 on a thread of its own, for the pull path's gzip layers
+ * (src/lib/image/layer-stream.ts). node:zlib inflates on libuv's pool, but
+ * each 256 KiB chunk costs the JS thread a stream round trip (Transform,
+ * async iterator, promise) and a fresh output buffer, and node:crypto's
+ * sha256 of the tar (the diff ID) runs on the JS thread: together ~0.1 s
+ * of a 29k-member layer whose JS thread is the critical path. Neither
+ * library can inflate or hash on a thread of the caller's own without that
+ * hand-off; this does both with the zlib and OpenSSL (SHA256_*, see
+ * below) that Node links in and exports.
+ *
+ * gzOpen() -> handle. gzPush(h, buf) queues compressed bytes; gzGive(h,
+ * buf) lends an empty output buffer; the caller keeps both alive and
+ * unchanged until they come back: an input once gzQueued(h) counts past
+ * it, an output when gzNext(h) returns its filled length (outputs are
+ * filled whole, in the order lent, except the last). gzNext waits while
+ * the thread has input, and returns -1 when it needs more input (or, after
+ * gzEnd(h), when all is delivered). gzResult(h) -> [sha256 hex, bytes].
+ * gzClose(h) stops and joins the thread (also done by GC); nothing lent is
+ * touched after it. A corrupt stream: gzNext throws, after the blocks
+ * filled before the one where inflate noticed (that one is dropped), an
+ * Error with zlib's message and .code Z_DATA_ERROR; a truncated one, after
+ * all it inflated, Z_BUF_ERROR "unexpected end of file", as node:zlib does.
+ * Concatenated gzip members are read as one stream and zero bytes after a
+ * member are skipped (padding), as node:zlib's Gunzip does.
+ */
+#include <zlib.h>
+/* SHA256_*: OpenSSL's low-level hash (deprecated in 3.0, still exported by
+ * Node): a plain function over our own context, no provider fetched, no
+ * global state that OpenSSL's exit-time cleanup could free under a thread
+ * still hashing. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+
+#define GZ_IN_MAX 64
+#define GZ_OUT_MAX 16
+
+struct gz {
+  pthread_mutex_t mu;
+  pthread_cond_t cv_thread, cv_main;
+  const unsigned char *in_p[GZ_IN_MAX];
+  size_t in_len[GZ_IN_MAX];
+  unsigned in_head, in_count;
+  /* Lent output buffers, in order: the first out_filled of them are full (lengths in out_len). */
+  unsigned char *out_p[GZ_OUT_MAX];
+  size_t out_cap[GZ_OUT_MAX], out_len[GZ_OUT_MAX];
+  unsigned out_head, out_count, out_filled;
+  int ended, stop, finished, zerr, member_end, closed, main_waiting;
+  char msg[160];
+  uint64_t total;
+  unsigned char digest[32];
+  pthread_t th;
+  int started;
+  z_stream strm;
+  SHA256_CTX sha;
+};
+
+/* The buffer being filled (the first lent one not yet full), waiting for one; NULL when told to stop. Called with mu held. */
+static unsigned char *gz_cur_locked(struct gz *g, size_t *cap) {
+  while (g->out_count == g->out_filled && !g->stop) pthread_cond_wait(&g->cv_thread, &g->mu);
+  if (g->stop) return NULL;
+  unsigned i = (g->out_head + g->out_filled) % GZ_OUT_MAX;
+  *cap = g->out_cap[i];
+  return g->out_p[i];
+}
+
+/* The buffer being filled is done (len bytes): the main thread may take it. Called with mu held. */
+static void gz_emit_locked(struct gz *g, size_t len) {
+  g->out_len[(g->out_head + g->out_filled) % GZ_OUT_MAX] = len;
+  g->out_filled++;
+  if (g->main_waiting) pthread_cond_signal(&g->cv_main);
+}
+
+static void gz_fail_locked(struct gz *g, int code, const char *msg) {
+  if (g->zerr) return;
+  g->zerr = code;
+  snprintf(g->msg, sizeof g->msg, "%s", msg);
+}
+
+static void *gz_worker(void *arg) {
+  struct gz *g = arg;
+  unsigned char *cur = NULL;
+  size_t cur_cap = 0, cur_len = 0;
+  pthread_mutex_lock(&g->mu);
+  for (;;) {
+    while (!g->stop && g->in_count == 0 && !g->ended) pthread_cond_wait(&g->cv_thread, &g->mu);
+    if (g->stop) break;
+    if (g->in_count == 0) {
+      /* gzEnd and all input consumed: the last block, the digest. */
+      if (!g->zerr && !g->member_end) gz_fail_locked(g, Z_BUF_ERROR, "unexpected end of file");
+      if (cur_len > 0) gz_emit_locked(g, cur_len);
+      SHA256_Final(g->digest, &g->sha);
+      g->finished = 1;
+      pthread_cond_signal(&g->cv_main);
+      break;
+    }
+    const unsigned char *p = g->in_p[g->in_head];
+    size_t len = g->in_len[g->in_head];
+    int failed = g->zerr != 0;
+    pthread_mutex_unlock(&g->mu);
+    z_stream *s = &g->strm;
+    s->next_in = (unsigned char *)p;
+    s->avail_in = 0;
+    /* Chunks over 4 GiB do not come from a stream; take them in pieces anyway. */
+    size_t left = len;
+    int stopped = 0;
+    while (!failed && !stopped && (left > 0 || s->avail_in > 0)) {
+      if (s->avail_in == 0) {
+        s->avail_in = left > UINT_MAX ? UINT_MAX : (unsigned)left;
+        left -= s->avail_in;
+      }
+      if (g->member_end) {
+        /* After a member: zero bytes are padding; anything else starts another member. */
+        while (s->avail_in > 0 && *s->next_in == 0) { s->next_in++; s->avail_in--; }
+        if (s->avail_in == 0) continue;
+        inflateReset(s);
+        g->member_end = 0;
+      }
+      if (!cur) {
+        pthread_mutex_lock(&g->mu);
+        cur = gz_cur_locked(g, &cur_cap);
+        pthread_mutex_unlock(&g->mu);
+        cur_len = 0;
+        if (!cur) { stopped = 1; break; }
+      }
+      size_t room = cur_cap - cur_len;
+      s->next_out = cur + cur_len;
+      s->avail_out = room > UINT_MAX ? UINT_MAX : (unsigned)room;
+      unsigned before = s->avail_out;
+      int r = inflate(s, Z_NO_FLUSH);
+      size_t made = before - s->avail_out;
+      if (made > 0) {
+        SHA256_Update(&g->sha, cur + cur_len, made);
+        cur_len += made;
+        g->total += made;
+      }
+      int fcode = 0;
+      char fmsg[160];
+      if (r == Z_STREAM_END) {
+        g->member_end = 1;
+      } else if (r != Z_OK && !(r == Z_BUF_ERROR && made == 0 && s->avail_in == 0)) {
+        fcode = r == Z_NEED_DICT ? Z_DATA_ERROR : r;
+        snprintf(fmsg, sizeof fmsg, "%s", s->msg ? s->msg : r == Z_NEED_DICT ? "Missing dictionary" : "zlib error");
+        failed = 1;
+      }
+      pthread_mutex_lock(&g->mu);
+      if (cur_len == cur_cap && !failed) {
+        gz_emit_locked(g, cur_len);
+        cur = NULL;
+        cur_len = 0;
+      }
+      /* The error after the blocks filled before it; the block it broke is
+       * dropped (node:zlib drops the output of the failing call too): what
+       * inflate made just before noticing is likely garbage, which the tar
+       * parser would otherwise report first, as a bad header. */
+      if (fcode) {
+        gz_fail_locked(g, fcode, fmsg);
+        if (g->main_waiting) pthread_cond_signal(&g->cv_main);
+      }
+      pthread_mutex_unlock(&g->mu);
+    }
+    pthread_mutex_lock(&g->mu);
+    if (stopped) break;
+    g->in_head = (g->in_head + 1) % GZ_IN_MAX;
+    g->in_count--;
+    if (g->main_waiting) pthread_cond_signal(&g->cv_main);
+  }
+  pthread_cond_signal(&g->cv_main);
+  pthread_mutex_unlock(&g->mu);
+  return NULL;
+}
+
+static void gz_destroy(struct gz *g) {
+  if (g->closed) return;
+  g->closed = 1;
+  if (g->started) {
+    pthread_mutex_lock(&g->mu);
+    g->stop = 1;
+    pthread_cond_broadcast(&g->cv_thread);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->th, NULL);
+  }
+  inflateEnd(&g->strm);
+}
+
+/* Node tearing the environment down with a handle still open: join its thread before the buffers it may touch go. */
+static void gz_cleanup_hook(void *data) {
+  gz_destroy(data);
+}
+
+static void gz_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  struct gz *g = data;
+  napi_remove_env_cleanup_hook(env, gz_cleanup_hook, g);
+  gz_destroy(g);
+  pthread_cond_destroy(&g->cv_thread);
+  pthread_cond_destroy(&g->cv_main);
+  pthread_mutex_destroy(&g->mu);
+  free(g);
+}
+
+static struct gz *gz_arg(napi_env env, napi_value v) {
+  struct gz *g = NULL;
+  if (napi_get_value_external(env, v, (void **)&g) != napi_ok || !g || g->closed) {
+    napi_throw_type_error(env, NULL, "skiff_native: not an open gunzip handle");
+    return NULL;
+  }
+  return g;
+}
+
+static napi_value js_gz_open(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct gz *g = calloc(1, sizeof *g);
+  if (!g) { napi_throw_error(env, NULL, "skiff_native: out of memory"); return NULL; }
+  pthread_mutex_init(&g->mu, NULL);
+  pthread_cond_init(&g->cv_thread, NULL);
+  pthread_cond_init(&g->cv_main, NULL);
+  /* 16 + 15: gzip only, a 32 KiB window (node:zlib's Gunzip). */
+  SHA256_Init(&g->sha);
+  int zok = inflateInit2(&g->strm, 16 + MAX_WBITS) == Z_OK;
+  if (!zok || pthread_create(&g->th, NULL, gz_worker, g) != 0) {
+    g->closed = 1;
+    if (zok) inflateEnd(&g->strm);
+    free(g);
+    napi_throw_error(env, NULL, "skiff_native: cannot start the gunzip thread");
+    return NULL;
+  }
+  g->started = 1;
+  napi_add_env_cleanup_hook(env, gz_cleanup_hook, g);
+  napi_value out;
+  if (napi_create_external(env, g, gz_finalize, NULL, &out) != napi_ok) {
+    gz_finalize(env, g, NULL);
+    napi_throw_error(env, NULL, "skiff_native: cannot wrap the gunzip handle");
+    return NULL;
+  }
+  return out;
+}
+
+static napi_value js_gz_push(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  struct gz *g = gz_arg(env, argv[0]);
+  if (!g) return NULL;
+  void *data;
+  size_t len;
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  pthread_mutex_lock(&g->mu);
+  if (g->ended || g->in_count == GZ_IN_MAX) {
+    pthread_mutex_unlock(&g->mu);
+    napi_throw_error(env, NULL, "skiff_native: gunzip input queue full or ended");
+    return NULL;
+  }
+  unsigned i = (g->in_head + g->in_count) % GZ_IN_MAX;
+  g->in_p[i] = data;
+  g->in_len[i] = len;
+  g->in_count++;
+  pthread_cond_signal(&g->cv_thread);
+  unsigned n = g->in_count;
+  pthread_mutex_unlock(&g->mu);
+  return make_int(env, n);
+}
+
+static napi_value js_gz_give(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  struct gz *g = gz_arg(env, argv[0]);
+  if (!g) return NULL;
+  void *data;
+  size_t len;
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  pthread_mutex_lock(&g->mu);
+  if (g->out_count == GZ_OUT_MAX || len == 0) {
+    pthread_mutex_unlock(&g->mu);
+    napi_throw_error(env, NULL, "skiff_native: too many gunzip output buffers, or an empty one");
+    return NULL;
+  }
+  unsigned i = (g->out_head + g->out_count) % GZ_OUT_MAX;
+  g->out_p[i] = data;
+  g->out_cap[i] = len;
+  g->out_count++;
+  pthread_cond_signal(&g->cv_thread);
+  pthread_mutex_unlock(&g->mu);
+  return NULL;
+}
+
+static napi_value js_gz_queued(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  struct gz *g = gz_arg(env, argv[0]);
+  if (!g) return NULL;
+  pthread_mutex_lock(&g->mu);
+  unsigned n = g->in_count;
+  pthread_mutex_unlock(&g->mu);
+  return make_int(env, n);
+}
+
+static napi_value js_gz_end(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  struct gz *g = gz_arg(env, argv[0]);
+  if (!g) return NULL;
+  pthread_mutex_lock(&g->mu);
+  g->ended = 1;
+  pthread_cond_signal(&g->cv_thread);
+  pthread_mutex_unlock(&g->mu);
+  return NULL;
+}
+
+static napi_value gz_throw(napi_env env, int code, const char *msg) {
+  const char *name = code == Z_DATA_ERROR ? "Z_DATA_ERROR" : code == Z_BUF_ERROR ? "Z_BUF_ERROR" : code == Z_MEM_ERROR ? "Z_MEM_ERROR" : code == Z_STREAM_ERROR ? "Z_STREAM_ERROR" : "Z_ERRNO";
+  napi_value c, m, err, errno_v;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &c);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_error(env, c, m, &err);
+  napi_create_int32(env, code, &errno_v);
+  napi_set_named_property(env, err, "errno", errno_v);
+  napi_throw(env, err);
+  return NULL;
+}
+
+static napi_value js_gz_next(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  struct gz *g = gz_arg(env, argv[0]);
+  if (!g) return NULL;
+  pthread_mutex_lock(&g->mu);
+  int64_t got = -1;
+  for (;;) {
+    if (g->out_filled > 0) {
+      got = (int64_t)g->out_len[g->out_head];
+      g->out_head = (g->out_head + 1) % GZ_OUT_MAX;
+      g->out_count--;
+      g->out_filled--;
+      break;
+    }
+    if (g->zerr) {
+      /* Everything inflated before the error was delivered above. */
+      int code = g->zerr;
+      char msg[160];
+      memcpy(msg, g->msg, sizeof msg);
+      pthread_mutex_unlock(&g->mu);
+      return gz_throw(env, code, msg);
+    }
+    if (g->finished || (g->in_count == 0 && !g->ended)) break;
+    g->main_waiting = 1;
+    pthread_cond_wait(&g->cv_main, &g->mu);
+    g->main_waiting = 0;
+  }
+  pthread_mutex_unlock(&g->mu);
+  return make_int(env, got);
+}
+
+static napi_value js_gz_result(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  struct gz *g = gz_arg(env, argv[0]);
+  if (!g) return NULL;
+  pthread_mutex_lock(&g->mu);
+  int finished = g->finished, code = g->zerr;
+  pthread_mutex_unlock(&g->mu);
+  if (code) return gz_throw(env, code, g->msg);
+  if (!finished) { napi_throw_error(env, NULL, "skiff_native: gunzip not finished"); return NULL; }
+  char hex[65];
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", g->digest[i]);
+  napi_value arr, h, n;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_create_string_latin1(env, hex, 64, &h);
+  napi_create_double(env, (double)g->total, &n);
+  napi_set_element(env, arr, 0, h);
+  napi_set_element(env, arr, 1, n);
+  return arr;
+}
+
+static napi_value js_gz_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  struct gz *g = NULL;
+  if (napi_get_value_external(env, argv[0], (void **)&g) == napi_ok && g) gz_destroy(g);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -965,6 +1347,14 @@ static napi_value init(napi_env env, napi_value exports) {
     {"spawnMonitor", NULL, js_spawn_monitor, NULL, NULL, NULL, napi_default, NULL},
     {"waitpid", NULL, js_waitpid, NULL, NULL, NULL, napi_default, NULL},
     {"removeTree", NULL, js_remove_tree, NULL, NULL, NULL, napi_default, NULL},
+    {"gzOpen", NULL, js_gz_open, NULL, NULL, NULL, napi_default, NULL},
+    {"gzPush", NULL, js_gz_push, NULL, NULL, NULL, napi_default, NULL},
+    {"gzGive", NULL, js_gz_give, NULL, NULL, NULL, napi_default, NULL},
+    {"gzQueued", NULL, js_gz_queued, NULL, NULL, NULL, napi_default, NULL},
+    {"gzEnd", NULL, js_gz_end, NULL, NULL, NULL, napi_default, NULL},
+    {"gzNext", NULL, js_gz_next, NULL, NULL, NULL, napi_default, NULL},
+    {"gzResult", NULL, js_gz_result, NULL, NULL, NULL, napi_default, NULL},
+    {"gzClose", NULL, js_gz_close, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -2,29 +2,19 @@
  * From a layer blob's bytes to an unpacked diff, in one pass: the blob is
  * digest-checked as it arrives (by the registry client), decompressed,
  * hashed again for the diff ID, and fed straight to the extractor. Nothing
- * is buffered to disk.
+ * is buffered to disk. gzip (nearly every layer) is inflated and hashed on
+ * a thread of the addon (native.ts gunzipChunks), so the JS thread only
+ * parses and creates files.
  */
 import {createHash} from 'node:crypto';
-import type * as Zlib from 'node:zlib';
-import {Readable} from 'node:stream';
 import {digestMismatch, unpackError} from '../util/errors';
 import {extractLayer, type ExtractOptions} from '../storage/unpack';
 import {tarSplitPathFor} from '../storage/layer-tar/split';
 import {copiedChunks, reusesChunks} from '../storage/unpack/file-source';
+import {gunzipChunks} from '../util/native';
 import {sniffCompression, type Compression} from './manifest';
 
 type Chunks = AsyncIterable<Buffer>;
-
-async function* gunzip(src: Chunks): AsyncGenerator<Buffer> {
-  // Loaded here, not at module load: zlib is not in the start-up snapshot and
-  // costs a compile on every command that merely touches the image service.
-  const zlib = require('node:zlib') as typeof Zlib;
-  const z = zlib.createGunzip({chunkSize: 256 * 1024});
-  const input = Readable.from(src, {objectMode: false});
-  input.on('error', (err) => z.destroy(err));
-  input.pipe(z);
-  for await (const chunk of z) yield chunk as Buffer;
-}
 
 async function* unzstd(src: Chunks): AsyncGenerator<Buffer> {
   const {Decompress} = await import('fzstd');
@@ -74,10 +64,15 @@ export async function unpackLayerBlob(blob: Chunks, dest: string, diffId: string
   const compression = head ? sniffCompression(head) : 'none';
   // A reused-buffer file source (readFileChunks) goes straight to the
   // extractor, which is done with each chunk before the next; decompressors
-  // keep their input, so they get copies.
-  const raw = compression !== 'none' && reusesChunks(blob) ? copiedChunks(prepend(head, rest)) : prepend(head, rest);
-  const plain = compression === 'gzip' ? gunzip(raw) : compression === 'zstd' ? unzstd(raw) : raw;
-  const hash = createHash('sha256');
+  // keep their input, so they get copies (the native gunzip into recycled
+  // buffers of its own).
+  const reused = reusesChunks(blob);
+  const raw = compression === 'zstd' && reused ? copiedChunks(prepend(head, rest)) : prepend(head, rest);
+  // gzip: inflated and hashed by the addon's thread (native.ts gunzipChunks);
+  // otherwise hashed here as the chunks pass.
+  const nativeGz: {sha256?: string; size?: number} = {};
+  const plain = compression === 'gzip' ? gunzipChunks(raw, nativeGz, {copyInput: reused}) : compression === 'zstd' ? unzstd(raw) : raw;
+  const hash = compression === 'gzip' ? undefined : createHash('sha256');
   let tarBytes = 0;
   const it = plain[Symbol.asyncIterator]();
   // The extractor may stop at the end-of-archive marker; the rest of the
@@ -86,7 +81,7 @@ export async function unpackLayerBlob(blob: Chunks, dest: string, diffId: string
     [Symbol.asyncIterator]: () => ({
       next: async () => {
         const r = await it.next();
-        if (!r.done) {
+        if (!r.done && hash) {
           hash.update(r.value);
           tarBytes += r.value.length;
         }
@@ -94,26 +89,31 @@ export async function unpackLayerBlob(blob: Chunks, dest: string, diffId: string
       },
     }),
   };
+  const corrupt = (err: unknown) => (err as NodeJS.ErrnoException).code?.startsWith('Z_') ? unpackError(`layer ${diffId}: corrupt ${compression} stream: ${(err as Error).message}`, err) : err;
   try {
-    await extractLayer(tapped, dest, {...opts, tarSplit: opts.tarSplit ?? tarSplitPathFor(dest)});
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'Z_DATA_ERROR' || (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') {
-      throw unpackError(`layer ${diffId}: corrupt ${compression} stream: ${(err as Error).message}`, err);
+    try {
+      await extractLayer(tapped, dest, {...opts, tarSplit: opts.tarSplit ?? tarSplitPathFor(dest)});
+    } catch (err) {
+      throw corrupt(err);
     }
-    throw err;
-  }
-  try {
-    for (;;) {
-      const r = await it.next();
-      if (r.done) break;
-      hash.update(r.value);
-      tarBytes += r.value.length;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) break;
+        if (hash) {
+          hash.update(r.value);
+          tarBytes += r.value.length;
+        }
+      }
+    } catch (err) {
+      throw corrupt(err);
     }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code?.startsWith('Z_')) throw unpackError(`layer ${diffId}: corrupt ${compression} stream: ${(err as Error).message}`, err);
-    throw err;
+  } finally {
+    // A failed extraction leaves the decompressor mid-stream: stop it (the native gunzip's thread).
+    await it.return?.();
   }
-  const actual = 'sha256:' + hash.digest('hex');
+  const actual = 'sha256:' + (hash ? hash.digest('hex') : nativeGz.sha256);
+  if (hash === undefined) tarBytes = nativeGz.size as number;
   if (actual !== diffId) throw digestMismatch(`layer diff ID mismatch: the image config says ${diffId}, the layer unpacks to ${actual}`);
   // The uncompressed tar's length, as podman counts a layer's (and an image's) size.
   return {size: tarBytes, diffId: actual};

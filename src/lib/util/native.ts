@@ -33,7 +33,19 @@ interface NativeBinding {
   spawnMonitor(file: string, argv: string[], env: string[], cwd: string): [number, number, number] | number;
   waitpid(pid: number, block: boolean): number;
   removeTree(p: string): number;
+  gzOpen(): GunzipHandle;
+  gzPush(h: GunzipHandle, data: Buffer): number;
+  gzGive(h: GunzipHandle, out: Buffer): void;
+  gzQueued(h: GunzipHandle): number;
+  gzEnd(h: GunzipHandle): void;
+  gzNext(h: GunzipHandle): number;
+  gzResult(h: GunzipHandle): [string, number];
+  gzClose(h: GunzipHandle): void;
 }
+
+declare const gunzipHandle: unique symbol;
+/** An open native gunzip (gunzipChunks). */
+export type GunzipHandle = {readonly [gunzipHandle]: true};
 
 /** node:os is not in Node's own startup snapshot: loaded on first use. */
 const nodeOs = () => require('node:os') as typeof OS;
@@ -381,6 +393,98 @@ export function fileQueueDrain(slot: number, release: boolean, name: (id: number
   const v = -rc;
   const id = Math.floor(v / 65536);
   return {id, error: writeFileError(v % 65536, name(id))};
+}
+
+/** Compressed bytes queued ahead of the gunzip thread (at most this many chunks and bytes). */
+const GZ_AHEAD_CHUNKS = 4;
+const GZ_AHEAD_BYTES = 2 << 20;
+/** Size of the recycled input buffers (gunzipChunks' copyInput): readFileChunks' chunk size. */
+const GZ_COPY_SIZE = 1 << 20;
+/** Inflated blocks: this many buffers of this size, lent to the thread in turn. */
+const GZ_BLOCKS = 4;
+const GZ_BLOCK = 1 << 20;
+
+/**
+ * A gzip stream's inflated bytes, inflated and sha256-hashed by a thread of
+ * the addon (gzOpen in native/skiff_native.c) rather than by node:zlib on
+ * libuv's pool with node:crypto's hash on the JS thread. `done` gets the
+ * sha256 (hex) and the length of the whole inflated stream once the
+ * generator has returned. A corrupt stream throws an Error with .code
+ * Z_DATA_ERROR after the blocks filled before the one in which inflate
+ * noticed (that one, likely ending in garbage, is dropped), a truncated one
+ * Z_BUF_ERROR "unexpected end of file" after all it inflated, as node:zlib
+ * does. Returning early (or throwing) stops the thread.
+ *
+ * Contract, as readFileChunks': a yielded block (up to 1 MiB) is valid only
+ * until the next one is requested; it is then lent to the thread again (a
+ * few reused buffers: no fresh memory, no page faults, per block). Source
+ * chunks must not change once yielded, unless opts.copyInput (a source that
+ * reuses its buffer): then each is copied into one of a few recycled buffers.
+ */
+export async function* gunzipChunks(src: AsyncIterable<Buffer>, done: {sha256?: string; size?: number}, opts: {copyInput?: boolean} = {}): AsyncGenerator<Buffer> {
+  const n = native();
+  const h = n.gzOpen();
+  // Every buffer the thread may touch stays referenced here until gzClose has joined it.
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  const spare: Buffer[] = [];
+  const lent: Buffer[] = [];
+  const release = () => {
+    const q = n.gzQueued(h);
+    while (held.length > q) {
+      const b = held.shift() as Buffer;
+      heldBytes -= b.length;
+      if (opts.copyInput && b.buffer.byteLength === GZ_COPY_SIZE) spare.push(Buffer.from(b.buffer, 0, GZ_COPY_SIZE));
+    }
+  };
+  let outstanding: Buffer | undefined;
+  try {
+    for (let i = 0; i < GZ_BLOCKS; i++) {
+      const b = Buffer.allocUnsafeSlow(GZ_BLOCK);
+      lent.push(b);
+      n.gzGive(h, b);
+    }
+    const it = src[Symbol.asyncIterator]();
+    let srcDone = false;
+    for (;;) {
+      // Keep the thread fed while the caller works on the last block.
+      while (!srcDone && held.length < GZ_AHEAD_CHUNKS && heldBytes < GZ_AHEAD_BYTES) {
+        const r = await it.next();
+        if (r.done) {
+          srcDone = true;
+          n.gzEnd(h);
+        } else if (r.value.length > 0) {
+          let chunk = r.value;
+          if (opts.copyInput) {
+            const own = chunk.length <= GZ_COPY_SIZE ? (spare.pop() ?? Buffer.allocUnsafeSlow(GZ_COPY_SIZE)) : Buffer.allocUnsafeSlow(chunk.length);
+            chunk = own.subarray(0, chunk.copy(own));
+          }
+          held.push(chunk);
+          heldBytes += chunk.length;
+          n.gzPush(h, chunk);
+        }
+      }
+      // The caller is done with the block it had: lend it again.
+      if (outstanding) {
+        lent.push(outstanding);
+        n.gzGive(h, outstanding);
+        outstanding = undefined;
+      }
+      const len = n.gzNext(h);
+      release();
+      if (len < 0) {
+        if (srcDone) break;
+        continue;
+      }
+      outstanding = lent.shift() as Buffer;
+      yield outstanding.subarray(0, len);
+    }
+    const [sha256, size] = n.gzResult(h);
+    done.sha256 = sha256;
+    done.size = size;
+  } finally {
+    n.gzClose(h);
+  }
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
- * The tar-split recording is compressed as it is made (a gzip stream fed
- * every 256 KiB of JSON lines) instead of once at the end: a recording of
- * many such batches still rebuilds the exact tar, and a failed extraction
- * leaves no tar-split file.
+ * The tar-split recording is compressed as it is made (format 2: binary
+ * records, each 1 MiB batch gzipped on its own, the file a multi-member
+ * gzip) instead of once at the end: a recording of many such batches still
+ * rebuilds the exact tar, a failed extraction leaves no tar-split file, and
+ * a format-1 file (JSON lines, written by earlier versions) is still read.
  */
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,13 +38,85 @@ test('a tar-split of many compressor batches (3k members, PAX records, inline wh
     fs.mkdirSync(diff);
     const split = path.join(box.dest, 'tar-split.gz');
     await extractLayer(chunks(tar, 100_000), diff, {tarSplit: split});
-    const text = zlib.gunzipSync(fs.readFileSync(split)).toString('utf8');
-    assert.ok(text.length > 3 * 256 * 1024, `the recording spans several batches (${text.length} chars)`);
-    assert.equal(text.split('\n')[0], '{"tarsplit":1}');
+    const data = zlib.gunzipSync(fs.readFileSync(split));
+    assert.ok(data.length > 2 * 1024 * 1024, `the recording spans several batches (${data.length} bytes)`);
+    assert.equal(data.toString('latin1', 0, 15), '{"tarsplit":2}\n');
+    assert.ok(gzipMembers(fs.readFileSync(split)) >= 3, 'one gzip member per batch');
     const diffId = 'sha256:' + createHash('sha256').update(tar).digest('hex');
     const rebuilt: Buffer[] = [];
     for await (const c of tarFromSplit(split, diff, diffId)) rebuilt.push(c);
     assert.ok(Buffer.concat(rebuilt).equals(tar), 'the rebuilt tar is the original');
+  } finally {
+    box.cleanup();
+  }
+});
+
+/** Gzip members in `gz` (each starts with the magic bytes and ends with CRC32 + ISIZE). */
+function gzipMembers(gz: Buffer): number {
+  let n = 0;
+  let rest = gz;
+  while (rest.length > 0) {
+    assert.equal(rest.readUInt16BE(0), 0x1f8b);
+    // Find where this member ends: inflate it alone and see how much input it used.
+    const inflated = zlib.inflateRawSync(rest.subarray(10), {info: true}) as unknown as {engine: {bytesWritten: number}};
+    rest = rest.subarray(10 + inflated.engine.bytesWritten + 8);
+    n++;
+  }
+  return n;
+}
+
+/** Re-encodes a format-2 recording as format 1 (JSON lines, base64 raw bytes, as skiff wrote before). */
+function toFormat1(data: Buffer): Buffer {
+  const lines = ['{"tarsplit":1}'];
+  let o = 15;
+  while (o < data.length) {
+    const type = data[o];
+    const len = data.readUInt32LE(o + 1);
+    const at = o + 5;
+    if (type === 0x72) {
+      for (let i = 0; i < len; i += 65536) lines.push(JSON.stringify({r: data.subarray(at + i, at + Math.min(len, i + 65536)).toString('base64')}));
+      o = at + len;
+    } else {
+      assert.equal(type, 0x66);
+      lines.push(JSON.stringify({f: data.toString('utf8', at, at + len), s: data.readUInt32LE(at + len) + data.readUInt32LE(at + len + 4) * 2 ** 32}));
+      o = at + len + 8;
+    }
+  }
+  return zlib.gzipSync(lines.join('\n') + '\n');
+}
+
+test('a format-1 tar-split (JSON lines, stores written before format 2) still rebuilds the layer; a damaged one is refused', async () => {
+  const entries: FixtureEntry[] = [{name: 'd/', mode: 0o755}];
+  for (let i = 0; i < 300; i++) {
+    // Every seventh name is long and not ASCII: a PAX path record (raw bytes), a UTF-8 path reference.
+    const long = `d/${'ü-long-'.repeat(20)}${i}`;
+    entries.push({name: i % 7 === 0 ? long.slice(0, 40) : `d/f${i}`, pax: i % 7 === 0 ? {path: long} : undefined, data: `x${i}\n`.repeat(i % 4), mode: 0o600, mtime: 1_500_000_000 + i});
+  }
+  entries.push({name: 'd/.wh.gone', data: 'inline'});
+  const tar = buildTar(entries);
+  const box = sandbox();
+  try {
+    const diff = path.join(box.dest, 'diff');
+    fs.mkdirSync(diff);
+    const split = path.join(box.dest, 'tar-split.gz');
+    await extractLayer(chunks(tar, 10_000), diff, {tarSplit: split});
+    const v2 = zlib.gunzipSync(fs.readFileSync(split));
+    fs.writeFileSync(split, toFormat1(v2));
+    const diffId = 'sha256:' + createHash('sha256').update(tar).digest('hex');
+    const rebuilt: Buffer[] = [];
+    for await (const c of tarFromSplit(split, diff, diffId)) rebuilt.push(c);
+    assert.ok(Buffer.concat(rebuilt).equals(tar), 'the rebuilt tar is the original');
+    // Format 2 cut short, and an unknown record type: refused, never a wrong tar.
+    fs.writeFileSync(split, zlib.gzipSync(v2.subarray(0, v2.length - 3)));
+    await assert.rejects(async () => {
+      for await (const _ of tarFromSplit(split, diff, diffId)) void _;
+    }, /not a valid tar-split file: truncated record/);
+    const bad = Buffer.from(v2);
+    bad[15] = 0x7a;
+    fs.writeFileSync(split, zlib.gzipSync(bad));
+    await assert.rejects(async () => {
+      for await (const _ of tarFromSplit(split, diff, diffId)) void _;
+    }, /unknown record type/);
   } finally {
     box.cleanup();
   }
