@@ -28,9 +28,12 @@ export default class Events extends SkiffCommand {
     const {parseInputTime, parseRfc3339Ns, goTimeString} = await import('../lib/events/time');
     const {buildEventFilter} = await import('../lib/events/filter');
     const {readEvents, followEvents} = await import('../lib/events/log');
+    // One instant for both: `--since 1s --until 1s` is an empty window, not
+    // the millisecond that may tick between two readings of the clock.
+    const now = Date.now();
     const when = (s: string | undefined, flag: string) => {
       if (s === undefined) return undefined;
-      const t = parseInputTime(s);
+      const t = parseInputTime(s, now);
       if (t === undefined) throw invalidInput(`unable to convert --${flag} time "${s}": invalid time or duration`);
       return t;
     };
