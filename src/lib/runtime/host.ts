@@ -61,7 +61,6 @@ function readMountinfo(): string {
   }
 }
 
-/** First executable named `name` on PATH (plus the usual sbin dirs), or undefined. */
 /**
  * Where found, per search path and name: a command looks up conmon and its
  * runtime more than once (run: default runtime, validation, monitor), and
@@ -69,6 +68,7 @@ function readMountinfo(): string {
  */
 const found = new Map<string, string>();
 
+/** First executable named `name` on PATH (plus the usual sbin dirs), or undefined. */
 export function findBinary(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (name.includes('/')) return isExecutable(name) ? name : undefined;
   const key = `${env.PATH ?? ''}\0${name}`;
