@@ -1029,9 +1029,13 @@ static void *gz_worker(void *arg) {
     while (!g->stop && g->in_count == 0 && !g->ended) pthread_cond_wait(&g->cv_thread, &g->mu);
     if (g->stop) break;
     if (g->in_count == 0) {
-      /* gzEnd and all input consumed: the last block, the digest. */
+      /* gzEnd and all input consumed: the last block, the digest. A block
+       * broken by a data error stays dropped (below), however late gzEnd
+       * comes; a stream that just stops short keeps what it inflated, as
+       * node:zlib does. */
+      int broken = g->zerr != 0;
       if (!g->zerr && !g->member_end) gz_fail_locked(g, Z_BUF_ERROR, "unexpected end of file");
-      if (cur_len > 0) gz_emit_locked(g, cur_len);
+      if (cur_len > 0 && !broken) gz_emit_locked(g, cur_len);
       SHA256_Final(g->digest, &g->sha);
       g->finished = 1;
       pthread_cond_signal(&g->cv_main);

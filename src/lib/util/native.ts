@@ -395,6 +395,9 @@ export function fileQueueDrain(slot: number, release: boolean, name: (id: number
   return {id, error: writeFileError(v % 65536, name(id))};
 }
 
+/** The handle and buffers of every gunzip not yet closed (gunzipChunks). */
+const openGunzips = new Set<object>();
+
 /** Compressed bytes queued ahead of the gunzip thread (at most this many chunks and bytes). */
 const GZ_AHEAD_CHUNKS = 4;
 const GZ_AHEAD_BYTES = 2 << 20;
@@ -429,6 +432,14 @@ export async function* gunzipChunks(src: AsyncIterable<Buffer>, done: {sha256?: 
   let heldBytes = 0;
   const spare: Buffer[] = [];
   const lent: Buffer[] = [];
+  // ... and from the module too, not only from this generator: one dropped
+  // without return() would otherwise become garbage with its buffers, and V8
+  // may free their memory before the handle's finalizer has joined the
+  // thread that is still writing it (a SIGSEGV in crc32_z, seen under load).
+  // Pinned, they live until gzClose or, never closed, until Node's teardown
+  // runs the addon's cleanup hook (the join) before the heap goes.
+  const pin = {h, held, lent};
+  openGunzips.add(pin);
   const release = () => {
     const q = n.gzQueued(h);
     while (held.length > q) {
@@ -484,6 +495,7 @@ export async function* gunzipChunks(src: AsyncIterable<Buffer>, done: {sha256?: 
     done.size = size;
   } finally {
     n.gzClose(h);
+    openGunzips.delete(pin);
   }
 }
 
