@@ -85,6 +85,18 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** The container pid file conmon was given names a process that is gone (not when there is none yet). */
+function containerDied(pidFile: string | undefined): boolean {
+  if (!pidFile) return false;
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return false;
+  }
+  return pid > 0 && !alive(pid);
+}
+
 /**
  * Cleanups still to come for containers of this store that have exited:
  * a conmon whose container's exit file exists (it is about to run, or is
@@ -109,6 +121,9 @@ export function pendingCleanups(s: Store): Array<{pid: number; what: string}> {
     else if (path.basename(argv[0]) === 'conmon') {
       const id = argv[argv.indexOf('-c') + 1];
       if (id && fs.existsSync(path.join(s.runroot, 'exits', id))) out.push({pid: Number(p), what: `conmon of exited ${id.slice(0, 12)}`});
+      // Its container has died but conmon has not written the exit file yet: ps already
+      // says exited while the mounts wait for the exit command.
+      else if (id && containerDied(argv[argv.indexOf('-p') + 1])) out.push({pid: Number(p), what: `conmon of dying ${id.slice(0, 12)}`});
     }
   }
   return out.filter((x) => alive(x.pid));
