@@ -1155,6 +1155,23 @@ static struct gz *gz_arg(napi_env env, napi_value v) {
   return g;
 }
 
+/* The open gunzip handle that is a call's only argument (NULL: an exception is pending). */
+static struct gz *gz_only_arg(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  return gz_arg(env, argv[0]);
+}
+
+/* A call's (handle, buffer) arguments: gzPush's input, gzGive's output (NULL: an exception is pending). */
+static struct gz *gz_buffer_args(napi_env env, napi_callback_info info, void **data, size_t *len) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  struct gz *g = gz_arg(env, argv[0]);
+  if (!g) return NULL;
+  CHECK(napi_get_buffer_info(env, argv[1], data, len));
+  return g;
+}
+
 static napi_value js_gz_open(napi_env env, napi_callback_info info) {
   (void)info;
   struct gz *g = calloc(1, sizeof *g);
@@ -1184,13 +1201,10 @@ static napi_value js_gz_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_gz_push(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
-  struct gz *g = gz_arg(env, argv[0]);
-  if (!g) return NULL;
   void *data;
   size_t len;
-  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  struct gz *g = gz_buffer_args(env, info, &data, &len);
+  if (!g) return NULL;
   pthread_mutex_lock(&g->mu);
   if (g->ended || g->in_count == GZ_IN_MAX) {
     pthread_mutex_unlock(&g->mu);
@@ -1208,13 +1222,10 @@ static napi_value js_gz_push(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_gz_give(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
-  struct gz *g = gz_arg(env, argv[0]);
-  if (!g) return NULL;
   void *data;
   size_t len;
-  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  struct gz *g = gz_buffer_args(env, info, &data, &len);
+  if (!g) return NULL;
   pthread_mutex_lock(&g->mu);
   if (g->out_count == GZ_OUT_MAX || len == 0) {
     pthread_mutex_unlock(&g->mu);
@@ -1231,9 +1242,7 @@ static napi_value js_gz_give(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_gz_queued(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
-  struct gz *g = gz_arg(env, argv[0]);
+  struct gz *g = gz_only_arg(env, info);
   if (!g) return NULL;
   pthread_mutex_lock(&g->mu);
   unsigned n = g->in_count;
@@ -1242,9 +1251,7 @@ static napi_value js_gz_queued(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_gz_end(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
-  struct gz *g = gz_arg(env, argv[0]);
+  struct gz *g = gz_only_arg(env, info);
   if (!g) return NULL;
   pthread_mutex_lock(&g->mu);
   g->ended = 1;
@@ -1266,9 +1273,7 @@ static napi_value gz_throw(napi_env env, int code, const char *msg) {
 }
 
 static napi_value js_gz_next(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
-  struct gz *g = gz_arg(env, argv[0]);
+  struct gz *g = gz_only_arg(env, info);
   if (!g) return NULL;
   pthread_mutex_lock(&g->mu);
   int64_t got = -1;
@@ -1298,9 +1303,7 @@ static napi_value js_gz_next(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_gz_result(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (get_args(env, info, 1, argv)) return NULL;
-  struct gz *g = gz_arg(env, argv[0]);
+  struct gz *g = gz_only_arg(env, info);
   if (!g) return NULL;
   pthread_mutex_lock(&g->mu);
   int finished = g->finished, code = g->zerr;

@@ -23,6 +23,29 @@ async function* chunks(buf: Buffer, size: number): AsyncGenerator<Buffer> {
   }
 }
 
+type Box = ReturnType<typeof sandbox>;
+
+/** diff/ and tar-split.gz in the sandbox, as a layer's directory has them. */
+function layerPaths(box: Box): {diff: string; split: string} {
+  const diff = path.join(box.dest, 'diff');
+  fs.mkdirSync(diff);
+  return {diff, split: path.join(box.dest, 'tar-split.gz')};
+}
+
+/** Extracts `tar` (in chunks of `size`) with its tar-split recorded; the paths and the tar's diff ID. */
+async function record(box: Box, tar: Buffer, size: number): Promise<{diff: string; split: string; diffId: string}> {
+  const p = layerPaths(box);
+  await extractLayer(chunks(tar, size), p.diff, {tarSplit: p.split});
+  return {...p, diffId: 'sha256:' + createHash('sha256').update(tar).digest('hex')};
+}
+
+/** The tar rebuilt from a tar-split and its diff. */
+async function rebuild(split: string, diff: string, diffId: string): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const c of tarFromSplit(split, diff, diffId)) out.push(c);
+  return Buffer.concat(out);
+}
+
 test('a tar-split of many compressor batches (3k members, PAX records, inline whiteout content) rebuilds the layer byte for byte', async () => {
   const entries: FixtureEntry[] = [{name: 'd/', mode: 0o755}];
   for (let i = 0; i < 3000; i++) {
@@ -34,18 +57,12 @@ test('a tar-split of many compressor batches (3k members, PAX records, inline wh
   const tar = buildTar(entries);
   const box = sandbox();
   try {
-    const diff = path.join(box.dest, 'diff');
-    fs.mkdirSync(diff);
-    const split = path.join(box.dest, 'tar-split.gz');
-    await extractLayer(chunks(tar, 100_000), diff, {tarSplit: split});
+    const {diff, split, diffId} = await record(box, tar, 100_000);
     const data = zlib.gunzipSync(fs.readFileSync(split));
     assert.ok(data.length > 2 * 1024 * 1024, `the recording spans several batches (${data.length} bytes)`);
     assert.equal(data.toString('latin1', 0, 15), '{"tarsplit":2}\n');
     assert.ok(gzipMembers(fs.readFileSync(split)) >= 3, 'one gzip member per batch');
-    const diffId = 'sha256:' + createHash('sha256').update(tar).digest('hex');
-    const rebuilt: Buffer[] = [];
-    for await (const c of tarFromSplit(split, diff, diffId)) rebuilt.push(c);
-    assert.ok(Buffer.concat(rebuilt).equals(tar), 'the rebuilt tar is the original');
+    assert.ok((await rebuild(split, diff, diffId)).equals(tar), 'the rebuilt tar is the original');
   } finally {
     box.cleanup();
   }
@@ -96,16 +113,10 @@ test('a format-1 tar-split (JSON lines, stores written before format 2) still re
   const tar = buildTar(entries);
   const box = sandbox();
   try {
-    const diff = path.join(box.dest, 'diff');
-    fs.mkdirSync(diff);
-    const split = path.join(box.dest, 'tar-split.gz');
-    await extractLayer(chunks(tar, 10_000), diff, {tarSplit: split});
+    const {diff, split, diffId} = await record(box, tar, 10_000);
     const v2 = zlib.gunzipSync(fs.readFileSync(split));
     fs.writeFileSync(split, toFormat1(v2));
-    const diffId = 'sha256:' + createHash('sha256').update(tar).digest('hex');
-    const rebuilt: Buffer[] = [];
-    for await (const c of tarFromSplit(split, diff, diffId)) rebuilt.push(c);
-    assert.ok(Buffer.concat(rebuilt).equals(tar), 'the rebuilt tar is the original');
+    assert.ok((await rebuild(split, diff, diffId)).equals(tar), 'the rebuilt tar is the original');
     // Format 2 cut short, and an unknown record type: refused, never a wrong tar.
     fs.writeFileSync(split, zlib.gzipSync(v2.subarray(0, v2.length - 3)));
     await assert.rejects(async () => {
@@ -128,9 +139,7 @@ test('an extraction that fails after recording started writes no tar-split', asy
   entries.push({name: '../escape', data: 'no'});
   const box = sandbox();
   try {
-    const diff = path.join(box.dest, 'diff');
-    fs.mkdirSync(diff);
-    const split = path.join(box.dest, 'tar-split.gz');
+    const {diff, split} = layerPaths(box);
     await assert.rejects(extractLayer(chunks(buildTar(entries), 65_536), diff, {tarSplit: split}), /escapes the layer root/);
     assert.equal(fs.existsSync(split), false);
   } finally {
