@@ -77,6 +77,42 @@ describe('system check', () => {
     assert.equal((await run(['run', '--rm', bb.image, 'true'])).code, 0, 'the store still works');
   });
 
+  test('lock files go with their containers and volumes; check deletes those of older stores, quietly', async () => {
+    const locks = path.join(bb.store.root, 'locks');
+    /** container-/volume-/layer- lock files whose container, volume or layer does not exist. */
+    const orphans = () =>
+      fs.readdirSync(locks).filter((f) => {
+        const m = /^(container|volume|layer)-(.+)\.lock$/.exec(f);
+        if (!m) return false;
+        const dir = m[1] === 'container' ? path.join(bb.store.root, 'containers', m[2]) : m[1] === 'volume' ? path.join(bb.store.root, 'volumes', m[2]) : path.join(bb.store.root, 'layers', m[2]);
+        return !fs.existsSync(dir);
+      });
+    assert.equal((await run(['run', '--rm', bb.image, 'true'])).code, 0);
+    const d = (await run(['run', '-d', bb.image, 'sleep', '300'])).stdout.trim();
+    assert.equal((await run(['rm', '-f', '-t', '0', d])).code, 0);
+    assert.equal((await run(['create', '--name', 'lockgone', bb.image, 'true'])).code, 0);
+    assert.equal((await run(['start', '-a', 'lockgone'])).code, 0);
+    assert.equal((await run(['rm', 'lockgone'])).code, 0);
+    // --rm -d: the exit command (`container cleanup`, started by conmon) removes it.
+    const r = (await run(['run', '-d', '--rm', bb.image, 'true'])).stdout.trim();
+    for (let i = 0; i < 100 && (await run(['container', 'exists', r])).code === 0; i++) await sleep(50);
+    assert.equal((await run(['volume', 'create', 'lockvol'])).code, 0);
+    assert.equal((await run(['volume', 'rm', 'lockvol'])).code, 0);
+    assert.ok(fs.existsSync(path.join(locks, `container-${d}.lock`)) === false, 'rm -f deleted its lock file');
+    assert.deepEqual(orphans(), []);
+    // A store from before removals deleted them: one per container it ever had.
+    const keep = (await run(['create', bb.image, 'true'])).stdout.trim();
+    await run(['inspect', keep]);
+    const old = [`container-${HEX('1')}.lock`, `container-${HEX('2')}.lock`, `layer-${HEX('3')}.lock`, 'volume-long-gone.lock'];
+    for (const f of old) fs.writeFileSync(path.join(locks, f), '');
+    fs.writeFileSync(path.join(locks, `container-${keep}.lock`), '');
+    await clean(); // housekeeping, not a finding
+    assert.deepEqual(orphans(), []);
+    assert.ok(fs.existsSync(path.join(locks, `container-${keep}.lock`)), "an existing container's lock file stays");
+    assert.equal((await run(['rm', keep])).code, 0);
+    assert.deepEqual(orphans(), []);
+  });
+
   test('a corrupt blob and a missing layer: the image is dropped by --repair unless a container uses it', async () => {
     const ml = JSON.parse(fs.readFileSync(path.join(bb.store.root, 'images', 'images.json'), 'utf8')).images[0];
     const cfg = path.join(bb.store.root, 'blobs', 'sha256', ml.configDigest.slice(7));

@@ -13,7 +13,8 @@ export default class SystemCheck extends SkiffCommand {
     'Verifies image records against their config and manifest blobs and their layer chain, layer records against their directories, ' +
     'container records against their files, mounts and processes, and looks for leftovers of interrupted commands (temp directories, ' +
     'runtime files, mounts nothing uses). Each finding is printed on one line. Exits 0 when nothing is wrong or everything found was ' +
-    'repaired, and 1 when a problem remains. Work other skiff processes are doing at the same time is skipped, never reported.';
+    'repaired, and 1 when a problem remains. Work other skiff processes are doing at the same time is skipped, never reported. ' +
+    'Lock files of containers, volumes and layers that no longer exist are deleted quietly, with or without --repair: they hold no data.';
   static override flags = {
     repair: Flags.boolean({char: 'r', description: 'remove orphaned layers, blobs, temp directories and dangling records, unmount leaked mounts, settle containers stuck in a transitional state'}),
     quick: Flags.boolean({char: 'q', description: 'skip re-hashing image config and manifest blobs (check only that they exist)'}),

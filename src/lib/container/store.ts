@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {Paths} from '../state/paths';
 import {ensureDir, readJsonIfExists, syncPaths, writeJsonAtomic} from '../state/atomic';
-import {withLock, lockFile, type Lock} from '../state/lock';
+import {deleteOnRelease, withLock, lockFile, type Lock} from '../state/lock';
 import {conflict, invalidInput, notFound, SkiffError} from '../util/errors';
 import type {ContainerConfig, ContainerState, ContainerStatus} from './types';
 import {removeAll, removeFile} from '../state/remove-tree';
@@ -214,6 +214,8 @@ export class ContainerStore {
     removeFile(this.configFile(id));
     removeAll(dir);
     removeAll(this.runDir(id));
+    // Its lock file goes with it when the caller, which holds the container's lock, lets go.
+    deleteOnRelease(this.paths.lockFile(`container-${id}`));
   }
 
   async withContainerLock<T>(id: string, fn: () => Promise<T> | T): Promise<T> {

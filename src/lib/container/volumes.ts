@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import {randomBytes} from 'node:crypto';
 import type {Paths} from '../state/paths';
 import {ensureDir, readJsonIfExists, writeJsonAtomic} from '../state/atomic';
-import {withLock} from '../state/lock';
+import {deleteOnRelease, withLock} from '../state/lock';
 import {conflict, errnoCode, invalidInput, isSkiffError, messageOf, notFound, SkiffError, storageError, unsupported} from '../util/errors';
 import {parseTimeOrDuration} from '../util/human';
 import {log} from '../util/log';
@@ -409,6 +409,7 @@ export class VolumeService {
       const trash = path.join(this.paths.tmpDir, `removing-volume-${name}-${randomBytes(4).toString('hex')}`);
       fs.renameSync(this.dir(name), trash);
       removeTree(trash);
+      deleteOnRelease(this.paths.lockFile(this.lockName(name)));
     });
     await volumeEvent(this.paths, name, 'remove');
   }

@@ -26,7 +26,15 @@
  *   Waiting never blocks the event loop: LOCK_NB with short backoff sleeps.
  * - Not re-entrant: taking a lock this process already holds is a bug and
  *   fails at once instead of deadlocking.
- * - Lock files are never deleted (deleting a flock file races with waiters).
+ * - The lock file of a resource that is gone for good (a removed container,
+ *   volume or layer) is deleted by its exclusive holder, before it lets go
+ *   (deleteOnRelease). Deleting a flock file races with a waiter that opened
+ *   it earlier: the waiter would then lock a file nobody else can find. So
+ *   every taker, once flock succeeds, checks that the file it locked is still
+ *   the one at the path (same device and inode) and otherwise drops it and
+ *   starts again with the file there now. Until session 8 lock files were
+ *   never deleted, and a store kept one per container it ever had;
+ *   `system check --repair` removes those.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -52,7 +60,35 @@ export interface Lock {
   release(): void;
 }
 
-const held = new Map<string, number>(); // file -> fd, for this process
+const held = new Map<string, Lock>(); // file -> lock, for this process
+const deleting = new Set<string>(); // held files to unlink when released
+
+/** The descriptor locks the file now at `file`: nobody deleted (or deleted and re-created) it since we opened it. */
+function isCurrent(fd: number, file: string): boolean {
+  const now = fs.statSync(file, {throwIfNoEntry: false});
+  if (!now) return false;
+  const mine = fs.fstatSync(fd);
+  return mine.ino === now.ino && mine.dev === now.dev;
+}
+
+function drop(fd: number): void {
+  try {
+    flock(fd, LOCK.UN);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** isCurrent for a descriptor just locked; lets go of it when not (or when the check fails). */
+function stillCurrent(fd: number, file: string): boolean {
+  let current = false;
+  try {
+    current = isCurrent(fd, file);
+  } finally {
+    if (!current) drop(fd);
+  }
+  return current;
+}
 
 function openLockFile(file: string): number {
   try {
@@ -65,10 +101,9 @@ function openLockFile(file: string): number {
 }
 
 function makeLock(file: string, fd: number, initial: LockMode): Lock {
-  held.set(file, fd);
   let released = false;
   let mode = initial;
-  return {
+  const lock: Lock = {
     file,
     get mode() {
       return mode;
@@ -82,51 +117,93 @@ function makeLock(file: string, fd: number, initial: LockMode): Lock {
       if (released) return;
       released = true;
       held.delete(file);
-      try {
-        flock(fd, LOCK.UN);
-      } finally {
-        fs.closeSync(fd);
-      }
+      // Unlinked while still held, so no taker can lock it and pass isCurrent after this.
+      if (deleting.delete(file) && mode === 'exclusive') removeLockFile(file);
+      drop(fd);
     },
   };
+  held.set(file, lock);
+  return lock;
 }
 
-/** Take the lock now or return undefined. */
-export function tryLockFile(file: string, mode: LockMode = 'exclusive'): Lock | undefined {
+/** Best effort: a lock file left behind costs an inode, and system check deletes it. */
+function removeLockFile(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // gone already, or not ours to delete (a read-only store)
+  }
+}
+
+/**
+ * The resource `file` guards is gone for good (a removed container, volume
+ * or layer): unlink the lock file when this process releases its exclusive
+ * lock on it, so removed resources leave nothing in locks/. False, and
+ * nothing happens, when this process does not hold `file` exclusively (a
+ * caller that removes without the lock leaves the file to system check).
+ */
+export function deleteOnRelease(file: string): boolean {
+  if (held.get(file)?.mode !== 'exclusive') return false;
+  deleting.add(file);
+  return true;
+}
+
+/**
+ * Take the lock now or return undefined. `create: false` takes only a lock
+ * file that exists (undefined when there is none): for sweeping lock files,
+ * which must not bring back one a remover just deleted.
+ */
+export function tryLockFile(file: string, mode: LockMode = 'exclusive', opts: {create?: boolean} = {}): Lock | undefined {
   if (held.has(file)) return undefined;
-  const fd = openLockFile(file);
   const op = (mode === 'shared' ? LOCK.SH : LOCK.EX) | LOCK.NB;
-  if (flock(fd, op)) return makeLock(file, fd, mode);
-  fs.closeSync(fd);
-  return undefined;
+  for (;;) {
+    let fd: number;
+    if (opts.create === false) {
+      try {
+        fd = fs.openSync(file, fs.constants.O_RDWR);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+    } else fd = openLockFile(file);
+    if (!flock(fd, op)) {
+      fs.closeSync(fd);
+      return undefined;
+    }
+    if (stillCurrent(fd, file)) return makeLock(file, fd, mode);
+    // its holder deleted it between our open and flock: try the file there now
+  }
 }
 
 export async function lockFile(file: string, opts: LockOptions = {}): Promise<Lock> {
   const mode = opts.mode ?? 'exclusive';
   if (held.has(file)) throw new SkiffError('internal', `lock ${file} is already held by this process`);
-  const fd = openLockFile(file);
   const op = (mode === 'shared' ? LOCK.SH : LOCK.EX) | LOCK.NB;
   const timeout = opts.timeoutMs ?? 60_000;
   const start = Date.now();
   let delay = 1;
   let warned = false;
-  try {
-    while (!flock(fd, op)) {
-      if (!warned) {
-        warned = true;
-        opts.onWait?.();
+  for (;;) {
+    const fd = openLockFile(file);
+    try {
+      while (!flock(fd, op)) {
+        if (!warned) {
+          warned = true;
+          opts.onWait?.();
+        }
+        if (Date.now() - start > timeout) {
+          throw new SkiffError('lock-timeout', `timed out after ${Math.round(timeout / 1000)}s waiting for lock ${file}`);
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = nextDelay(delay, Date.now() - start);
       }
-      if (Date.now() - start > timeout) {
-        throw new SkiffError('lock-timeout', `timed out after ${Math.round(timeout / 1000)}s waiting for lock ${file}`);
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = nextDelay(delay, Date.now() - start);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
     }
-  } catch (err) {
-    fs.closeSync(fd);
-    throw err;
+    if (stillCurrent(fd, file)) return makeLock(file, fd, mode);
+    // the holder we waited for deleted it (its resource is gone): take the file there now
   }
-  return makeLock(file, fd, mode);
 }
 
 /**

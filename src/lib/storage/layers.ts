@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import {randomBytes} from 'node:crypto';
 import type {Paths} from '../state/paths';
 import {ensureDir, readJsonIfExists, writeJsonAtomic} from '../state/atomic';
-import {tryLockFile, type Lock} from '../state/lock';
+import {deleteOnRelease, tryLockFile, type Lock} from '../state/lock';
 import {removeStaleTemp} from '../state/stale-temp';
 import {removeTree} from '../state/remove-tree';
 import {digestHex} from '../image/manifest';
@@ -184,6 +184,7 @@ export class LayerStore {
         const trash = path.join(this.paths.tmpDir, `removing-${hex}-${randomBytes(4).toString('hex')}`);
         fs.renameSync(dir, trash);
         removeTree(trash);
+        deleteOnRelease(this.lockName(chainId));
         removed.push(chainId);
       } finally {
         lock.release();

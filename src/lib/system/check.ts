@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {createHash} from 'node:crypto';
 import type {Paths} from '../state/paths';
-import {tryLockFile, withLock} from '../state/lock';
+import {deleteOnRelease, tryLockFile, withLock} from '../state/lock';
 import {isTempName, readJsonIfExists, writeJsonAtomic, ensureDir} from '../state/atomic';
 import {removeTree} from '../state/remove-tree';
 import type {ImageService} from '../image/service';
@@ -38,6 +38,7 @@ import {pastaDir, pastaProcesses, stopPasta} from '../network/pasta';
 import type {ContainerNetState} from '../network/types';
 import {orphaned, type RuleSet} from '../network/firewall';
 import {messageOf} from '../util/errors';
+import {log} from '../util/log';
 import type {LayerRecord} from '../storage/layers';
 
 export interface CheckOptions {
@@ -107,6 +108,7 @@ export class SystemChecker {
     await this.checkNetworkRules();
     await this.checkUserNetworks();
     this.checkMounts();
+    this.sweepLockFiles();
     this.checkLocks();
     const remaining = this.findings.filter((f) => !f.repaired).length;
     return {findings: this.findings, remaining};
@@ -781,6 +783,49 @@ export class SystemChecker {
   }
 
   // --- locks ---------------------------------------------------------------------------------
+
+  /**
+   * Deletes the lock files of containers, volumes and layers that no longer exist. They hold
+   * no data, so this is housekeeping, not a finding, and it is done with or without --repair.
+   * Removals delete their own (lock.ts deleteOnRelease); what remains is from stores written
+   * before they did (one per container ever created), from a process killed between removing
+   * a record and letting go of its lock, from a reader that locked a container being removed,
+   * and from this check's own try-locks of leftovers. Each file is deleted only while held
+   * (never re-created to be held: a remover may have just deleted it), and only if its
+   * resource is absent then; a create takes a container's lock only once its record exists.
+   */
+  private sweepLockFiles(): void {
+    let files: string[] = [];
+    try {
+      files = fs.readdirSync(this.paths.locksDir);
+    } catch {
+      return;
+    }
+    const resource = (f: string): string | undefined => {
+      let m = /^container-([0-9a-f]{64})\.lock$/.exec(f);
+      if (m) return this.containers.store.dir(m[1]);
+      m = /^layer-([0-9a-f]{64})\.lock$/.exec(f);
+      if (m) return this.paths.layerDir(m[1]);
+      m = /^volume-(.+)\.lock$/.exec(f);
+      return m ? path.join(this.paths.volumesDir, m[1]) : undefined;
+    };
+    let removed = 0;
+    for (const name of files) {
+      const dir = resource(name);
+      if (dir === undefined || fs.existsSync(dir)) continue;
+      const file = path.join(this.paths.locksDir, name);
+      const lock = tryLockFile(file, 'exclusive', {create: false});
+      if (!lock) continue; // in use, or deleted meanwhile
+      try {
+        if (fs.existsSync(dir)) continue;
+        deleteOnRelease(file);
+        removed++;
+      } finally {
+        lock.release();
+      }
+    }
+    if (removed) log.debug(`system check: deleted ${removed} lock files of removed containers, volumes or layers`);
+  }
 
   /** flock(2) locks die with their holder; a lock whose holder is gone would be a kernel surprise worth reporting. */
   private checkLocks(): void {

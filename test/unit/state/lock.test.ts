@@ -4,24 +4,28 @@ import {spawn} from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {lockFile, nextDelay, tryLockFile} from '../../../src/lib/state/lock';
+import {deleteOnRelease, lockFile, nextDelay, tryLockFile} from '../../../src/lib/state/lock';
 import {isSkiffError} from '../../../src/lib/util/errors';
 import {tempDir} from '../../helpers/tmp';
 
 const tmp = () => tempDir('skiff-lock-');
 
-/** A child process that takes `file` in `mode`, prints "held", then sleeps. */
+/** A child process that takes `file` in `mode`, prints "waiting" if it must wait, "held" once it holds it, then sleeps. */
 function holder(file: string, mode: 'shared' | 'exclusive') {
   const code = `
     const {lockFile} = require(${JSON.stringify(path.resolve(__dirname, '../../../src/lib/state/lock.ts'))});
-    lockFile(${JSON.stringify(file)}, {mode: ${JSON.stringify(mode)}}).then(() => { process.stdout.write('held\\n'); setInterval(() => {}, 1000); });
+    lockFile(${JSON.stringify(file)}, {mode: ${JSON.stringify(mode)}, onWait: () => process.stdout.write('waiting\\n')}).then(() => { process.stdout.write('held\\n'); setInterval(() => {}, 1000); });
   `;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], {stdio: ['ignore', 'pipe', 'inherit']});
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d) => String(d).includes('held') && resolve());
-    child.on('exit', (c) => reject(new Error(`holder exited ${c}`)));
-  });
-  return {child, ready};
+  const said = (word: string) =>
+    new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => String(d).includes(word) && resolve());
+      child.on('exit', (c) => reject(new Error(`holder exited ${c}`)));
+    });
+  const ready = said('held');
+  const waiting = said('waiting');
+  waiting.catch(() => {}); // most holders never wait
+  return {child, ready, waiting};
 }
 
 test('a lock held by a process killed with SIGKILL is free at once', async () => {
@@ -88,4 +92,43 @@ test('a waiter polls every 1-4 ms while locks are usually held, then backs off t
   assert.ok(seq.includes(25));
   assert.equal(seq.at(-1), 100);
   assert.ok(Math.max(...seq) === 100);
+});
+
+test('a waiter whose lock file the holder deletes ends up holding the file at the path, not the deleted one', async () => {
+  const file = path.join(tmp(), 'gone.lock');
+  const mine = await lockFile(file);
+  const h = holder(file, 'exclusive');
+  await h.waiting; // it has the file open and polls flock
+  assert.equal(deleteOnRelease(file), true);
+  mine.release();
+  await h.ready;
+  // The waiter re-took the lock on the file now at the path; with the deleted inode it would hold
+  // nothing anyone else can see, and this try-lock would succeed on a new file.
+  assert.ok(fs.existsSync(file), 'the waiter re-created the lock file');
+  assert.equal(tryLockFile(file), undefined, 'the waiter holds the file at the path');
+  h.child.kill('SIGKILL');
+  await new Promise((r) => h.child.on('exit', r));
+  const again = tryLockFile(file);
+  assert.ok(again);
+  again!.release();
+});
+
+test('deleteOnRelease: only an exclusive holder deletes, when it lets go; a sweep never re-creates the file', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'r.lock');
+  assert.equal(deleteOnRelease(file), false, 'not held');
+  const sh = tryLockFile(file, 'shared')!;
+  assert.equal(deleteOnRelease(file), false, 'shared holders may have company');
+  sh.release();
+  assert.ok(fs.existsSync(file));
+  const ex = tryLockFile(file)!;
+  assert.equal(deleteOnRelease(file), true);
+  assert.ok(fs.existsSync(file), 'kept while held');
+  ex.release();
+  assert.equal(fs.existsSync(file), false, 'deleted as it was let go');
+  assert.equal(tryLockFile(file, 'exclusive', {create: false}), undefined);
+  assert.equal(fs.existsSync(file), false, 'create: false takes only an existing file');
+  const again = tryLockFile(file)!;
+  again.release();
+  assert.ok(fs.existsSync(file), 'released without deleteOnRelease: kept');
 });
