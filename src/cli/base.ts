@@ -57,10 +57,7 @@ export abstract class SkiffCommand {
 
   /** Parse with podman's conventions; commands call this instead of this.parse. */
   protected async parseArgs<C extends typeof SkiffCommand>(ctor: C) {
-    const shapes = flagShapes({...ctor.baseFlags, ...ctor.flags} as never);
-    let argv = normalizeBooleans(this.argv, shapes);
-    if (!ctor.interspersed) argv = stopAtFirstPositional(argv, shapes);
-    const parsed = parseCommandLine(argv, {flags: {...ctor.baseFlags, ...ctor.flags}, args: ctor.args, strict: ctor.strict});
+    const parsed = parseFor(ctor, this.argv);
     const flags = parsed.flags as InferredFlags<C['flags']> & GlobalFlags;
     const level = flags['log-level'] ?? process.env.SKIFF_LOG_LEVEL;
     if (level && isLevel(level)) configureLog(level);
@@ -91,4 +88,12 @@ export abstract class SkiffCommand {
     if (enabled('debug') && err.cause) process.stderr.write(`caused by: ${String((err.cause as Error).stack ?? err.cause)}\n`);
     process.exitCode = exitCodeFor(err);
   }
+}
+
+/** The command line as `ctor` reads it (podman's conventions: see argv.ts and parse.ts). */
+export function parseFor(ctor: typeof SkiffCommand, argv: string[]) {
+  const shapes = flagShapes({...ctor.baseFlags, ...ctor.flags} as never);
+  let words = normalizeBooleans(argv, shapes);
+  if (!ctor.interspersed) words = stopAtFirstPositional(words, shapes);
+  return parseCommandLine(words, {flags: {...ctor.baseFlags, ...ctor.flags}, args: ctor.args, strict: ctor.strict});
 }

@@ -208,6 +208,10 @@ export async function warmSnapshot(): Promise<void> {
   await Promise.all([...HOT_COMMANDS.map((id) => loadCommand(id)), import('../lib/engine'), import('../lib/container/service'), import('../lib/image/service')]);
   const [{warmOutput}, {PS_COLUMNS}, {imagesColumns}] = await Promise.all([import('./output'), import('../commands/ps'), import('../commands/images')]);
   warmOutput([PS_COLUMNS, imagesColumns()]);
+  const {warmHotPaths} = await import('./warm');
+  const ids = new Set(Object.keys(COMMANDS));
+  const failed = warmHotPaths(await Promise.all(HOT_COMMANDS.map(async (id) => ({id, Cmd: await loadCommand(id)}))), (line) => splitCommand(line, ids, flagShapes(globalFlags)).argv);
+  for (const f of failed) process.stderr.write(`warning: snapshot warm-up step failed (its code stays lazily compiled): ${f}\n`);
 }
 
 if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) main();
