@@ -668,11 +668,14 @@ export class ContainerService extends ContainerReader {
     const code = exited ? (readExitFile(p.exitDir, id) ?? st.exitCode) : rec.state.exitCode;
     // The marker first: a removal killed from here on is finished by the next
     // rm (settle). Not fsynced: lost, the record reads as exited and rm runs again.
+    // A settled container (its exit cleaned up: nothing mounted, no network) needs none:
+    // every step before the record goes is a no-op that rm simply runs again (~1 ms).
+    const settled = !exited && !rec.state.mounted && !rec.state.net;
     const marker: ContainerState = exited
       ? {...rec.state, status: 'removing', exitCode: code, pid: 0, conmonPid: 0, finishedAt: new Date().toISOString(), busyPid: process.pid}
       : {...rec.state, status: 'removing', busyPid: process.pid};
     try {
-      this.store.writeState(id, marker, {durable: false});
+      if (!settled) this.store.writeState(id, marker, {durable: false});
     } catch (err) {
       // On a full disk the marker cannot be written, but removing is how space comes back:
       // go on (a removal killed from here on leaves an exited container that rm removes again).
