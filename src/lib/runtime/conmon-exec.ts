@@ -28,6 +28,7 @@ import {SkiffError} from '../util/errors';
 import {log} from '../util/log';
 import {cloexecFrom} from '../util/native';
 import {openAttach, type AttachSession, type AttachStreams} from './attach';
+import {conmonEnv} from './conmon';
 import type {OciRuntime} from './oci-runtime';
 import {oneLine, readRuntimeLogError, runtimeError} from './monitor/runtime-error';
 import {readSyncMessage, SyncReader} from './monitor/sync-pipe';
@@ -82,8 +83,7 @@ export async function startExec(o: ExecMonitorOptions): Promise<ExecStarted> {
   const args = execConmonArgs(o);
   // Preserved descriptors sit at 3..3+N-1 in conmon too (runc passes them on from there); the pipes follow.
   const n = o.preserveFds ?? 0;
-  const env: NodeJS.ProcessEnv = {...(o.env ?? process.env), _OCI_SYNCPIPE: String(3 + n), _OCI_STARTPIPE: String(4 + n)};
-  for (const k of ['NOTIFY_SOCKET', 'LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES']) delete env[k];
+  const env: NodeJS.ProcessEnv = {...conmonEnv(o.env ?? process.env), _OCI_SYNCPIPE: String(3 + n), _OCI_STARTPIPE: String(4 + n)};
   if (o.attach) env._OCI_ATTACHPIPE = String(5 + n);
   log.debug(`${o.conmonPath} ${args.join(' ')}`);
   cloexecFrom(3);
