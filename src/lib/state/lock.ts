@@ -34,7 +34,7 @@
  *   the one at the path (same device and inode) and otherwise drops it and
  *   starts again with the file there now. Until session 8 lock files were
  *   never deleted, and a store kept one per container it ever had;
- *   `system check --repair` removes those.
+ *   `system check` deletes those (and any other of a resource that is gone).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
