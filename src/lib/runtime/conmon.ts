@@ -179,10 +179,11 @@ const CONMON_ENV = ['PATH', 'HOME', 'XDG_RUNTIME_DIR', 'TMPDIR', 'CONTAINERS_CON
  * (NOTIFY_SOCKET, LISTEN_*) belong to skiff's caller and stay behind.
  *
  * A UTF-8 locale is kept, or given (C.UTF-8) when the caller names none:
- * in the C locale conmon's glib converts its strings through iconv, and
- * the resident monitor measured 2.34-2.56 MB RSS (the dynamic loader alone
- * 140-168 kB, from gconv's module lookup) against 1.96-2.12 MB with
- * LANG=C.UTF-8 (loader 16 kB), the same machine and minute.
+ * in the C locale the resident monitor measured 2.34-2.56 MB RSS against
+ * 1.96-2.12 MB with LANG=C.UTF-8, the same machine and minute. Most of the
+ * difference is the dynamic loader's pages (140-168 kB against 16 kB), as
+ * if glib's charset conversion (iconv, which is a no-op for UTF-8) loaded
+ * something; the cause is not proven, the figures are.
  */
 export function conmonEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
