@@ -814,7 +814,13 @@ export class SystemChecker {
       const dir = resource(name);
       if (dir === undefined || fs.existsSync(dir)) continue;
       const file = path.join(this.paths.locksDir, name);
-      const lock = tryLockFile(file, 'exclusive', {create: false});
+      let lock: ReturnType<typeof tryLockFile>;
+      try {
+        lock = tryLockFile(file, 'exclusive', {create: false});
+      } catch (err) {
+        log.debug(`system check: lock file ${name}: ${messageOf(err)}`); // housekeeping never fails the check
+        continue;
+      }
       if (!lock) continue; // in use, or deleted meanwhile
       try {
         if (fs.existsSync(dir)) continue;
