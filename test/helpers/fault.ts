@@ -150,28 +150,51 @@ export async function verifyStore(s: Store, opts: {allowMounts?: string[]} = {})
   // judge the store once those are done; a lock still held after 20 s is a problem of its own.
   // Likewise the exit commands still to run for containers that exited (pendingCleanups).
   const busy = () => heldLocks(s.root).filter((l) => alive(l.pid));
-  for (const end = Date.now() + 20_000; (busy().length || pendingCleanups(s).length) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+  const quiet = async () => {
+    for (const end = Date.now() + 20_000; (busy().length || pendingCleanups(s).length) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+  };
+  await quiet();
   for (const l of busy()) problems.push(`lock ${l.file} still held by live process ${l.pid} after 20 s`);
   for (const c of pendingCleanups(s)) problems.push(`${c.what} (pid ${c.pid}) still pending after 20 s`);
-  const repair = await s.run(['system', 'check', '--repair']);
-  const repaired = repair.stdout.split('\n').filter(Boolean);
-  if (repair.code !== 0) problems.push(`system check --repair exited ${repair.code}: ${repair.stdout}${repair.stderr}`);
-  const again = await s.run(['system', 'check']);
-  if (again.code !== 0 || again.stdout !== '') problems.push(`system check after repair exited ${again.code}: ${again.stdout}${again.stderr}`);
-  const ps = await s.run(['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.State}}']);
-  if (ps.code !== 0) problems.push(`ps -a exited ${ps.code}: ${ps.stderr}`);
-  const running = new Set<string>();
-  for (const line of ps.stdout.split('\n').filter(Boolean)) {
-    const [id, state] = line.split(' ');
-    if (!/^(created|running|exited|paused)$/.test(state)) problems.push(`container ${id.slice(0, 12)} stuck in state ${state}`);
-    if (state === 'running') running.add(id);
+  /** check --repair, check, ps: the findings repaired, the problems, and the mounts no running container explains. */
+  const pass = async () => {
+    const found: string[] = [];
+    const repair = await s.run(['system', 'check', '--repair']);
+    const fixed = repair.stdout.split('\n').filter(Boolean);
+    if (repair.code !== 0) found.push(`system check --repair exited ${repair.code}: ${repair.stdout}${repair.stderr}`);
+    const again = await s.run(['system', 'check']);
+    if (again.code !== 0 || again.stdout !== '') found.push(`system check after repair exited ${again.code}: ${again.stdout}${again.stderr}`);
+    const ps = await s.run(['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.State}}']);
+    if (ps.code !== 0) found.push(`ps -a exited ${ps.code}: ${ps.stderr}`);
+    const running = new Set<string>();
+    for (const line of ps.stdout.split('\n').filter(Boolean)) {
+      const [id, state] = line.split(' ');
+      if (!/^(created|running|exited|paused)$/.test(state)) found.push(`container ${id.slice(0, 12)} stuck in state ${state}`);
+      if (state === 'running') running.add(id);
+    }
+    const leaks: string[] = [];
+    for (const m of mountsUnder(s.dir)) {
+      if (opts.allowMounts?.includes(m)) continue;
+      // A running container's rootfs, and its network namespace (runroot/netns/<id>).
+      const id = /\/containers\/([0-9a-f]{64})\/rootfs$/.exec(m)?.[1] ?? /\/netns\/([0-9a-f]{64})$/.exec(m)?.[1];
+      if (!id || !running.has(id)) leaks.push(`leaked mount ${m}`);
+    }
+    return {fixed, found, leaks};
+  };
+  let first = await pass();
+  const repaired = [...first.fixed];
+  if (first.leaks.length) {
+    // check skips a container whose lock another process holds (work in progress is never a
+    // finding), and an exit command can start between the quiet wait and check: then the mount
+    // it is about to remove shows here. Judge again once that is done; a mount that survives a
+    // quiet second pass is a leak. (Seen twice in ~14 CI runs, both after a kill of `start`;
+    // neither seed reproduced.)
+    await quiet();
+    const second = await pass();
+    repaired.push(...second.fixed.map((f) => `(second pass) ${f}`));
+    first = {fixed: first.fixed, found: [...first.found, ...second.found], leaks: second.leaks};
   }
-  for (const m of mountsUnder(s.dir)) {
-    if (opts.allowMounts?.includes(m)) continue;
-    // A running container's rootfs, and its network namespace (runroot/netns/<id>).
-    const id = /\/containers\/([0-9a-f]{64})\/rootfs$/.exec(m)?.[1] ?? /\/netns\/([0-9a-f]{64})$/.exec(m)?.[1];
-    if (!id || !running.has(id)) problems.push(`leaked mount ${m}`);
-  }
+  problems.push(...first.found, ...first.leaks);
   for (const l of heldLocks(s.root)) if (!alive(l.pid)) problems.push(`lock ${l.file} held by dead process ${l.pid}`);
   const tmp = path.join(s.root, 'tmp');
   if (fs.existsSync(tmp)) for (const n of fs.readdirSync(tmp)) problems.push(`tmp leftover ${n}`);
