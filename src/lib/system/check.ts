@@ -795,12 +795,7 @@ export class SystemChecker {
    * resource is absent then; a create takes a container's lock only once its record exists.
    */
   private sweepLockFiles(): void {
-    let files: string[] = [];
-    try {
-      files = fs.readdirSync(this.paths.locksDir);
-    } catch {
-      return;
-    }
+    const files = safe(() => fs.readdirSync(this.paths.locksDir), [] as string[]);
     const resource = (f: string): string | undefined => {
       let m = /^container-([0-9a-f]{64})\.lock$/.exec(f);
       if (m) return this.containers.store.dir(m[1]);
