@@ -189,8 +189,10 @@ export async function verifyStore(s: Store, opts: {allowMounts?: string[]} = {})
     // check skips a container whose lock another process holds (work in progress is never a
     // finding), and an exit command can start between the quiet wait and check: then the mount
     // it is about to remove shows here. Judge again once that is done; a mount that survives a
-    // quiet second pass is a leak. (Seen twice in ~14 CI runs of fault-crash; neither seed
-    // reproduced.)
+    // quiet second pass is a leak. (Sessions 7-9 saw a rootfs and netns left mounted here three
+    // times, no seed reproducing it. A race that fits all three was found and fixed in session 9:
+    // a stop or rm killed after its container exited, whose claim had made conmon's exit command
+    // give up; exitCommand in src/lib/container/service.ts, and its test in container-crash.)
     await quiet();
     const second = await pass();
     repaired.push(...second.fixed.map((f) => `(second pass) ${f}`));

@@ -6,7 +6,7 @@
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import {makeStore, type Store} from '../helpers/skiff';
 import {startRegistry, type TestRegistry} from '../helpers/registry';
 import {buildBusybox, pushImage} from '../helpers/images';
@@ -101,6 +101,39 @@ describe('crash recovery', () => {
     assert.equal(st?.mounted, false, 'unmounted by the exit command');
     assert.equal(mounts(), 0);
     assert.equal((await s.run(['rm', 'orphaned-fg'])).code, 0);
+  });
+
+  test('a stop or rm killed between its container exit and the teardown: conmon cleans up', async () => {
+    // stop and rm claim the cleanup (their pid in the bundle's cleanup-claim file) so that
+    // conmon's exit command need not start skiff. One killed after the container died and before
+    // it tore it down is simulated with a stand-in claimer killed at that moment: the exit
+    // command, waiting on the claimer, must then do the teardown (before session 9 it had
+    // already given up, leaving the rootfs mounted until a later command touched the container).
+    const id = (await s.run(['run', '-d', '--name', 'claimed', IMG, 'sleep', '1000'])).stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const claimer = spawn('sleep', ['1000']);
+    try {
+      fs.writeFileSync(`${s.runroot}/containers/${id}/cleanup-claim`, `${claimer.pid}\n`);
+      const pid = Number((await s.run(['inspect', '--format', '{{.State.Pid}}', id])).stdout.trim());
+      assert.ok(pid > 0);
+      process.kill(pid, 'SIGKILL');
+      // conmon records the exit and starts the exit command, which waits while the claimer lives.
+      const exitFile = `${s.runroot}/exits/${id}`;
+      for (const end = Date.now() + 10_000; !fs.existsSync(exitFile) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(fs.existsSync(exitFile), 'conmon wrote the exit file');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(mounts() > 0, 'still mounted while the claimer lives');
+      claimer.kill('SIGKILL');
+      const state = () => JSON.parse(fs.readFileSync(`${s.root}/containers/${id}/state.json`, 'utf8'));
+      for (const end = Date.now() + 20_000; (mounts() > 0 || state().mounted) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(mounts(), 0, 'unmounted by the exit command');
+      assert.equal(state().status, 'exited');
+      assert.equal(state().mounted, false);
+      assert.equal(fs.existsSync(exitFile), false);
+    } finally {
+      claimer.kill('SIGKILL');
+    }
+    assert.equal((await s.run(['rm', 'claimed'])).code, 0);
   });
 
   test('a foreground run leaves no cleanup process behind when it cleaned up itself', async () => {

@@ -68,12 +68,23 @@ export function initialState(): ContainerState {
  * after the exit, so conmon waits a second and runs the cleanup only if the
  * exit file is still there (finishExit removes it): no second node start on
  * the foreground path, yet a CLI killed before it cleaned up is still covered.
- * Otherwise the cleanup runs at once, unless a live `stop` or `rm` has
- * claimed it (its pid in the bundle's cleanup-claim file, see stop()): that
- * process tears down itself, and a node start for nothing is saved.
+ * Otherwise the cleanup runs at once, unless a `stop` or `rm` has claimed
+ * it (its pid in the bundle's cleanup-claim file, see stop()): that process
+ * tears down itself, and a node start for nothing is saved. The command then
+ * waits, polling every 0.1 s, while the claimer lives and the exit file is
+ * there: once the file is gone the claimer has cleaned up; if the claimer
+ * died first (kill -9 of a stop or rm between the container's exit and its
+ * teardown) the cleanup runs here, as it would have without a claim. Until
+ * session 9 a live claimer made it exit at once, and a claimer killed after
+ * that check left the container's mounts and network behind (system check
+ * does not judge an exit younger than 30 s). A pid reused by another
+ * process is waited for 60 s at most.
  */
 export function exitCommand(cleanup: string[], exitFile: string, foreground: boolean, claimFile: string): {exitCommand: string[]; exitDelaySeconds?: number} {
-  if (!foreground) return {exitCommand: ['/bin/sh', '-c', 'read p 2>/dev/null < "$0" && kill -0 "$p" 2>/dev/null && exit 0; exec "$@"', claimFile, ...cleanup]};
+  if (!foreground) {
+    const script = 'if read p 2>/dev/null < "$0"; then i=0; while [ "$i" -lt 600 ] && test -e "$1" && kill -0 "$p" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done; test -e "$1" || exit 0; fi; shift; exec "$@"';
+    return {exitCommand: ['/bin/sh', '-c', script, claimFile, exitFile, ...cleanup]};
+  }
   return {exitCommand: ['/bin/sh', '-c', 'test -e "$0" && exec "$@"', exitFile, ...cleanup], exitDelaySeconds: 1};
 }
 
