@@ -184,6 +184,28 @@ describe('system check', () => {
     assert.deepEqual(mountsUnder(bb.store.dir), []);
   });
 
+  test('an initialized container (skiff init) is live: check leaves its mounts and network, and start runs it', async () => {
+    const id = (await run(['create', bb.image, 'sh', '-c', 'echo started; sleep 300'])).stdout.trim();
+    const init = await run(['init', id]);
+    assert.equal(init.code, 0, init.stderr);
+    const status = async () => (await run(['inspect', '--format', '{{.State.Status}}', id])).stdout.trim();
+    assert.equal(await status(), 'initialized');
+    const before = mountsUnder(bb.store.dir).filter((m) => m.includes(id));
+    assert.ok(before.some((m) => m.endsWith('/rootfs')), `rootfs mounted: ${before.join(' ')}`);
+    // Before session 9, --repair took it for an interrupted start and tore it down.
+    const rep = await run(['system', 'check', '--repair']);
+    assert.equal(rep.code, 0, rep.stdout + rep.stderr);
+    assert.equal(rep.stdout, '');
+    assert.equal(await status(), 'initialized');
+    assert.deepEqual(mountsUnder(bb.store.dir).filter((m) => m.includes(id)), before);
+    assert.equal((await run(['start', id])).code, 0);
+    assert.equal(await status(), 'running');
+    for (const end = Date.now() + 5000; !(await run(['logs', id])).stdout.includes('started') && Date.now() < end; ) await sleep(100);
+    assert.equal((await run(['logs', id])).stdout, 'started\n');
+    assert.equal((await run(['rm', '-f', '-t', '0', id])).code, 0);
+    await clean();
+  });
+
   test("the runtime's passing mounts in its state directory: left alone while the container is busy or running, a leftover otherwise", async () => {
     // runc 1.1 bind-mounts its own binary at runroot/runtime/<id>/runc.XXXXXX for a moment while it
     // creates the container (the starting skiff holds the container's lock) or runs an exec (the

@@ -173,7 +173,8 @@ export class SystemChecker {
           });
           continue;
         }
-        const alive = observed.status === 'running' || observed.status === 'paused' || observed.status === 'stopping';
+        // initialized (`skiff init`): conmon holds the runtime's created container, mounted and on its network, as a start would.
+        const alive = LIVE.has(observed.status);
         if (alive) {
           if (observed.status === 'running' && st.status === 'stopping') {
             const f = this.add({object: obj, problem: 'stuck in state "stopping" (the stop was interrupted; the container still runs)'});
@@ -184,9 +185,9 @@ export class SystemChecker {
             });
             continue;
           }
-          if (!fs.existsSync(p.upper) || !fs.existsSync(p.work)) this.add({object: obj, problem: 'running, but its upper/work directories are missing', unrepairable: this.opts.repair ? 'stop and remove it' : undefined});
-          if (!fs.existsSync(p.userdata)) this.add({object: obj, problem: 'running, but its userdata directory is missing', unrepairable: this.opts.repair ? 'stop and remove it' : undefined});
-          if (!mountPoints().includes(canonical(p.rootfs))) this.add({object: obj, problem: 'running, but its rootfs is not mounted', unrepairable: this.opts.repair ? 'stop and start it' : undefined});
+          if (!fs.existsSync(p.upper) || !fs.existsSync(p.work)) this.add({object: obj, problem: `${observed.status}, but its upper/work directories are missing`, unrepairable: this.opts.repair ? 'stop and remove it' : undefined});
+          if (!fs.existsSync(p.userdata)) this.add({object: obj, problem: `${observed.status}, but its userdata directory is missing`, unrepairable: this.opts.repair ? 'stop and remove it' : undefined});
+          if (!mountPoints().includes(canonical(p.rootfs))) this.add({object: obj, problem: `${observed.status}, but its rootfs is not mounted`, unrepairable: this.opts.repair ? 'stop and start it' : undefined});
           continue;
         }
         if (observed.status !== st.status) {
@@ -555,7 +556,7 @@ export class SystemChecker {
         const rec = safe(() => this.containers.store.read(id), undefined);
         if (rec) {
           const st = this.containers.observed(rec).status;
-          if (st === 'running' || st === 'paused' || st === 'stopping') continue;
+          if (LIVE.has(st)) continue;
           if (rec.state.net?.netns !== file) {
             const f = this.add({object: `container ${rec.config.name} (${id.slice(0, 12)})`, problem: 'not running, and a network namespace its record does not know remains'});
             await this.fix(f, () => (removeNetns(file), 'unmounted and removed'));
