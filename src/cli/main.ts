@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type {Config, Interfaces} from '@oclif/core';
-import {COMMANDS, HOT_COMMANDS, loadAllCommands, loadCommand} from '../commands';
+import {COMMANDS, HOT_COMMANDS, SHORT_COMMANDS, loadAllCommands, loadCommand} from '../commands';
 import {firstPositional, splitCommand} from './argv';
 import type {SkiffCommand} from './base';
 import {flagShapes, globalFlags} from './flags';
@@ -24,6 +24,7 @@ import {setVendorAssets} from '../lib/util/vendor';
 import {setSelfCommand} from '../lib/util/self';
 import {useDistDir} from './dist-dir';
 import {enterUserns} from '../lib/rootless/userns';
+import {limitOptimization} from '../lib/util/tiering';
 
 export {COMMANDS};
 
@@ -117,6 +118,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   if (wantsHelp(split.argv, Cmd)) return showHelp(split.id.split(':'));
   // Rootless: every command but these runs inside the user's namespace (docs/design.md "Rootless").
   if (!OUTSIDE_USERNS.has(split.id)) enterUserns(reexecCommand(argv));
+  if (SHORT_COMMANDS.has(split.id)) limitOptimization();
   const cmd = new (Cmd as unknown as new (argv: string[]) => {_run(): Promise<unknown>})(split.argv);
   await cmd._run();
 }

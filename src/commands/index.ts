@@ -218,6 +218,19 @@ export const COMMANDS: Record<string, CommandLoader> = {
  */
 export const HOT_COMMANDS = ['run', 'create', 'start', 'stop', 'rm', 'kill', 'exec', 'container:cleanup', 'logs', 'inspect', 'wait', 'images', 'pull'];
 
+/**
+ * Commands that run for tens of milliseconds and do no heavy JavaScript
+ * work: V8's optimizing compiler is turned off for them
+ * (src/lib/util/tiering.ts). Not run and exec (they stream a container's
+ * output for as long as it runs), logs, inspect and the image commands.
+ * create may pull, which turns it back on.
+ */
+export const SHORT_COMMANDS: ReadonlySet<string> = new Set([
+  'create', 'container:create', 'start', 'container:start', 'stop', 'container:stop', 'kill', 'container:kill',
+  'rm', 'container:rm', 'restart', 'container:restart', 'wait', 'container:wait', 'rename', 'container:rename',
+  'pause', 'container:pause', 'unpause', 'container:unpause', 'container:exists', 'container:cleanup',
+]);
+
 export async function loadCommand(id: string): Promise<typeof SkiffCommand> {
   return (await COMMANDS[id]()).default;
 }

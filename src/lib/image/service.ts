@@ -14,6 +14,7 @@ import {loadRegistriesConf} from './registries-conf';
 import type {PullOptions, PullResult} from './pull';
 import {invalidInput, notFound, SkiffError, messageOf} from '../util/errors';
 import {imageEvent} from '../events/emit';
+import {allowOptimization} from '../util/tiering';
 
 export interface RemoveReport {
   input: string;
@@ -70,6 +71,7 @@ export class ImageService {
   }
 
   async pull(opts: PullOptions): Promise<PullResult> {
+    allowOptimization(); // decompressing and unpacking layers is JavaScript work (a short command may pull)
     this.layers.cleanupTemp();
     // The registry client (undici, TLS) is loaded only by commands that pull.
     const {Puller} = await import('./pull');
