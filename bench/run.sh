@@ -20,6 +20,9 @@
 #             side with skiff and podman's run: the least any runc-based
 #             engine can take (both also start conmon, and call runc at
 #             least twice), so runc/podman is the lowest reachable run ratio
+#   start-floor `node -e 0` + `runc create` of the same bundle, in one
+#             hyperfine run with both tools' start: the least a Node engine
+#             on runc can take for `start`, printed against 0.6 x podman's
 # Every per-run setup (removing the previous container, creating/starting
 # the next one) is a hyperfine --prepare step (bench/run-step.sh), outside
 # the timing. Then the memory that stays resident for one running `sleep`
@@ -35,7 +38,7 @@
 #
 # Knobs: RUNS (30), WARMUP (5); PAR (20), PAR_RUNS (10), PAR_WARMUP (2);
 # ONLY (space-separated subset of: run create start stop rm par-run par-crs
-# mem floor); SKIFF (default: a private copy of bin/skiff + dist/ made at start, so
+# mem floor start-floor); SKIFF (default: a private copy of bin/skiff + dist/ made at start, so
 # that a concurrent `npm run build` cannot crash the runs), BENCH_OUT,
 # SKIFF_BENCH_WORK (where the stores go; /var/tmp).
 # Needs: hyperfine, python3, docker-registry, skopeo, conmon, runc, root;
@@ -50,7 +53,7 @@ need runc
 PAR=${PAR:-20}
 PAR_RUNS=${PAR_RUNS:-10}
 PAR_WARMUP=${PAR_WARMUP:-2}
-ONLY=${ONLY:-run create start stop rm par-run par-crs floor mem}
+ONLY=${ONLY:-run create start stop rm par-run par-crs floor start-floor mem}
 STEP="$BENCH_DIR/run-step.sh"
 
 WORK=$(mktemp -d "${SKIFF_BENCH_WORK:-/var/tmp}/skiff-bench-run.XXXXXX")
@@ -181,11 +184,37 @@ compare par-crs 0.5 "$PAR_RUNS" "$PAR_WARMUP" \
   "sh $PS clean skiff" "sh $PS par-crs skiff $PAR" \
   "sh $PS clean podman" "sh $PS par-crs podman $PAR"
 
+# Machine CPU of one more round of each parallel row, per tool (/proc/stat:
+# busy and idle time of all CPUs; hyperfine's user/sys miss conmon, the
+# runtime and the exit commands, which are not its children's children).
+# With the machine saturated (idle near 0) the wall time is the CPU time
+# divided by the cores: only less CPU per container makes the row faster.
+par_cpu() { # ROW
+  row=$1
+  case " $ONLY " in *" $row "*) ;; *) return 0 ;; esac
+  hz=$(getconf CLK_TCK)
+  for t in $TOOLS; do
+    sh "$STEP" clean "$t"
+    s0=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+    t0=$(date +%s%N)
+    sh "$STEP" "$row" "$t" "$PAR" || { FAILED="$FAILED $row-cpu"; continue; }
+    t1=$(date +%s%N)
+    s1=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+    # shellcheck disable=SC2086
+    set -- $s0 $s1
+    echo "cpu $row $t: $(((${3} - ${1}) * 1000 / hz)) ms busy, $(((${4} - ${2}) * 1000 / hz)) ms idle over $(((t1 - t0) / 1000000)) ms wall on $(nproc) CPUs ($(((${3} - ${1}) * 1000 / hz / PAR)) ms of CPU per container)"
+    sh "$STEP" clean "$t"
+  done
+}
+par_cpu par-run
+par_cpu par-crs
+
 # The runtime's floor: skiff's bundle for `run --rm IMG true` (taken from a
 # running container of the same image, its /etc bind mounts from skiff's
 # store dropped), on a copied root filesystem, run by `runc run`.
-floor() {
+floor_bundle() {
   F=$WORK/floor
+  [ -f "$F/bundle/config.json" ] && return 0
   mkdir -p "$F/bundle/rootfs" "$F/runc"
   # shellcheck disable=SC2086
   id=$($SKIFF_G run -d --name bench-floor --network none "$BENCH_IMG" sleep 1000) || return 1
@@ -204,6 +233,10 @@ c.get("annotations", {}).clear()
 json.dump(c, open(dst, "w"))
 PY
   sh "$STEP" clean skiff
+  printf '#!/bin/sh\nrunc --root "%s" delete -f bench-floor >/dev/null 2>&1\nexit 0\n' "$F/runc" >"$F/reset.sh"
+}
+floor() {
+  floor_bundle || return 1
   # shellcheck disable=SC2086
   set -- "skiff=$SKIFF_G run --rm --network none $BENCH_IMG true" "runc=runc --root $F/runc run --bundle $F/bundle bench-floor"
   # shellcheck disable=SC2086
@@ -212,10 +245,47 @@ PY
   have_podman && bench_ratio floor runc podman
   bench_ratio floor skiff runc
   have_podman && bench_ratio floor skiff podman
-  runc --root "$F/runc" delete -f bench-floor 2>/dev/null
-  rm -rf "$F"
+  sh "$F/reset.sh"
+}
+# The floor under `start` for any engine that is a Node program driving runc:
+# `node -e 0` (Node's own start, before any of skiff's code) plus `runc
+# create` of the same bundle (the runtime's part of every start, conmon not
+# counted), in the same hyperfine run as both tools' `start`. When that sum
+# is above 0.6 x podman's start, the start target cannot be met on this
+# machine by any change to skiff's own code.
+start_floor() {
+  floor_bundle || return 1
+  node=$(command -v node)
+  set -- --prepare "sh $STEP prep-start skiff" -n skiff "$SKIFF_G start bench-start" \
+    --prepare "sh $F/reset.sh" -n runc-create "runc --root $F/runc create --bundle $F/bundle bench-floor" \
+    --prepare true -n node "$node -e 0"
+  have_podman && set -- "$@" --prepare "sh $STEP prep-start podman" -n podman "$PODMAN_G start bench-start"
+  : >"$BENCH_STEP_LOG"
+  echo "== start-floor (runs $RUNS, warmup $WARMUP)"
+  if ! hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$BENCH_OUT/start-floor.json" "$@" >"$BENCH_OUT/start-floor.txt" 2>&1; then
+    sed 's/^/   | /' "$BENCH_OUT/start-floor.txt" >&2
+    [ -s "$BENCH_STEP_LOG" ] && sed 's/^/   | /' "$BENCH_STEP_LOG" >&2
+    return 1
+  fi
+  python3 - "$BENCH_OUT/start-floor.json" <<'PY'
+import json, sys
+res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+med = {k: r["median"] * 1000 for k, r in res.items()}
+cpu = {k: (r["user"] + r["system"]) * 1000 for k, r in res.items()}
+for k in ("skiff", "podman", "runc-create", "node"):
+    if k in med:
+        print(f"median {k:<12} = {med[k]:6.1f} ms   (user+sys {cpu[k]:.1f} ms, min {res[k]['min'] * 1000:.1f})")
+floor = med["runc-create"] + med["node"]
+print(f"start floor = node -e 0 + runc create = {floor:.1f} ms")
+if "podman" in med:
+    print(f"start floor / podman start = {floor / med['podman']:.2f}   (target for skiff: <= 0.6 = {0.6 * med['podman']:.1f} ms; skiff/podman = {med['skiff'] / med['podman']:.2f})")
+PY
+  sh "$F/reset.sh"
+  for t in $TOOLS; do sh "$STEP" clean "$t"; done
 }
 case " $ONLY " in *" floor "*) floor || { echo "bench: floor FAILED" >&2; FAILED="$FAILED floor"; } ;; esac
+case " $ONLY " in *" start-floor "*) start_floor || { echo "bench: start-floor FAILED" >&2; FAILED="$FAILED start-floor"; } ;; esac
+[ -n "${F:-}" ] && rm -rf "$F"
 
 # Memory: what stays resident for one running container. Every process that
 # appears during `run -d ... sleep 1000` and is still there 2 s later, kept if
