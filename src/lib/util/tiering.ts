@@ -7,13 +7,14 @@
  * build-time warm-up (src/cli/warm.ts), so node:path's normalizeString
  * crosses the tier-up threshold in nearly every process (`--trace-opt`
  * in a parallel round: 54 compilations of it in 60 create/start/rm
- * processes). The
- * optimized code is never used long enough to pay for its compilation,
- * which runs on V8's worker threads and, when 20 commands share 2 cores,
- * takes CPU from the others: 20 parallel create -> start -> rm -f rounds
- * used 4.58-4.95 s of CPU (2.31-2.48 s wall) with TurboFan and 4.25-4.40 s
- * (2.14-2.22 s) with it off, three alternating rounds each on this 2-core
- * VM. A single command is the same either way (within noise).
+ * processes). The optimized code is never used long enough to pay for its
+ * compilation, which runs on V8's worker threads and, when 20 commands
+ * share 2 cores, takes CPU from the others. 20 parallel create -> start ->
+ * rm -f (bench/run-step.sh par-crs, CPU from /proc/stat), four alternating
+ * rounds on this 2-core VM: 4.47-5.00 s of CPU and 2.25-2.52 s wall with
+ * every tier, 4.19-4.46 s and 2.11-2.25 s with this limit (--max-opt=0
+ * measured the same as 1). A single command is the same either way
+ * (within noise).
  *
  * The limit is set at run time because a V8 flag on the command line would
  * not match the flags the startup snapshot was built with, and Node would
