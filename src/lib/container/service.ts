@@ -78,7 +78,8 @@ export function initialState(): ContainerState {
  * session 9 a live claimer made it exit at once, and a claimer killed after
  * that check left the container's mounts and network behind (system check
  * does not judge an exit younger than 30 s). A pid reused by another
- * process is waited for 60 s at most.
+ * process, or a killed claimer its parent has not reaped yet (a zombie
+ * passes kill -0), is waited for 60 s at most.
  */
 export function exitCommand(cleanup: string[], exitFile: string, foreground: boolean, claimFile: string): {exitCommand: string[]; exitDelaySeconds?: number} {
   if (!foreground) {
