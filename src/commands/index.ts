@@ -225,11 +225,12 @@ export const HOT_COMMANDS = ['run', 'create', 'start', 'stop', 'rm', 'kill', 'ex
  * output for as long as it runs), logs, inspect and the image commands.
  * create may pull, which turns it back on.
  */
-export const SHORT_COMMANDS: ReadonlySet<string> = new Set([
-  'create', 'container:create', 'start', 'container:start', 'stop', 'container:stop', 'kill', 'container:kill',
-  'rm', 'container:rm', 'restart', 'container:restart', 'wait', 'container:wait', 'rename', 'container:rename',
-  'pause', 'container:pause', 'unpause', 'container:unpause', 'container:exists', 'container:cleanup',
-]);
+export const SHORT_COMMANDS: ReadonlySet<string> = commandIds([Create, Start, Stop, Kill, Rm, Restart, Wait, Rename, Pause, Unpause, ContainerExists, ContainerCleanup]);
+
+/** Every id (podman's aliases included) whose loader is one of `loaders`. */
+function commandIds(loaders: CommandLoader[]): ReadonlySet<string> {
+  return new Set(Object.keys(COMMANDS).filter((id) => loaders.includes(COMMANDS[id])));
+}
 
 export async function loadCommand(id: string): Promise<typeof SkiffCommand> {
   return (await COMMANDS[id]()).default;
