@@ -189,17 +189,20 @@ compare par-crs 0.5 "$PAR_RUNS" "$PAR_WARMUP" \
 # runtime and the exit commands, which are not its children's children).
 # With the machine saturated (idle near 0) the wall time is the CPU time
 # divided by the cores: only less CPU per container makes the row faster.
+cpu_ticks() { # busy and idle ticks of all CPUs so far
+  awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat
+}
 par_cpu() { # ROW
   row=$1
   case " $ONLY " in *" $row "*) ;; *) return 0 ;; esac
   hz=$(getconf CLK_TCK)
   for t in $TOOLS; do
     sh "$STEP" clean "$t"
-    s0=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+    s0=$(cpu_ticks)
     t0=$(date +%s%N)
     sh "$STEP" "$row" "$t" "$PAR" || { FAILED="$FAILED $row-cpu"; continue; }
     t1=$(date +%s%N)
-    s1=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+    s1=$(cpu_ticks)
     # shellcheck disable=SC2086
     set -- $s0 $s1
     echo "cpu $row $t: $(((${3} - ${1}) * 1000 / hz)) ms busy, $(((${4} - ${2}) * 1000 / hz)) ms idle over $(((t1 - t0) / 1000000)) ms wall on $(nproc) CPUs ($(((${3} - ${1}) * 1000 / hz / PAR)) ms of CPU per container)"
