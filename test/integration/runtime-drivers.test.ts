@@ -247,9 +247,10 @@ describe('conmon + runc drivers', {skip}, () => {
     const b = setup({args: ['sleep', '100']});
     const mb = await startMonitor(monitorOpts(b));
     await b.runtime.start(b.id);
-    // pid 1 of a pid namespace ignores SIGTERM without a handler...
+    // pid 1 of a pid namespace ignores SIGTERM without a handler (sent at once: kill waits for runc's
+    // init to exec sleep, or Go would take it and exit 2)...
     await b.runtime.kill(b.id, 'SIGTERM');
-    assert.equal(await waitForExit(b.exitDir, b.id, {timeoutMs: 300}), undefined);
+    assert.equal(await waitForExit(b.exitDir, b.id, {timeoutMs: 300}), undefined, `the container's output: ${fs.readFileSync(b.logPath, 'utf8')}`);
     assert.equal((await b.runtime.state(b.id))?.status, 'running');
     // ...but not SIGKILL.
     await b.runtime.kill(b.id, 9);

@@ -3,10 +3,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {initAlive, readRuncState} from '../../../src/lib/runtime/oci-runtime';
+import {spawn} from 'node:child_process';
+import {initAlive, readRuncState, RuncRuntime} from '../../../src/lib/runtime/oci-runtime';
 
 function ownStart(): number {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  return startOf('self');
+}
+
+function startOf(pid: number | 'self'): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
 }
 
@@ -42,4 +47,36 @@ test('readRuncState: what runc writes, and nothing on malformed or missing files
   } finally {
     fs.rmSync(dir, {recursive: true, force: true});
   }
+});
+
+/**
+ * A stand-in for runc's init between its exec fifo and its exec: it names
+ * itself as runc's init does, answers SIGTERM with exit 2 as Go does, and
+ * after 300 ms execs `sleep`, which SIGTERM ends. Returns how it ended.
+ */
+async function signalStandIn(fifo: boolean): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-runc-exec-'));
+  const id = 'c1';
+  fs.mkdirSync(path.join(dir, id));
+  if (fifo) fs.writeFileSync(path.join(dir, id, 'exec.fifo'), '');
+  const child = spawn('sh', ['-c', 'printf "runc:[2:INIT]" > /proc/$$/comm; trap "exit 2" TERM; echo named; sleep 0.3; exec sleep 100'], {stdio: ['ignore', 'pipe', 'inherit']});
+  try {
+    const ended = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    assert.equal(fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8'), 'runc:[2:INIT]\n');
+    fs.writeFileSync(path.join(dir, id, 'state.json'), JSON.stringify({init_process_pid: child.pid, init_process_start: startOf(child.pid!)}));
+    await new RuncRuntime({path: '/usr/sbin/runc', stateDir: dir}).kill(id, 'TERM');
+    return await ended;
+  } finally {
+    child.kill('SIGKILL');
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+}
+
+test("kill waits for runc's init to exec the process: the signal is the process's, not Go's (exit 2)", async () => {
+  assert.equal(await signalStandIn(false), 'SIGTERM');
+});
+
+test('kill of a created container (its exec fifo still there) does not wait for an exec', async () => {
+  assert.equal(await signalStandIn(true), 'exit 2');
 });
