@@ -1,6 +1,5 @@
 /** Where one container's files are: its store directory and its runtime bundle. */
-import * as path from 'node:path';
-import type {Paths} from '../state/paths';
+import {under, type Paths} from '../state/paths';
 
 export interface ContainerPaths {
   /** root/containers/<id>: upper/, work/, userdata/ (etc files), ctr.log */
@@ -16,8 +15,8 @@ export interface ContainerPaths {
 }
 
 export function containerPaths(paths: Paths, id: string): ContainerPaths {
-  const dir = path.join(paths.containersDir, id);
-  const bundle = path.join(paths.runContainersDir, id);
+  const dir = `${paths.containersDir}/${id}`;
+  const bundle = `${paths.runContainersDir}/${id}`;
   // dir and bundle are normalized: their children by concatenation (path.join's
   // normalize, run cold on every start and removal, cost ~0.5-1 ms in all).
   return {
@@ -28,6 +27,6 @@ export function containerPaths(paths: Paths, id: string): ContainerPaths {
     log: `${dir}/ctr.log`,
     bundle,
     rootfs: `${bundle}/rootfs`,
-    exitDir: path.join(paths.runroot, 'exits'),
+    exitDir: under(paths.runroot, 'exits'),
   };
 }

@@ -8,7 +8,6 @@
  * midway; listing skips it and sweep() removes it.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type {Paths} from '../state/paths';
 import {ensureDir, readJsonIfExists, syncPaths, writeJsonAtomic} from '../state/atomic';
 import {deleteOnRelease, withLock, lockFile, type Lock} from '../state/lock';
@@ -37,21 +36,22 @@ export function validateName(name: string): void {
 export class ContainerStore {
   constructor(private readonly paths: Paths) {}
 
+  // A container's paths by concatenation (see under()): ids are 64 hex here.
   dir(id: string): string {
-    return path.join(this.paths.containersDir, id);
+    return `${this.paths.containersDir}/${id}`;
   }
 
   configFile(id: string): string {
-    return path.join(this.dir(id), 'config.json');
+    return `${this.paths.containersDir}/${id}/config.json`;
   }
 
   stateFile(id: string): string {
-    return path.join(this.dir(id), 'state.json');
+    return `${this.paths.containersDir}/${id}/state.json`;
   }
 
   /** Runtime (volatile) directory: bundle, pidfiles, attach socket. */
   runDir(id: string): string {
-    return path.join(this.paths.runContainersDir, id);
+    return `${this.paths.runContainersDir}/${id}`;
   }
 
   ids(): string[] {
