@@ -297,7 +297,6 @@ async function startThroughFifo(fifo: string, st: {pid: number; start: number}):
   }
 }
 
-/** The recorded init process still runs (same pid, same start time: not a reused pid). */
 /** The name runc's init gives itself (prctl PR_SET_NAME) until it execs the container's process. */
 const RUNC_INIT_COMM = 'runc:[2:INIT]';
 const EXEC_WAIT_MS = 2000;
@@ -326,6 +325,7 @@ function readComm(pid: number): string | undefined {
   }
 }
 
+/** The recorded init process still runs (same pid, same start time: not a reused pid). */
 export function initAlive(st: {pid: number; start: number}): boolean {
   return processStartTime(st.pid) === String(st.start);
 }

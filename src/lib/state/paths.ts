@@ -21,12 +21,12 @@ import {rootlessIds} from '../rootless/userns';
 const homedir = () => (require('node:os') as typeof OS).homedir();
 
 /**
- * A child of root or runroot (absolute and normalized at construction; "/"
- * or a trailing slash is kept by path.normalize) by a relative path that
- * needs no normalizing: concatenation. path.join
- * normalizes character by character, and in short commands it runs cold,
- * in V8's interpreter (~10 µs a call); the store's paths are built dozens
- * of times per command. The result equals path.join's.
+ * A child of root or runroot (absolute and normalized at construction;
+ * path.normalize keeps "/" and a trailing slash) by a relative path that
+ * needs no normalizing: concatenation. path.join normalizes character by
+ * character, and in short commands it runs cold, in V8's interpreter (~10
+ * µs a call); the store's paths are built dozens of times per command. The
+ * result equals path.join's.
  */
 export function under(base: string, rel: string): string {
   return base.endsWith('/') ? `${base}${rel}` : `${base}/${rel}`;
