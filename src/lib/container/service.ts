@@ -8,7 +8,7 @@
 import {randomBytes} from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {under, type Paths} from '../state/paths';
+import type {Paths} from '../state/paths';
 import type {ImageService} from '../image/service';
 import {ContainerStore, type ContainerRecord} from './store';
 import {ContainerReader, LIVE} from './reader';
@@ -18,7 +18,7 @@ import {transition} from './state-machine';
 import {bootId, processAlive} from './boot';
 import {containerPaths, prepare, unprepare} from './prepare';
 import {VolumeService, containersUsingVolume} from './volumes';
-import {RuncRuntime, type OciRuntime} from '../runtime/oci-runtime';
+import {hasRuntimeState, RuncRuntime, type OciRuntime} from '../runtime/oci-runtime';
 import {attachSocketPath, conmonMonitor, ctlPath, type Monitor, type MonitorStarted} from '../runtime/conmon';
 import {unixDgramSend} from '../util/native';
 import {openAttach, type AttachSession, type AttachStreams} from '../runtime/attach';
@@ -149,20 +149,16 @@ export class ContainerService extends ContainerReader {
     if (!p) throw invalidInput(`OCI runtime "${name}" not found: install it or pass --runtime PATH`);
     const refusal = purpose === 'run' && path.basename(p) === 'crun' ? crunRefusal() : undefined;
     if (refusal) throw invalidInput(`${refusal}: use --runtime runc`);
-    return new RuncRuntime({path: p, stateDir: this.runtimeStateDir()});
-  }
-
-  private runtimeStateDir(): string {
-    return under(this.paths.runroot, 'runtime');
+    return new RuncRuntime({path: p, stateDir: this.paths.runtimeStateDir});
   }
 
   /**
    * A teardown's forced delete in the runtime: a runtime that is gone or fails is logged and never stops the teardown.
-   * False when the runtime holds no state of the container (runc and crun keep it in <state dir>/<id>/, made at the
-   * start of their create): then nothing is asked of it, nor is it looked for on PATH (~0.4 ms of an rm).
+   * False when the runtime holds no state of the container: then nothing is asked of it, nor is it looked for on
+   * PATH (~0.4 ms of an rm).
    */
   private async runtimeDelete(rec: ContainerRecord): Promise<boolean> {
-    if (!fs.existsSync(`${this.runtimeStateDir()}/${rec.config.id}`)) return false;
+    if (!hasRuntimeState(this.paths.runtimeStateDir, rec.config.id)) return false;
     try {
       await this.runtime(rec.config.runtime).delete(rec.config.id, true);
     } catch (err) {

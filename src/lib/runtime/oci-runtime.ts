@@ -145,11 +145,10 @@ export class RuncRuntime implements OciRuntime {
   }
 
   async delete(id: string, force = false): Promise<void> {
-    // runc and crun keep a container's state in <root>/<id>/, made at the
-    // start of create: without it there is nothing to delete, and a forced
-    // delete would only spend a runtime start (15-30 ms) to say so.
+    // Without state there is nothing to delete, and a forced delete would
+    // only spend a runtime start (15-30 ms) to say so.
     const dir = path.join(this.stateDir, id);
-    if (force && !fs.existsSync(dir)) return;
+    if (force && !hasRuntimeState(this.stateDir, id)) return;
     // What runc's delete does for a container whose init is gone, with its own
     // pid namespace (so nothing of it can run on): remove its cgroups (EBUSY:
     // something still runs, let runc kill it) and its state directory. No hooks
@@ -297,6 +296,11 @@ async function startThroughFifo(fifo: string, st: {pid: number; start: number}):
   }
 }
 
+/** runc and crun keep a container's state in <state dir>/<id>/, made at the start of their create. */
+export function hasRuntimeState(stateDir: string, id: string): boolean {
+  return fs.existsSync(path.join(stateDir, id));
+}
+
 /** The name runc's init gives itself (prctl PR_SET_NAME) until it execs the container's process. */
 const RUNC_INIT_COMM = 'runc:[2:INIT]';
 const EXEC_WAIT_MS = 2000;
@@ -310,7 +314,7 @@ const EXEC_WAIT_MS = 2000;
  * not the process's own answer. A created container (its fifo still there,
  * the init waiting on it) is not waited for, nor one gone; 2 s at most.
  */
-export async function awaitExec(st: {pid: number; start: number}, fifo: string): Promise<void> {
+async function awaitExec(st: {pid: number; start: number}, fifo: string): Promise<void> {
   const end = Date.now() + EXEC_WAIT_MS;
   while (readComm(st.pid) === RUNC_INIT_COMM && !fs.existsSync(fifo) && initAlive(st) && Date.now() < end) {
     await new Promise((resolve) => setTimeout(resolve, 1));

@@ -90,6 +90,8 @@ export class Paths {
 
   // --- runroot: volatile state -------------------------------------------------
   get runContainersDir(): string { return under(this.runroot, 'containers'); }
+  /** The OCI runtime's state directory (its --root): <id>/ per container it holds. */
+  get runtimeStateDir(): string { return under(this.runroot, 'runtime'); }
 
   // --- configuration (read-only for skiff, except auth.json) --------------------
   /** registries.conf: CONTAINERS_REGISTRIES_CONF wins; else the user's file (rootless), else the system one. */

@@ -740,7 +740,7 @@ export class SystemChecker {
     const netns = canonical(netnsDir(this.paths.runroot)) + '/';
     const runCtrs = canonical(this.paths.runContainersDir) + '/';
     const ctrs = canonical(this.paths.containersDir) + '/';
-    const runtimeState = canonical(path.join(this.paths.runroot, 'runtime')) + '/';
+    const runtimeState = canonical(this.paths.runtimeStateDir) + '/';
     const vols = canonical(this.paths.volumesDir) + '/';
     const candidates = mountPoints()
       .filter((mp) => (mp.startsWith(root) || mp.startsWith(runroot)) && !mp.startsWith(tmp) && !mp.startsWith(netns)) // probes in tmp: checkTemp; netns: checkNetns

@@ -15,6 +15,7 @@ test("under() and the store's concatenated paths equal path.join's, / included",
     const rr = path.normalize(runroot);
     assert.equal(p.containersDir, path.join(r, 'containers'));
     assert.equal(p.runContainersDir, path.join(rr, 'containers'));
+    assert.equal(p.runtimeStateDir, path.join(rr, 'runtime'));
     assert.equal(p.lockFile(`container-${id}`), path.join(r, 'locks', `container-${id}.lock`));
     assert.equal(p.eventsLog, path.join(r, 'events', 'events.log'));
     assert.equal(p.blobsDir, path.join(r, 'blobs', 'sha256'));
