@@ -42,11 +42,11 @@ export class ContainerStore {
   }
 
   configFile(id: string): string {
-    return `${this.paths.containersDir}/${id}/config.json`;
+    return `${this.dir(id)}/config.json`;
   }
 
   stateFile(id: string): string {
-    return `${this.paths.containersDir}/${id}/state.json`;
+    return `${this.dir(id)}/state.json`;
   }
 
   /** Runtime (volatile) directory: bundle, pidfiles, attach socket. */
